@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import Tally
+
+@Suite("Statement: binding and reading values")
+struct StatementTests {
+    let db: Connection
+
+    init() throws {
+        db = try Connection(path: ":memory:")
+        try db.execute("CREATE TABLE t (v ANY) STRICT")
+    }
+
+    private func roundTrip(_ value: some SQLiteBindable) throws -> SQLiteValue {
+        try db.execute("DELETE FROM t")
+        try db.execute("INSERT INTO t (v) VALUES (?)", [value])
+        return try #require(try db.scalar("SELECT v FROM t"))
+    }
+
+    @Test("integers round-trip, including Int64.min and Int64.max")
+    func integers() throws {
+        for value: Int64 in [0, 1, -1, .min, .max] {
+            #expect(try roundTrip(value) == .integer(value))
+        }
+    }
+
+    @Test("doubles round-trip exactly")
+    func doubles() throws {
+        for value in [0.0, -0.5, 1e300, Double.leastNonzeroMagnitude, .pi] {
+            #expect(try roundTrip(value) == .real(value))
+        }
+    }
+
+    @Test("text round-trips: unicode, empty (not NULL), embedded NUL")
+    func text() throws {
+        for value in ["héllo wörld", "€ 🧾 \u{1F600}", "", "a\u{0}b"] {
+            #expect(try roundTrip(value) == .text(value))
+        }
+        #expect(try db.scalarInt("SELECT v IS NULL FROM t") == 0)
+    }
+
+    @Test("blobs round-trip, including NUL bytes and the empty blob")
+    func blobs() throws {
+        for value in [Data([0, 1, 0, 255, 0]), Data(), Data(repeating: 0, count: 1000)] {
+            #expect(try roundTrip(value) == .blob(value))
+        }
+        #expect(try db.scalarText("SELECT typeof(v) FROM t") == "blob")
+    }
+
+    @Test("nil optionals bind NULL")
+    func nulls() throws {
+        let missing: String? = nil
+        #expect(try roundTrip(missing) == .null)
+        #expect(try roundTrip(SQLiteValue.null) == .null)
+    }
+
+    @Test("named parameters bind by name; an unknown name is an error")
+    func namedParameters() throws {
+        let statement = try db.prepare("SELECT :a || @b || $c")
+        try statement.bind("x", named: ":a")
+        try statement.bind(2, named: "@b")
+        try statement.bind(3.5, named: "$c")
+        #expect(try statement.step())
+        #expect(statement.string(0) == "x23.5")
+        #expect(throws: SQLiteError.self) { try statement.bind(1, named: ":nope") }
+    }
+
+    @Test("typed column reads")
+    func typedReads() throws {
+        let statement = try db.prepare("SELECT 42, 2.5, 'txt', x'00ff', NULL")
+        #expect(try statement.step())
+        #expect(statement.int64(0) == 42)
+        #expect(statement.double(1) == 2.5)
+        #expect(statement.string(2) == "txt")
+        #expect(statement.data(3) == Data([0, 255]))
+        #expect(statement.isNull(4))
+        #expect(statement.optionalString(4) == nil)
+        #expect(statement.columnCount == 5)
+        #expect(try statement.step() == false)
+    }
+
+    @Test("the wrong number of arguments is refused before running")
+    func argumentCount() throws {
+        #expect(throws: SQLiteError.self) { try db.execute("INSERT INTO t (v) VALUES (?)", []) }
+    }
+
+    @Test("two statements in one prepare are refused, not silently truncated")
+    func oneStatementOnly() throws {
+        #expect(throws: SQLiteError.self) { _ = try db.prepare("SELECT 1; DELETE FROM t") }
+    }
+
+    @Test("a finalized statement throws instead of crashing")
+    func finalized() throws {
+        let statement = try db.prepare("SELECT 1")
+        statement.finalize()
+        #expect(throws: SQLiteError.self) { try statement.step() }
+    }
+
+    @Test("cached statements are reused and come back reset")
+    func cache() throws {
+        let first = try db.cachedStatement("SELECT ?")
+        try first.bind(7, at: 1)
+        #expect(try first.step())
+        let second = try db.cachedStatement("SELECT ?")
+        #expect(first === second)
+        #expect(try second.step())
+        #expect(second.isNull(0))
+    }
+}
