@@ -56,6 +56,12 @@ public final class Store: Sendable {
 
     let writer: Locked<Connection>?
     let readers: ConnectionPool
+    let groupCommitter = GroupCommitter()
+
+    /// The ledger: append-only, hash-chained events.
+    public var ledger: Ledger { Ledger(store: self) }
+    /// The state documents: versioned, checksummed JSON.
+    public var state: StateStore { StateStore(store: self) }
 
     /// Opens the database at `path`, creating and migrating it when needed.
     ///
@@ -131,9 +137,10 @@ public final class Store: Sendable {
 
     /// Runs `body` with a read-only connection inside one read transaction, so every query in
     /// it sees the same committed state, even while writers go on. Do not let the connection
-    /// escape the closure.
-    public func read<T>(_ body: (Connection) throws -> T) throws(TallyError) -> T {
-        try mapErrors {
+    /// escape the closure. Errors thrown by `body` come back unchanged; SQLite's errors come
+    /// back as ``TallyError``.
+    public func read<T>(_ body: (Connection) throws -> T) throws -> T {
+        try translatingSQLiteErrors {
             try readers.withConnection { db in
                 try db.transaction(.deferred) { try body(db) }
             }
@@ -142,13 +149,29 @@ public final class Store: Sendable {
 
     /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`): everything it does through
     /// `tx.ledger` and `tx.state` commits together when it returns, and nothing does when it
-    /// throws. Do not let `tx` escape the closure.
-    public func write<T>(_ body: (Transaction) throws -> T) throws(TallyError) -> T {
-        try withWriter { db in
-            try db.transaction(.immediate) {
-                try body(Transaction(connection: db, store: self))
+    /// throws. Do not let `tx` escape the closure. Errors thrown by `body` come back
+    /// unchanged; SQLite's errors come back as ``TallyError``.
+    public func write<T>(_ body: (Transaction) throws -> T) throws -> T {
+        guard let writer else {
+            throw TallyError.invalidInput(field: "store", reason: "\(path) was opened read-only; open it without readOnly to write")
+        }
+        return try translatingSQLiteErrors {
+            try writer.withLock { db in
+                try db.transaction(.immediate) {
+                    try body(Transaction(connection: db, store: self))
+                }
             }
         }
+    }
+
+    /// ``read(_:)`` for the library's own closures, which throw only ``TallyError``.
+    func readTyped<T>(_ body: (Connection) throws -> T) throws(TallyError) -> T {
+        try mapErrors { try read(body) }
+    }
+
+    /// ``write(_:)`` for the library's own closures, which throw only ``TallyError``.
+    func writeTyped<T>(_ body: (Transaction) throws -> T) throws(TallyError) -> T {
+        try mapErrors { try write(body) }
     }
 
     /// Runs `body` with exclusive use of the writer connection, outside any transaction.
@@ -159,20 +182,38 @@ public final class Store: Sendable {
         return try mapErrors { try writer.withLock { try body($0) } }
     }
 
+    /// Runs `body`, turning SQLite's errors into ``TallyError``s that name this database and
+    /// letting every other error through.
+    func translatingSQLiteErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SQLiteError {
+            throw TallyError(error, path: path)
+        }
+    }
+
     /// Runs `body`, turning any error into a ``TallyError`` that names this database.
     func mapErrors<T>(_ body: () throws -> T) throws(TallyError) -> T {
         do {
-            return try body()
+            return try translatingSQLiteErrors(body)
         } catch let error as TallyError {
             throw error
-        } catch let error as SQLiteError {
-            throw TallyError(error, path: path)
         } catch {
             throw TallyError.invalidInput(field: "operation", reason: String(describing: error))
         }
     }
 
     // MARK: Schema and maintenance
+
+    /// Where the database at `path` stands relative to this build's migrations, read
+    /// without changing anything (no migration, no WAL switch).
+    public static func migrationStatus(path: String) throws(TallyError) -> Migrator.Status {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw TallyError.io(step: "open", path: path, errno: ENOENT)
+        }
+        let connection = try open(path, mode: .readOnly, configuration: Connection.Configuration(), configure: false)
+        return try Migrator.embedded.status(of: connection)
+    }
 
     /// Where the database stands relative to this build's migrations.
     public func migrationStatus() throws(TallyError) -> Migrator.Status {

@@ -7,6 +7,11 @@ public final class Transaction {
     public let database: Connection
     let store: Store
 
+    /// The ledger, inside this transaction.
+    public var ledger: TransactionLedger { TransactionLedger(transaction: self) }
+    /// The state documents, inside this transaction.
+    public var state: TransactionState { TransactionState(transaction: self) }
+
     init(connection: Connection, store: Store) {
         self.database = connection
         self.store = store

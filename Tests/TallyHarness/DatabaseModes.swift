@@ -5,8 +5,53 @@ import Tally
 /// `mode` is not one of ours.
 enum DatabaseModes {
     static func run(_ mode: String, _ arguments: [String]) -> Int32? {
-        switch mode {
-        default: return nil
+        do {
+            switch mode {
+            case "ledger-append":
+                // ledger-append DB STREAM COUNT: appends COUNT events, printing each seq.
+                guard arguments.count == 3, let count = Int(arguments[2]) else { return usage(mode, "DB STREAM COUNT") }
+                let store = try Store(path: arguments[0])
+                for index in 0..<count {
+                    let event = try store.ledger.append(stream: arguments[1], kind: "charge", amount: Int64(index + 1),
+                                                        currency: "EUR", payload: ["n": .number(Double(index))])
+                    acknowledge("\(event.seq)")
+                }
+                return 0
+            case "combined-loop":
+                // combined-loop DB KEYS: forever, appends a charge and updates a key in one
+                // transaction, printing "seq key version" after each commit (for kill tests).
+                guard arguments.count == 2, let keys = Int(arguments[1]) else { return usage(mode, "DB KEYS") }
+                let store = try Store(path: arguments[0])
+                var round = 0
+                while true {
+                    let key = "loop/k\(round % keys)"
+                    let (seq, version) = try store.write { tx in
+                        let event = try tx.ledger.append(stream: key, kind: "tick", amount: 1, currency: "EUR",
+                                                         payload: ["round": .number(Double(round))])
+                        let document = try tx.state.put(key, body: ["round": .number(Double(round)), "seq": .number(Double(event.seq))],
+                                                        status: "open", causedBy: event)
+                        return (event.seq, document.version)
+                    }
+                    acknowledge("\(seq) \(key) \(version)")
+                    round += 1
+                }
+            default:
+                return nil
+            }
+        } catch {
+            FileHandle.standardError.write(Data("TallyHarness \(mode): \(error)\n".utf8))
+            return 1
         }
+    }
+
+    /// Prints one line and flushes it, so a parent that kills us has seen every line we
+    /// consider acknowledged.
+    static func acknowledge(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    private static func usage(_ mode: String, _ shape: String) -> Int32 {
+        FileHandle.standardError.write(Data("usage: TallyHarness \(mode) \(shape)\n".utf8))
+        return 2
     }
 }

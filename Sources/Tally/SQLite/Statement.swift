@@ -191,7 +191,7 @@ public final class Statement {
 
     /// Calls `body` with the raw UTF-8 bytes of a text column, valid only during the call.
     /// Avoids building a `String` on hot paths (hashing, streaming export).
-    public func withUTF8<T>(_ index: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+    public func withUTF8<T, E: Error>(_ index: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> T) throws(E) -> T {
         let text = sqlite3_column_text(handle, index)
         let count = Int(sqlite3_column_bytes(handle, index))
         return try body(UnsafeBufferPointer(start: text, count: text == nil ? 0 : count))

@@ -1,0 +1,265 @@
+import Glibc
+
+extension AtomicFile {
+    /// A streaming atomic writer for files too large to hold in memory.
+    ///
+    /// Bytes are collected in a fixed ``bufferSize`` buffer and written to the temporary
+    /// file as it fills, so memory stays bounded however large the file grows. Nothing is
+    /// visible at ``path`` until ``commit()`` returns; ``discard()``, any error, or dropping
+    /// the writer without committing removes the temporary file and leaves ``path`` as it was.
+    ///
+    /// A writer is used from one thread at a time.
+    public final class Writer {
+        /// The bytes collected before each `write` system call.
+        public static let bufferSize = 64 * 1024
+
+        /// The file that ``commit()`` replaces (the final target when a symbolic link was followed).
+        public let path: String
+        /// How many bytes were handed to ``write(_:)`` so far.
+        public private(set) var byteCount: Int64 = 0
+
+        private let permissions: mode_t
+        private let backups: Int
+        private let operations: FileOperations
+        private var syscalls: FileSyscalls { operations.syscalls }
+        private let directory: String
+        private let tempPath: String
+        private var fd: Int32
+        /// Whether `tempPath` still names our file; after the rename it may name someone else's.
+        private var tempExists = true
+        private var finished = false
+        private var buffer: UnsafeMutableRawBufferPointer?
+        private var buffered = 0
+
+        /// Creates the temporary file beside `path` (and any missing parent directories).
+        ///
+        /// - Parameters:
+        ///   - path: The file ``commit()`` will replace or create.
+        ///   - permissions: The mode the published file gets, regardless of the umask.
+        ///   - backups: How many previous versions to keep as `path.bak.1…n` (see ``AtomicFile``).
+        ///   - followSymlinks: Replace the final target of a symbolic link at `path` instead of refusing.
+        ///   - syscalls: The system calls to use.
+        /// - Throws: ``TallyError/io(step:path:errno:)`` (`stat`, `mkdir`, `dirsync` or `open`),
+        ///   or ``TallyError/invalidInput(field:reason:)`` for a bad argument.
+        public init(
+            path: String,
+            permissions: mode_t = 0o600,
+            backups: Int = 0,
+            followSymlinks: Bool = false,
+            syscalls: FileSyscalls = .live
+        ) throws {
+            guard permissions & ~0o7777 == 0 else {
+                throw TallyError.invalidInput(
+                    field: "permissions", reason: "0o\(String(permissions, radix: 8)) has bits beyond 0o7777")
+            }
+            guard backups >= 0 else {
+                throw TallyError.invalidInput(field: "backups", reason: "\(backups) is negative")
+            }
+            let name = FileOperations.split(path).name
+            guard !path.isEmpty, !name.isEmpty, name != ".", name != ".." else {
+                throw TallyError.invalidInput(field: "path", reason: "'\(path)' does not name a file")
+            }
+            let operations = FileOperations(syscalls: syscalls)
+            let target = try operations.resolveTarget(path, followSymlinks: followSymlinks)
+            let (directory, targetName) = FileOperations.split(target)
+            try operations.makeDirectories(directory)
+
+            // O_EXCL + O_NOFOLLOW: never reuse or write through anything already at the
+            // temporary name. A collision only means another random name is needed.
+            let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+            var attempts = 0
+            while true {
+                let candidate = FileOperations.join(directory, TempFileName.make(for: targetName))
+                let opened = FileSyscalls.retryingEINTR { syscalls.open(candidate, flags, permissions) }
+                if opened >= 0 {
+                    self.tempPath = candidate
+                    self.fd = opened
+                    break
+                }
+                attempts += 1
+                guard opened == -EEXIST, attempts < 100 else {
+                    throw TallyError.io(step: "open", path: target, errno: -opened)
+                }
+            }
+            self.path = target
+            self.directory = directory
+            self.permissions = permissions
+            self.backups = backups
+            self.operations = operations
+        }
+
+        deinit {
+            discard()
+        }
+
+        /// Appends `bytes` to the file.
+        ///
+        /// - Throws: ``TallyError/io(step:path:errno:)`` with step `write`; the writer is then
+        ///   discarded and every later call throws.
+        public func write(_ bytes: some Collection<UInt8>) throws {
+            try ensureOpen()
+            do {
+                let done: Void? = try bytes.withContiguousStorageIfAvailable {
+                    try append(UnsafeRawBufferPointer($0))
+                }
+                if done == nil {
+                    try appendElements(bytes)
+                }
+                byteCount += Int64(bytes.count)
+            } catch {
+                discard()
+                throw error
+            }
+        }
+
+        /// Writes `bytes` without copying them through the buffer when it is empty: the
+        /// one-shot ``AtomicFile/write(_:to:permissions:backups:followSymlinks:syscalls:)``
+        /// has all its bytes in memory already.
+        func writeUnbuffered(_ bytes: some Collection<UInt8>) throws {
+            try ensureOpen()
+            do {
+                let done: Void? = try bytes.withContiguousStorageIfAvailable {
+                    try flush()
+                    try operations.writeAll(fd, UnsafeRawBufferPointer($0), path: path)
+                }
+                if done == nil {
+                    try appendElements(bytes)
+                }
+                byteCount += Int64(bytes.count)
+            } catch {
+                discard()
+                throw error
+            }
+        }
+
+        /// Publishes the file: flush, fsync, fchmod, close, then the backups (if any), the
+        /// rename over ``path`` and the fsync of its directory.
+        ///
+        /// - Throws: ``TallyError/io(step:path:errno:)``. The temporary file is gone and
+        ///   ``path`` holds its previous contents (when the directory fsync fails after the
+        ///   rename, the previous file is put back).
+        public func commit() throws {
+            try ensureOpen()
+            do {
+                try flush()
+                if let buffer {
+                    buffer.deallocate()
+                    self.buffer = nil
+                }
+                let synced = FileSyscalls.retryingEINTR { syscalls.fsync(fd) }
+                if synced < 0 { throw TallyError.io(step: "fsync", path: path, errno: -synced) }
+                let changed = FileSyscalls.retryingEINTR { syscalls.fchmod(fd, permissions) }
+                if changed < 0 { throw TallyError.io(step: "chmod", path: path, errno: -changed) }
+                let closed = syscalls.close(fd)
+                fd = -1
+                // Linux releases the descriptor even when close reports EINTR, and the data
+                // is already fsynced, so EINTR is not a failure here; anything else is.
+                if closed < 0, closed != -EINTR {
+                    throw TallyError.io(step: "close", path: path, errno: -closed)
+                }
+                try publish()
+                finished = true
+            } catch {
+                discard()
+                throw error
+            }
+        }
+
+        /// Abandons the write: removes the temporary file and leaves ``path`` untouched.
+        /// Calling it again, or after ``commit()``, does nothing.
+        public func discard() {
+            if fd >= 0 {
+                _ = syscalls.close(fd)
+                fd = -1
+            }
+            if tempExists {
+                _ = syscalls.unlink(tempPath)
+                tempExists = false
+            }
+            if let buffer {
+                buffer.deallocate()
+                self.buffer = nil
+            }
+            finished = true
+        }
+
+        // MARK: - Private
+
+        private func ensureOpen() throws {
+            guard !finished else {
+                throw TallyError.invalidInput(
+                    field: "AtomicFile.Writer", reason: "the writer for \(path) was already committed or discarded")
+            }
+        }
+
+        private func append(_ bytes: UnsafeRawBufferPointer) throws {
+            if buffered + bytes.count > Self.bufferSize { try flush() }
+            if bytes.count >= Self.bufferSize {
+                try operations.writeAll(fd, bytes, path: path)
+                return
+            }
+            let buffer = self.buffer ?? allocateBuffer()
+            UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<(buffered + bytes.count)])
+                .copyMemory(from: bytes)
+            buffered += bytes.count
+        }
+
+        /// The slow path for collections without contiguous storage: copy element by element.
+        private func appendElements(_ bytes: some Collection<UInt8>) throws {
+            let buffer = self.buffer ?? allocateBuffer()
+            for byte in bytes {
+                if buffered == Self.bufferSize { try flush() }
+                buffer[buffered] = byte
+                buffered += 1
+            }
+        }
+
+        private func allocateBuffer() -> UnsafeMutableRawBufferPointer {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: 16)
+            self.buffer = buffer
+            return buffer
+        }
+
+        private func flush() throws {
+            guard buffered > 0, let buffer else { return }
+            try operations.writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]), path: path)
+            buffered = 0
+        }
+
+        /// Backups, rename, directory fsync — and putting the old file back if that fsync fails,
+        /// since an error must mean "nothing changed".
+        private func publish() throws {
+            let targetExists = try operations.fileType(path) != nil
+            if targetExists && backups > 0 {
+                try BackupRotation(path: path, count: backups, operations: operations).rotate()
+                try operations.syncDirectory(directory)
+            }
+            // A second name for the current file, so a failed directory fsync can restore it.
+            // Best effort: where hard links are impossible the write still succeeds, it only
+            // cannot be undone after the rename.
+            var rollback: String?
+            if targetExists {
+                let name = FileOperations.join(directory, TempFileName.make(for: FileOperations.split(path).name))
+                if FileSyscalls.retryingEINTR({ syscalls.link(path, name) }) == 0 { rollback = name }
+            }
+            let renamed = FileSyscalls.retryingEINTR { syscalls.rename(tempPath, path) }
+            if renamed < 0 {
+                if let rollback { _ = syscalls.unlink(rollback) }
+                throw TallyError.io(step: "rename", path: path, errno: -renamed)
+            }
+            tempExists = false
+            do {
+                try operations.syncDirectory(directory)
+            } catch {
+                if let rollback {
+                    _ = syscalls.rename(rollback, path)
+                } else if !targetExists {
+                    _ = syscalls.unlink(path)
+                }
+                try? operations.syncDirectory(directory)
+                throw error
+            }
+            if let rollback { _ = syscalls.unlink(rollback) }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Glibc
+
+/// Moves `NAME.bak.1…n` down one place and preserves the current `NAME` as `NAME.bak.1`,
+/// without ever removing `NAME` (the order and its reasons are documented on ``AtomicFile``).
+struct BackupRotation {
+    let path: String
+    let count: Int
+    let operations: FileOperations
+
+    private var syscalls: FileSyscalls { operations.syscalls }
+
+    func rotate() throws {
+        // Oldest first: each rename overwrites only the copy being dropped (.bak.n) or a
+        // name whose copy has just moved further down.
+        if count >= 2 {
+            for index in stride(from: count - 1, through: 1, by: -1) {
+                let from = AtomicFile.backupPath(of: path, index: index)
+                let to = AtomicFile.backupPath(of: path, index: index + 1)
+                let result = FileSyscalls.retryingEINTR { syscalls.rename(from, to) }
+                // A missing generation (fewer writes than backups so far) leaves a gap to skip.
+                if result < 0, result != -ENOENT {
+                    throw TallyError.io(step: "rename", path: from, errno: -result)
+                }
+            }
+        }
+        try preserveCurrent()
+    }
+
+    /// Makes `NAME.bak.1` a second name (or, failing that, a copy) of the current `NAME`.
+    private func preserveCurrent() throws {
+        let (directory, name) = FileOperations.split(path)
+        let newest = AtomicFile.backupPath(of: path, index: 1)
+        let staging = FileOperations.join(directory, TempFileName.make(for: name))
+        let linked = FileSyscalls.retryingEINTR { syscalls.link(path, staging) }
+        switch linked {
+        case 0:
+            let renamed = FileSyscalls.retryingEINTR { syscalls.rename(staging, newest) }
+            if renamed < 0 {
+                _ = syscalls.unlink(staging)
+                throw TallyError.io(step: "rename", path: newest, errno: -renamed)
+            }
+        case -EPERM, -EOPNOTSUPP, -ENOSYS, -EMLINK:
+            // The filesystem cannot hard-link (vfat, some FUSE and network mounts), or this
+            // inode has too many links: fall back to an atomic copy.
+            try copyCurrent(to: newest)
+        default:
+            throw TallyError.io(step: "link", path: path, errno: -linked)
+        }
+    }
+
+    private func copyCurrent(to destination: String) throws {
+        var info = stat()
+        let status = syscalls.lstat(path, &info)
+        if status < 0 { throw TallyError.io(step: "stat", path: path, errno: -status) }
+        let source = FileSyscalls.retryingEINTR { syscalls.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0) }
+        if source < 0 { throw TallyError.io(step: "open", path: path, errno: -source) }
+        defer { _ = syscalls.close(source) }
+        let writer = try AtomicFile.Writer(
+            path: destination, permissions: info.st_mode & 0o7777, syscalls: syscalls)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: AtomicFile.Writer.bufferSize, alignment: 16)
+        defer { chunk.deallocate() }
+        while true {
+            let count = FileSyscalls.retryingEINTR { syscalls.read(source, chunk) }
+            if count < 0 { throw TallyError.io(step: "read", path: path, errno: Int32(-count)) }
+            if count == 0 { break }
+            try writer.write(UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
+        }
+        try writer.commit()
+    }
+}

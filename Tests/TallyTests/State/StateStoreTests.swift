@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+@testable import Tally
+
+private struct Abort: Error {}
+
+@Suite("State documents: versions, checksums, history, combined writes")
+struct StateStoreTests {
+    let directory = TemporaryDirectory()
+    let store: Store
+
+    init() throws {
+        store = try Store(path: directory.file("state.db"))
+    }
+
+    @Test("put stores the canonical body with its SHA-256 and versions each write")
+    func putAndGet() throws {
+        let body: JSONValue = ["total": 1250, "customer": "ACME", "lines": [["sku": "A1"]]]
+        let first = try store.state.put("invoices/INV-1", body: body, status: "unpaid", expectedVersion: 0)
+        #expect(first.version == 1)
+        #expect(first.checksum == Digest.sha256Hex(try CanonicalJSON.encode(body)))
+        #expect(try store.state.get("invoices/INV-1") == first)
+        let second = try store.state.update("invoices/INV-1", status: "paid")
+        #expect(second.version == 2)
+        #expect(second.body == body)
+        #expect(second.status == "paid")
+        #expect(try store.state.get("missing") == nil)
+        let stored = try store.read { try $0.scalarText("SELECT body FROM state WHERE key = 'invoices/INV-1'") }
+        #expect(stored == #"{"customer":"ACME","lines":[{"sku":"A1"}],"total":1250}"#)
+    }
+
+    @Test("creating over an existing key and updating a stale version are conflicts")
+    func conflicts() throws {
+        try store.state.put("a", body: ["v": 1], expectedVersion: 0)
+        #expect(throws: TallyError.conflict(subject: "a", expected: 0, actual: 1)) {
+            try store.state.put("a", body: ["v": 2], expectedVersion: 0)
+        }
+        try store.state.update("a", body: ["v": 2], expectedVersion: 1)
+        #expect(throws: TallyError.conflict(subject: "a", expected: 1, actual: 2)) {
+            try store.state.update("a", body: ["v": 3], expectedVersion: 1)
+        }
+        #expect(throws: TallyError.notFound(key: "b")) { try store.state.update("b", status: "x") }
+        #expect(try store.state.get("a")?.version == 2)
+    }
+
+    @Test("a body edited behind Tally's back is reported as corrupt, never returned")
+    func tamperDetected() throws {
+        let document = try store.state.put("invoices/INV-9", body: ["total": 100], status: "unpaid")
+        let db = try Connection(path: store.path)
+        try db.execute(#"UPDATE state SET body = '{"total":1}', version = version + 1 WHERE key = 'invoices/INV-9'"#)
+        let error = try #require(throws: TallyError.self) { try store.state.get("invoices/INV-9") }
+        #expect(error == .corruptState(key: "invoices/INV-9", expected: document.checksum,
+                                       actual: Digest.sha256Hex(#"{"total":1}"#)))
+        #expect(error.exitCode == 3)
+        var listing = store.state.list()
+        #expect(throws: TallyError.self) { try listing.collect() }
+    }
+
+    @Test("a reformatted but equal body is not corruption")
+    func reformattedIsFine() throws {
+        let document = try store.state.put("k", body: ["a": 1, "b": [true, nil]])
+        let db = try Connection(path: store.path)
+        try db.execute(#"UPDATE state SET body = '{ "b" : [true, null], "a" : 1.0 }', version = version + 1, checksum = ? WHERE key = 'k'"#, [document.checksum])
+        #expect(try store.state.get("k")?.body == document.body)
+    }
+
+    @Test("history holds every version and the tombstone; a re-created key keeps counting")
+    func history() throws {
+        try store.state.put("h/1", body: ["n": 1], status: "a")
+        try store.state.update("h/1", body: ["n": 2])
+        #expect(try store.state.delete("h/1", expectedVersion: 2) == 2)
+        #expect(try store.state.get("h/1") == nil)
+        #expect(throws: TallyError.notFound(key: "h/1")) { try store.state.delete("h/1") }
+        let recreated = try store.state.put("h/1", body: ["n": 4], expectedVersion: 0)
+        #expect(recreated.version == 4)
+        var cursor = try store.state.history("h/1", pageSize: 2)
+        let entries = try cursor.collect()
+        #expect(entries.map(\.version) == [1, 2, 3, 4])
+        #expect(entries.map(\.deleted) == [false, false, true, false])
+        #expect(entries[2].body == nil)
+        #expect(entries[1].body == ["n": 2])
+        #expect(entries[1].status == "a")
+    }
+
+    @Test("invalid keys and statuses are refused with the reason")
+    func invalidKeys() throws {
+        for key in ["", "/a", "a/", "a//b", "a/../b", "./a", "a b", "a\u{0}b", "ä", String(repeating: "k", count: 256)] {
+            let error = try #require(throws: TallyError.self) { try store.state.put(key, body: [:]) }
+            guard case .invalidKey = error else {
+                Issue.record("expected invalidKey for \(key.debugDescription), got \(error)")
+                continue
+            }
+        }
+        #expect(throws: TallyError.self) { try store.state.put("ok", body: [:], status: "") }
+        #expect(throws: TallyError.self) { try store.state.put("ok", body: ["n": .number(.infinity)]) }
+        #expect(try store.state.count() == 0)
+    }
+
+    @Test("a combined write commits ledger and state together, with causedBy linking them")
+    func combinedWrite() throws {
+        try store.state.put("invoices/INV-1", body: ["total": 1250], status: "unpaid")
+        let (payment, document) = try store.write { tx in
+            let payment = try tx.ledger.append(stream: "invoice/INV-1", kind: "payment", amount: -12_50, currency: "EUR")
+            let document = try tx.state.update("invoices/INV-1", status: "paid", causedBy: payment)
+            return (payment, document)
+        }
+        #expect(document.ledgerSeq == payment.seq)
+        #expect(try store.state.get("invoices/INV-1")?.status == "paid")
+        #expect(try store.ledger.event(seq: payment.seq) == payment)
+    }
+
+    @Test("a combined write that throws after the ledger append leaves neither change")
+    func combinedRollback() throws {
+        try store.state.put("invoices/INV-1", body: ["total": 1250], status: "unpaid")
+        #expect(throws: Abort.self) {
+            try store.write { tx in
+                let payment = try tx.ledger.append(stream: "invoice/INV-1", kind: "payment", amount: -12_50, currency: "EUR")
+                try tx.state.update("invoices/INV-1", status: "paid", causedBy: payment)
+                throw Abort()
+            }
+        }
+        #expect(try store.ledger.head().seq == 0)
+        #expect(try store.state.get("invoices/INV-1")?.status == "unpaid")
+        var history = try store.state.history("invoices/INV-1")
+        #expect(try history.collect().count == 1)
+    }
+
+    @Test("list pages through 10,000 documents by prefix and status")
+    func listLarge() throws {
+        try store.write { tx in
+            for index in 0..<10_000 {
+                let prefix = index % 2 == 0 ? "invoices" : "accounts"
+                try tx.state.put("\(prefix)/\(String(format: "%05d", index))", body: ["i": .number(Double(index))],
+                                 status: index % 3 == 0 ? "paid" : "unpaid")
+            }
+        }
+        var invoices = store.state.list(prefix: "invoices/", pageSize: 333)
+        var count = 0
+        var previous = ""
+        while let document = try invoices.next() {
+            #expect(document.key.hasPrefix("invoices/"))
+            #expect(document.key > previous)
+            previous = document.key
+            count += 1
+        }
+        #expect(count == 5_000)
+        var paidInvoices = store.state.list(prefix: "invoices/", status: "paid", pageSize: 100)
+        #expect(try paidInvoices.collect().count == (0..<10_000).filter { $0 % 2 == 0 && $0 % 3 == 0 }.count)
+        #expect(try store.state.count(status: "unpaid") == Int64((0..<10_000).filter { $0 % 3 != 0 }.count))
+        var exact = store.state.list(prefix: "invoices/00000")
+        #expect(try exact.collect().map(\.key) == ["invoices/00000"])
+    }
+
+    @Test("a child killed with SIGKILL mid-loop leaves every state consistent with its ledger event")
+    func killDuringCombinedWrites() throws {
+        let path = directory.file("kill.db")
+        _ = try Store(path: path)
+        let child = try ChildProcess.start(["combined-loop", path, "7"])
+        // Let it commit a few hundred transactions, then kill it without warning.
+        var acknowledged: [Int64] = []
+        var buffer = Data()
+        let reader = child.output.fileHandleForReading
+        while acknowledged.count < 150 {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            acknowledged = String(decoding: buffer, as: UTF8.self).split(separator: "\n").dropLast().compactMap { $0.split(separator: " ").first.flatMap { Int64($0) } }
+        }
+        kill(child.process.processIdentifier, SIGKILL)
+        child.process.waitUntilExit()
+        #expect(child.process.terminationReason == .uncaughtSignal)
+
+        let reopened = try Store(path: path)
+        let report = try reopened.ledger.verifyChain()
+        #expect(report.isIntact)
+        #expect(report.headSeq >= acknowledged.max() ?? 0, "an acknowledged event was lost")
+        var documents = reopened.state.list(prefix: "loop/")
+        for document in try documents.collect() {
+            let seq = try #require(document.ledgerSeq)
+            let event = try #require(try reopened.ledger.event(seq: seq))
+            #expect(event.stream == document.key)
+            #expect(document.body["seq"] == .number(Double(seq)))
+            // The document reflects the last event of its stream: they were written together.
+            #expect(try reopened.ledger.latest(1).isEmpty == false)
+            var stream = reopened.ledger.events(inStream: document.key, afterVersion: 0)
+            #expect(try stream.collect().last?.seq == seq)
+        }
+    }
+}
