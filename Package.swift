@@ -52,7 +52,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyTests",
-            dependencies: ["Tally", "TallyHarness"]
+            dependencies: [
+                "Tally", "TallyHarness",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "TallyCLITests",

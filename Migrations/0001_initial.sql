@@ -104,20 +104,21 @@ BEGIN
     SELECT RAISE(ABORT, 'state_history is append-only');
 END;
 
--- A key's versions only move forward by one, across deletions too.
+-- A key's versions only move forward, across deletions too: a new version is above every
+-- version in the key's history. (Tally itself adds 1; a snapshot import may carry a key
+-- in at the version it had in the snapshot.)
 CREATE TRIGGER state_version_on_insert BEFORE INSERT ON state
 BEGIN
-    SELECT RAISE(ABORT, 'state version must be the key''s last version + 1')
-     WHERE NEW.version IS NOT
-         (SELECT coalesce(max(version), 0) + 1 FROM state_history WHERE key = NEW.key);
+    SELECT RAISE(ABORT, 'state version must be above the key''s last version')
+     WHERE NEW.version <= (SELECT coalesce(max(version), 0) FROM state_history WHERE key = NEW.key);
 END;
 
 CREATE TRIGGER state_version_on_update BEFORE UPDATE ON state
 BEGIN
     SELECT RAISE(ABORT, 'state key cannot be renamed')
      WHERE NEW.key IS NOT OLD.key;
-    SELECT RAISE(ABORT, 'state version must be the key''s last version + 1')
-     WHERE NEW.version IS NOT OLD.version + 1;
+    SELECT RAISE(ABORT, 'state version must be above the key''s last version')
+     WHERE NEW.version <= OLD.version;
 END;
 
 CREATE TRIGGER state_history_on_insert AFTER INSERT ON state

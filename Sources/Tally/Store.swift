@@ -35,6 +35,11 @@ public final class Store: Sendable {
         public var maximumPayloadBytes = 1 << 20
         /// Where Tally logs (warnings about fallbacks, migrations applied, …).
         public var logger = Logger(label: "tally")
+        /// When set, every committed state change is also written to the state-file
+        /// mirror in this directory (write-through). The database stays the source of
+        /// truth: a failed file write is logged, and `mirror` or `reconcile --repair`
+        /// catches up.
+        public var mirrorDirectory: String?
 
         /// The defaults: read-write, `synchronous=FULL`, 10 s busy timeout, 4 readers.
         public init() {}
@@ -152,15 +157,12 @@ public final class Store: Sendable {
     /// throws. Do not let `tx` escape the closure. Errors thrown by `body` come back
     /// unchanged; SQLite's errors come back as ``TallyError``.
     public func write<T>(_ body: (Transaction) throws -> T) throws -> T {
-        guard let writer else {
-            throw TallyError.invalidInput(field: "store", reason: "\(path) was opened read-only; open it without readOnly to write")
-        }
-        return try translatingSQLiteErrors {
-            try writer.withLock { db in
-                try db.transaction(.immediate) {
-                    try body(Transaction(connection: db, store: self))
-                }
-            }
+        try withWriterPassingErrors { db in
+            let transaction = Transaction(connection: db, store: self)
+            let result = try db.transaction(.immediate) { try body(transaction) }
+            // Still holding the writer lock, so two commits cannot write their files out of order.
+            writeThrough(transaction.touchedKeys)
+            return result
         }
     }
 
@@ -176,10 +178,15 @@ public final class Store: Sendable {
 
     /// Runs `body` with exclusive use of the writer connection, outside any transaction.
     func withWriter<T>(_ body: (Connection) throws -> T) throws(TallyError) -> T {
+        try mapErrors { try withWriterPassingErrors(body) }
+    }
+
+    /// ``withWriter(_:)`` that lets `body`'s own errors through unchanged.
+    func withWriterPassingErrors<T>(_ body: (Connection) throws -> T) throws -> T {
         guard let writer else {
             throw TallyError.invalidInput(field: "store", reason: "\(path) was opened read-only; open it without readOnly to write")
         }
-        return try mapErrors { try writer.withLock { try body($0) } }
+        return try translatingSQLiteErrors { try writer.withLock { try body($0) } }
     }
 
     /// Runs `body`, turning SQLite's errors into ``TallyError``s that name this database and

@@ -6,6 +6,8 @@ public final class Transaction {
     /// The writer connection, for SQL of your own inside the same transaction.
     public let database: Connection
     let store: Store
+    /// State keys written in this transaction, for the mirror's write-through.
+    var touchedKeys: Set<String> = []
 
     /// The ledger, inside this transaction.
     public var ledger: TransactionLedger { TransactionLedger(transaction: self) }

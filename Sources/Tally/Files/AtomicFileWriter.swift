@@ -253,6 +253,7 @@ extension AtomicFile {
             } catch {
                 if let rollback {
                     _ = syscalls.rename(rollback, path)
+                    _ = syscalls.unlink(rollback)  // still there if `path` was already that inode
                 } else if !targetExists {
                     _ = syscalls.unlink(path)
                 }

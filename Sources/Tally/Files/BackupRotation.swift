@@ -30,21 +30,30 @@ struct BackupRotation {
     private func preserveCurrent() throws {
         let (directory, name) = FileOperations.split(path)
         let newest = AtomicFile.backupPath(of: path, index: 1)
-        let staging = FileOperations.join(directory, TempFileName.make(for: name))
-        let linked = FileSyscalls.retryingEINTR { syscalls.link(path, staging) }
-        switch linked {
-        case 0:
-            let renamed = FileSyscalls.retryingEINTR { syscalls.rename(staging, newest) }
-            if renamed < 0 {
+        // The staging link carries the old file's modification time, so a concurrent
+        // TempFileSweeper may take it for an orphan and remove it before the rename; then
+        // the rename reports ENOENT and a fresh link is made.
+        for attempt in 1...3 {
+            let staging = FileOperations.join(directory, TempFileName.make(for: name))
+            let linked = FileSyscalls.retryingEINTR { syscalls.link(path, staging) }
+            switch linked {
+            case 0:
+                let renamed = FileSyscalls.retryingEINTR { syscalls.rename(staging, newest) }
+                // When `newest` already is this inode (a retry after a failed write, or another
+                // writer just did the same), rename succeeds without doing anything and the
+                // staging name is still there; remove it either way.
                 _ = syscalls.unlink(staging)
+                if renamed == 0 { return }
+                if renamed == -ENOENT && attempt < 3 { continue }
                 throw TallyError.io(step: "rename", path: newest, errno: -renamed)
+            case -EPERM, -EOPNOTSUPP, -ENOSYS, -EMLINK:
+                // The filesystem cannot hard-link (vfat, some FUSE and network mounts), or this
+                // inode has too many links: fall back to an atomic copy.
+                try copyCurrent(to: newest)
+                return
+            default:
+                throw TallyError.io(step: "link", path: path, errno: -linked)
             }
-        case -EPERM, -EOPNOTSUPP, -ENOSYS, -EMLINK:
-            // The filesystem cannot hard-link (vfat, some FUSE and network mounts), or this
-            // inode has too many links: fall back to an atomic copy.
-            try copyCurrent(to: newest)
-        default:
-            throw TallyError.io(step: "link", path: path, errno: -linked)
         }
     }
 

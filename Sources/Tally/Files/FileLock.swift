@@ -68,7 +68,9 @@ public final class FileLock {
     public func lock(_ mode: Mode, timeout: Double? = nil) throws {
         guard fd >= 0 else { throw TallyError.io(step: "lock", path: lockPath, errno: EBADF) }
         let operation = mode == .shared ? LOCK_SH : LOCK_EX
-        guard let timeout else {
+        // Beyond a few decades (or infinity, or NaN) a timeout means "wait": converting such a
+        // value to nanoseconds would overflow.
+        guard let timeout, timeout.isFinite, timeout < 1e9 else {
             let result = FileSyscalls.retryingEINTR { syscalls.flock(fd, operation) }
             if result < 0 { throw TallyError.io(step: "lock", path: lockPath, errno: -result) }
             self.mode = mode

@@ -103,7 +103,9 @@ public enum SafePath {
 
     private static func describe(_ scalar: Unicode.Scalar) -> String {
         let code = "U+" + String(String(scalar.value, radix: 16, uppercase: true).paddingLeft(to: 4))
-        if scalar.value < 0x20 || scalar.value == 0x7F { return code }
+        // Only printable ASCII is shown as itself: anything else may be invisible, or look
+        // like an allowed character, or reorder the message around it.
+        guard scalar.value >= 0x20, scalar.value < 0x7F else { return code }
         return "'\(scalar)' (\(code))"
     }
 

@@ -9,7 +9,11 @@ import Glibc
 /// symbolic links are never followed into other directories.
 ///
 /// The age is what keeps a sweep from deleting a write in progress: choose one well above
-/// the longest write you expect (minutes, not seconds).
+/// the longest write you expect (minutes, not seconds). While it publishes, a write also
+/// holds short-lived hard links to the file it replaces under such names; they carry that
+/// file's older modification time, so a sweep running at that moment may remove one. The
+/// writer copes (it relinks a lost backup staging link; a lost rollback link only matters
+/// if the directory fsync then fails), so this is safe, merely not free.
 public struct TempFileSweeper: Sendable {
     /// Files modified less than this many seconds ago are kept.
     public var minimumAge: TimeInterval

@@ -78,12 +78,13 @@ extension LedgerTable {
                 report.firstBreak = ChainBreak(seq: seq, reason: .prevHashMismatch(expected: previousHash, found: event.prevHash))
                 return report
             }
-            let computed: String
-            do {
-                computed = try event.computedHash()
-            } catch {
-                report.firstBreak = ChainBreak(seq: seq, reason: .unreadable("\(error)"))
-                return report
+            // Stored payloads are canonical text, so hashing them as stored is JCS; a payload
+            // rewritten in another spelling no longer hashes to the same value, and shows here.
+            let computed = statement.withUTF8(8) {
+                LedgerHash.hash(prevHash: event.prevHash, seq: seq, eventID: event.eventID, stream: event.stream,
+                                streamVersion: event.streamVersion, kind: event.kind, amount: event.amount,
+                                currency: event.currency, quantity: event.quantity, canonicalPayload: $0,
+                                recordedAt: event.recordedAt)
             }
             if computed != event.hash {
                 report.firstBreak = ChainBreak(seq: seq, reason: .hashMismatch(stored: event.hash, computed: computed))

@@ -7,36 +7,68 @@ import Foundation
 ///
 /// where `E` is the object `{"seq", "event_id", "stream", "stream_version", "kind",
 /// "amount", "currency", "quantity", "payload", "recorded_at"}` with null members included
-/// and `payload` as a JSON value. Append, verify and snapshot import all call this.
+/// and `payload` as a JSON value. Append, verify, export and import all call this.
+///
+/// `JCS(E)` is laid out by hand: its members always have the same names, so their RFC 8785
+/// order is fixed (amount, currency, event_id, kind, payload, quantity, recorded_at, seq,
+/// stream, stream_version), and the payload is spliced in as its canonical text — which is
+/// exactly how Tally stores it. This keeps hashing off the JSON tree on every hot path.
 enum LedgerHash {
     /// Largest integer magnitude a JCS number (an IEEE-754 double) holds exactly: 2^53.
     static let maximumExactInteger: Int64 = 1 << 53
 
+    /// The hash of an event whose payload is given as a JSON value.
     static func hash(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
                      kind: String, amount: Int64?, currency: String?, quantity: Double?,
                      payload: JSONValue, recordedAt: String) throws(TallyError) -> String {
-        let event: JSONValue = .object([
-            "seq": .number(Double(seq)),
-            "event_id": .string(eventID),
-            "stream": .string(stream),
-            "stream_version": .number(Double(streamVersion)),
-            "kind": .string(kind),
-            "amount": amount.map { .number(Double($0)) } ?? .null,
-            "currency": currency.map { .string($0) } ?? .null,
-            "quantity": quantity.map { .number($0) } ?? .null,
-            "payload": payload,
-            "recorded_at": .string(recordedAt),
-        ])
-        let canonical: [UInt8]
+        let canonicalPayload: [UInt8]
         do {
-            canonical = try CanonicalJSON.bytes(event)
+            canonicalPayload = try CanonicalJSON.bytes(payload)
         } catch {
-            throw TallyError.invalidInput(field: "event \(seq)", reason: "cannot be canonicalized: \(error)")
+            throw TallyError.invalidInput(field: "payload of event \(seq)", reason: "\(error)")
         }
-        var hasher = SHA256()
-        hasher.update(data: Array(prevHash.utf8))
-        hasher.update(data: [UInt8(ascii: "\n")])
-        hasher.update(data: canonical)
-        return Digest.hex(hasher.finalize())
+        return canonicalPayload.withUnsafeBufferPointer {
+            hash(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
+                 kind: kind, amount: amount, currency: currency, quantity: quantity,
+                 canonicalPayload: $0, recordedAt: recordedAt)
+        }
+    }
+
+    /// The hash of an event whose payload is already canonical JSON text (as stored).
+    static func hash(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
+                     kind: String, amount: Int64?, currency: String?, quantity: Double?,
+                     canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + canonicalPayload.count)
+        out.append(contentsOf: prevHash.utf8)
+        out.append(UInt8(ascii: "\n"))
+        CanonicalJSON.appendASCII("{\"amount\":", to: &out)
+        if let amount { appendInteger(amount, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
+        CanonicalJSON.appendASCII(",\"currency\":", to: &out)
+        if let currency { CanonicalJSON.appendQuoted(currency, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
+        CanonicalJSON.appendASCII(",\"event_id\":", to: &out)
+        CanonicalJSON.appendQuoted(eventID, to: &out)
+        CanonicalJSON.appendASCII(",\"kind\":", to: &out)
+        CanonicalJSON.appendQuoted(kind, to: &out)
+        CanonicalJSON.appendASCII(",\"payload\":", to: &out)
+        out.append(contentsOf: canonicalPayload)
+        CanonicalJSON.appendASCII(",\"quantity\":", to: &out)
+        if let quantity, quantity.isFinite { JSONNumberFormatter.append(quantity, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
+        CanonicalJSON.appendASCII(",\"recorded_at\":", to: &out)
+        CanonicalJSON.appendQuoted(recordedAt, to: &out)
+        CanonicalJSON.appendASCII(",\"seq\":", to: &out)
+        appendInteger(seq, to: &out)
+        CanonicalJSON.appendASCII(",\"stream\":", to: &out)
+        CanonicalJSON.appendQuoted(stream, to: &out)
+        CanonicalJSON.appendASCII(",\"stream_version\":", to: &out)
+        appendInteger(streamVersion, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return Digest.hex(SHA256.hash(data: out))
+    }
+
+    /// An integer as JCS writes it (exact for |value| ≤ 2^53, which validation ensures).
+    static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        JSONNumberFormatter.appendDecimal(value.magnitude, to: &out)
     }
 }

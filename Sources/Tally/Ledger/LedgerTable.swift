@@ -32,10 +32,13 @@ enum LedgerTable {
         }
         let tip = try head(on: db)
         let recordedAt = Timestamp.now()
-        let hash = try LedgerHash.hash(
-            prevHash: tip.hash, seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream,
-            streamVersion: current + 1, kind: event.kind, amount: event.amount, currency: event.currency,
-            quantity: event.quantity, payload: event.payload, recordedAt: recordedAt)
+        var payload = checked.canonicalPayload
+        let hash = payload.withUTF8 {
+            LedgerHash.hash(
+                prevHash: tip.hash, seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream,
+                streamVersion: current + 1, kind: event.kind, amount: event.amount, currency: event.currency,
+                quantity: event.quantity, canonicalPayload: $0, recordedAt: recordedAt)
+        }
         let stored = LedgerEvent(
             seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream, streamVersion: current + 1,
             kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,

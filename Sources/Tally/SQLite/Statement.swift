@@ -79,6 +79,19 @@ public final class Statement {
         try check(code)
     }
 
+    /// Binds UTF-8 bytes as text to the 1-based parameter `index`, without building a String.
+    public func bindText(_ utf8: UnsafeBufferPointer<UInt8>, at index: Int32) throws(SQLiteError) {
+        let handle = try live()
+        guard let base = utf8.baseAddress, !utf8.isEmpty else {
+            try check(sqlite3_bind_text(handle, index, "", 0, nil))
+            return
+        }
+        let code = base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+            sqlite3_bind_text(handle, index, $0, Int32(utf8.count), csqlite_transient())
+        }
+        try check(code)
+    }
+
     /// Binds a blob to the 1-based parameter `index`. SQLite copies the bytes.
     public func bind(_ value: Data, at index: Int32) throws(SQLiteError) {
         let handle = try live()

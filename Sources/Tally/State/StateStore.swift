@@ -139,7 +139,9 @@ public struct TransactionState {
     /// Deletes a document, leaving a tombstone in its history.
     @discardableResult
     public func delete(_ key: String, expectedVersion: Int64? = nil) throws(TallyError) -> Int64 {
-        try transaction.store.mapErrors { try StateTable.delete(key, expectedVersion: expectedVersion, on: transaction.database) }
+        let version = try transaction.store.mapErrors { try StateTable.delete(key, expectedVersion: expectedVersion, on: transaction.database) }
+        transaction.touchedKeys.insert(key)
+        return version
     }
 
     /// The current document as this transaction sees it.
@@ -149,6 +151,8 @@ public struct TransactionState {
     }
 
     private func apply(_ write: StateTable.Write) throws(TallyError) -> StateDocument {
-        try transaction.store.mapErrors { try StateTable.apply(write, on: transaction.database) }
+        let document = try transaction.store.mapErrors { try StateTable.apply(write, on: transaction.database) }
+        transaction.touchedKeys.insert(write.key)
+        return document
     }
 }

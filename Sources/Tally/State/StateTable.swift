@@ -51,14 +51,23 @@ enum StateTable {
             version: version,
             status: status, body: body, checksum: Digest.sha256Hex(canonical),
             updatedAt: Timestamp.now(), ledgerSeq: write.causedBy)
-        let sql = current == nil
-            ? "INSERT INTO state (key, version, status, body, checksum, updated_at, ledger_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-            : "UPDATE state SET version = ?2, status = ?3, body = ?4, checksum = ?5, updated_at = ?6, ledger_seq = ?7 WHERE key = ?1"
+        var text = canonical
+        try text.withUTF8 { try writeRow(document, canonicalBody: $0, replacing: current != nil, on: db) }
+        return document
+    }
+
+    /// Writes a document row as given: inserted when `replacing` is false, else updating the
+    /// key's row. The schema's triggers still require the version to move forward.
+    static func writeRow(_ document: StateDocument, canonicalBody: UnsafeBufferPointer<UInt8>, replacing: Bool,
+                      on db: Connection) throws {
+        let sql = replacing
+            ? "UPDATE state SET version = ?2, status = ?3, body = ?4, checksum = ?5, updated_at = ?6, ledger_seq = ?7 WHERE key = ?1"
+            : "INSERT INTO state (key, version, status, body, checksum, updated_at, ledger_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         let statement = try db.cachedStatement(sql)
         try statement.bind(document.key, at: 1)
         try statement.bind(document.version, at: 2)
         try statement.bind(document.status, at: 3)
-        try statement.bind(canonical, at: 4)
+        try statement.bindText(canonicalBody, at: 4)
         try statement.bind(document.checksum, at: 5)
         try statement.bind(document.updatedAt, at: 6)
         try statement.bind(document.ledgerSeq, at: 7)
@@ -66,9 +75,8 @@ enum StateTable {
             try statement.run()
         } catch {
             guard error.constraint == .foreignKey else { throw error }
-            throw TallyError.invalidInput(field: "causedBy", reason: "ledger seq \(write.causedBy ?? 0) does not exist")
+            throw TallyError.invalidInput(field: "causedBy", reason: "ledger seq \(document.ledgerSeq ?? 0) does not exist")
         }
-        return document
     }
 
     /// Deletes `key`, leaving a tombstone in the history. Returns the deleted version.

@@ -1,0 +1,81 @@
+/// The snapshot file format (DESIGN.md "Snapshots"): JSON Lines, one record per line.
+///
+/// ```
+/// {"format":"tally-snapshot","version":1,"schema_version":1,"created_at":"…","ledger_head":{"seq":N,"hash":"…"},"include_ledger":true,"key_prefix":""}
+/// {"type":"state","key":"…","version":3,"status":"paid","body":{…},"checksum":"…","updated_at":"…","ledger_seq":17}
+/// {"type":"event","seq":1,"event_id":"…",…,"prev_hash":"…","hash":"…"}
+/// {"type":"end","records":M,"sha256":"<hex SHA-256 of every byte before this line>"}
+/// ```
+///
+/// State records come in key order, then events in seq order. `records` counts the state
+/// and event records (not the header or the trailer). Bodies and payloads are written as
+/// their canonical JSON (RFC 8785), so exporting the same data twice gives the same bytes
+/// apart from `created_at`.
+public enum SnapshotFormat {
+    /// The `format` member of every snapshot header.
+    public static let formatName = "tally-snapshot"
+    /// The snapshot format version this build writes and reads.
+    public static let version = 1
+    /// The longest line a reader accepts, so a damaged file cannot exhaust memory.
+    public static let defaultMaximumLineBytes = 16 << 20
+
+    /// Appends the JSON of a state record (without the newline); `body` is canonical JSON.
+    static func appendStateRecord(key: String, version: Int64, status: String?, canonicalBody: UnsafeBufferPointer<UInt8>,
+                                  checksum: String, updatedAt: String, ledgerSeq: Int64?, to out: inout [UInt8]) {
+        CanonicalJSON.appendASCII("{\"type\":\"state\",\"key\":", to: &out)
+        CanonicalJSON.appendQuoted(key, to: &out)
+        CanonicalJSON.appendASCII(",\"version\":", to: &out)
+        LedgerHash.appendInteger(version, to: &out)
+        CanonicalJSON.appendASCII(",\"status\":", to: &out)
+        appendOptionalString(status, to: &out)
+        CanonicalJSON.appendASCII(",\"body\":", to: &out)
+        out.append(contentsOf: canonicalBody)
+        CanonicalJSON.appendASCII(",\"checksum\":", to: &out)
+        CanonicalJSON.appendQuoted(checksum, to: &out)
+        CanonicalJSON.appendASCII(",\"updated_at\":", to: &out)
+        CanonicalJSON.appendQuoted(updatedAt, to: &out)
+        CanonicalJSON.appendASCII(",\"ledger_seq\":", to: &out)
+        appendOptionalInteger(ledgerSeq, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends the JSON of an event record (without the newline); `payload` is canonical JSON.
+    static func appendEventRecord(seq: Int64, eventID: String, stream: String, streamVersion: Int64, kind: String,
+                                  amount: Int64?, currency: String?, quantity: Double?,
+                                  canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String,
+                                  prevHash: String, hash: String, to out: inout [UInt8]) {
+        CanonicalJSON.appendASCII("{\"type\":\"event\",\"seq\":", to: &out)
+        LedgerHash.appendInteger(seq, to: &out)
+        CanonicalJSON.appendASCII(",\"event_id\":", to: &out)
+        CanonicalJSON.appendQuoted(eventID, to: &out)
+        CanonicalJSON.appendASCII(",\"stream\":", to: &out)
+        CanonicalJSON.appendQuoted(stream, to: &out)
+        CanonicalJSON.appendASCII(",\"stream_version\":", to: &out)
+        LedgerHash.appendInteger(streamVersion, to: &out)
+        CanonicalJSON.appendASCII(",\"kind\":", to: &out)
+        CanonicalJSON.appendQuoted(kind, to: &out)
+        CanonicalJSON.appendASCII(",\"amount\":", to: &out)
+        appendOptionalInteger(amount, to: &out)
+        CanonicalJSON.appendASCII(",\"currency\":", to: &out)
+        appendOptionalString(currency, to: &out)
+        CanonicalJSON.appendASCII(",\"quantity\":", to: &out)
+        if let quantity, quantity.isFinite { JSONNumberFormatter.append(quantity, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
+        CanonicalJSON.appendASCII(",\"payload\":", to: &out)
+        out.append(contentsOf: canonicalPayload)
+        CanonicalJSON.appendASCII(",\"recorded_at\":", to: &out)
+        CanonicalJSON.appendQuoted(recordedAt, to: &out)
+        CanonicalJSON.appendASCII(",\"prev_hash\":", to: &out)
+        CanonicalJSON.appendQuoted(prevHash, to: &out)
+        CanonicalJSON.appendASCII(",\"hash\":", to: &out)
+        CanonicalJSON.appendQuoted(hash, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private static func appendOptionalString(_ value: String?, to out: inout [UInt8]) {
+        if let value { CanonicalJSON.appendQuoted(value, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
+    }
+
+    private static func appendOptionalInteger(_ value: Int64?, to out: inout [UInt8]) {
+        if let value { LedgerHash.appendInteger(value, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
+    }
+}
