@@ -35,6 +35,27 @@ enum DatabaseModes {
                     acknowledge("\(seq) \(key) \(version)")
                     round += 1
                 }
+            case "export-loop":
+                // export-loop DB SNAPSHOT: exports again and again (for kill tests).
+                guard arguments.count == 2 else { return usage(mode, "DB SNAPSHOT") }
+                let store = try Store(path: arguments[0])
+                var round = 0
+                while true {
+                    try store.exportSnapshot(to: arguments[1])
+                    round += 1
+                    acknowledge("exported \(round)")
+                }
+            case "mirror-loop":
+                // mirror-loop DB DIR: changes a document and mirrors, again and again.
+                guard arguments.count == 2 else { return usage(mode, "DB DIR") }
+                let store = try Store(path: arguments[0])
+                var round = 0
+                while true {
+                    try store.state.put("loop/k\(round % 5)", body: ["round": .number(Double(round)), "pad": .string(String(repeating: "x", count: 2000))])
+                    try store.mirror(to: arguments[1])
+                    round += 1
+                    acknowledge("mirrored \(round)")
+                }
             default:
                 return nil
             }

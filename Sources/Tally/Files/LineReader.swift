@@ -58,7 +58,7 @@ public final class LineReader {
     public func nextLine<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T? {
         var scanned = 0  // bytes after `start` already searched for a newline
         while true {
-            if let newline = buffer[(start + scanned)..<end].firstIndex(of: UInt8(ascii: "\n")) {
+            if let newline = findNewline(from: start + scanned) {
                 return try emit(upTo: newline, newline: true, body)
             }
             scanned = end - start
@@ -70,6 +70,17 @@ public final class LineReader {
                 return try emit(upTo: end, newline: false, body)
             }
             try fill()
+        }
+    }
+
+    /// The index of the next `\n` in the filled part of the buffer (memchr: this loop sees
+    /// every byte of a snapshot, so it must be fast even in debug builds).
+    private func findNewline(from index: Int) -> Int? {
+        guard index < end else { return nil }
+        return buffer.withUnsafeBufferPointer { raw -> Int? in
+            guard let base = raw.baseAddress,
+                  let found = memchr(base + index, Int32(UInt8(ascii: "\n")), end - index) else { return nil }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
         }
     }
 
@@ -99,7 +110,7 @@ public final class LineReader {
             start = 0
         }
         if end == buffer.count {
-            buffer.append(contentsOf: repeatElement(0, count: min(buffer.count, maximumLineBytes + 1)))
+            buffer += [UInt8](repeating: 0, count: min(buffer.count, maximumLineBytes + 1))
         }
         while true {
             let count = buffer.withUnsafeMutableBufferPointer { raw -> Int in
