@@ -18,21 +18,28 @@ enum DatabaseModes {
                 }
                 return 0
             case "combined-loop":
-                // combined-loop DB KEYS: forever, appends a charge and updates a key in one
-                // transaction, printing "seq key version" after each commit (for kill tests).
+                // combined-loop DB KEYS: forever, alternately appends a plain durable event and
+                // makes a combined ledger + state write, printing after each commit returns:
+                //   "event SEQ" or "state SEQ KEY VERSION"
                 guard arguments.count == 2, let keys = Int(arguments[1]) else { return usage(mode, "DB KEYS") }
                 let store = try Store(path: arguments[0])
                 var round = 0
                 while true {
-                    let key = "loop/k\(round % keys)"
-                    let (seq, version) = try store.write { tx in
-                        let event = try tx.ledger.append(stream: key, kind: "tick", amount: 1, currency: "EUR",
-                                                         payload: ["round": .number(Double(round))])
-                        let document = try tx.state.put(key, body: ["round": .number(Double(round)), "seq": .number(Double(event.seq))],
-                                                        status: "open", causedBy: event)
-                        return (event.seq, document.version)
+                    if round % 2 == 0 {
+                        let event = try store.ledger.append(stream: "plain", kind: "usage", quantity: Double(round) / 4,
+                                                            payload: ["round": .number(Double(round))])
+                        acknowledge("event \(event.seq)")
+                    } else {
+                        let key = "loop/k\(round % keys)"
+                        let (seq, version) = try store.write { tx in
+                            let event = try tx.ledger.append(stream: key, kind: "tick", amount: 1, currency: "EUR",
+                                                             payload: ["round": .number(Double(round))])
+                            let document = try tx.state.put(key, body: ["round": .number(Double(round)), "seq": .number(Double(event.seq))],
+                                                            status: "open", causedBy: event)
+                            return (event.seq, document.version)
+                        }
+                        acknowledge("state \(seq) \(key) \(version)")
                     }
-                    acknowledge("\(seq) \(key) \(version)")
                     round += 1
                 }
             case "export-loop":
@@ -55,6 +62,22 @@ enum DatabaseModes {
                     try store.mirror(to: arguments[1])
                     round += 1
                     acknowledge("mirrored \(round)")
+                }
+            case "verify-loop":
+                // verify-loop DB: verifies the chain and reads every document, again and again.
+                guard arguments.count == 1 else { return usage(mode, "DB") }
+                let store = try Store(path: arguments[0])
+                var round = 0
+                while true {
+                    let report = try store.ledger.verifyChain()
+                    guard report.isIntact else {
+                        FileHandle.standardError.write(Data("verify-loop: \(report.firstBreak.map(String.init(describing:)) ?? "")\n".utf8))
+                        return 3
+                    }
+                    var documents = store.state.list()
+                    while try documents.next() != nil {}
+                    round += 1
+                    acknowledge("verified \(round) \(report.headSeq)")
                 }
             default:
                 return nil

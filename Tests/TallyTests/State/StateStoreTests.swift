@@ -164,7 +164,7 @@ struct StateStoreTests {
             let chunk = reader.availableData
             if chunk.isEmpty { break }
             buffer.append(chunk)
-            acknowledged = String(decoding: buffer, as: UTF8.self).split(separator: "\n").dropLast().compactMap { $0.split(separator: " ").first.flatMap { Int64($0) } }
+            acknowledged = String(decoding: buffer, as: UTF8.self).split(separator: "\n").dropLast().compactMap { $0.split(separator: " ").dropFirst().first.flatMap { Int64($0) } }
         }
         kill(child.process.processIdentifier, SIGKILL)
         child.process.waitUntilExit()

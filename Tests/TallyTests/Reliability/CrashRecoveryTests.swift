@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+@testable import Tally
+
+/// What a killed writer had acknowledged before it died: only lines it finished printing.
+struct Acknowledgements {
+    var events: [Int64] = []
+    var states: [(seq: Int64, key: String, version: Int64)] = []
+
+    mutating func add(_ output: Data) {
+        let text = String(decoding: output, as: UTF8.self)
+        // A line cut by the kill (no newline) was not acknowledged.
+        let complete = text.hasSuffix("\n") ? text : String(text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)])
+        for line in complete.split(separator: "\n") {
+            let parts = line.split(separator: " ").map(String.init)
+            if parts.count == 2, parts[0] == "event", let seq = Int64(parts[1]) {
+                events.append(seq)
+            } else if parts.count == 4, parts[0] == "state", let seq = Int64(parts[1]), let version = Int64(parts[3]) {
+                states.append((seq, parts[2], version))
+                events.append(seq)
+            }
+        }
+    }
+}
+
+/// The checks after every crash: nothing acknowledged lost, chain and file intact, every
+/// document consistent with the event that last changed it.
+func checkRecovered(_ path: String, _ acknowledged: Acknowledgements, verifyChain: Bool = true) throws -> Int64 {
+    let store = try Store(path: path)
+    let head = try store.ledger.head()
+    let lost = acknowledged.events.filter { $0 > head.seq }
+    #expect(lost.isEmpty, "acknowledged events lost: \(lost.prefix(10))")
+    if verifyChain {
+        let report = try store.ledger.verifyChain()
+        #expect(report.isIntact, "\(report.firstBreak.map(String.init(describing:)) ?? "")")
+        #expect(report.headSeq == head.seq)
+    }
+    try store.read { db in
+        #expect(try db.scalarText("PRAGMA integrity_check") == "ok")
+        for state in acknowledged.states.suffix(20) {
+            let seq = try db.scalarInt("SELECT ledger_seq FROM state_history WHERE key = ? AND version = ?", [state.key, state.version])
+            #expect(seq == state.seq, "acknowledged state \(state.key) v\(state.version) missing or wrong")
+        }
+        // Every document was written with its event: the event exists, belongs to the
+        // document's stream, is the stream's last event, and the body names it.
+        let rows = try db.rows("""
+            SELECT s.key, s.ledger_seq, json_extract(s.body, '$.seq'),
+                   (SELECT max(seq) FROM ledger WHERE stream = s.key), (SELECT stream FROM ledger WHERE seq = s.ledger_seq)
+              FROM state s WHERE s.key LIKE 'loop/%'
+            """)
+        for row in rows {
+            #expect(row[1] == row[2] && row[1] == row[3] && row[4] == row[0], "inconsistent document: \(row)")
+        }
+    }
+    return head.seq
+}
+
+@Suite("Reliability: SIGKILL at random moments loses nothing acknowledged", .serialized)
+struct CrashRecoveryTests {
+    let directory = TemporaryDirectory()
+
+    static var stress: Bool { ProcessInfo.processInfo.environment["TALLY_STRESS"] == "1" }
+
+    @Test("kill -9 a writer of durable appends and combined writes, again and again")
+    func killLoop() throws {
+        let kills = Self.stress ? 1000 : 50
+        let seed = ProcessInfo.processInfo.environment["TALLY_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...1_000_000)
+        print("crash loop: seed \(seed) (rerun with TALLY_SEED=\(seed)), \(kills) kills")
+        var generator = SeededGenerator(seed: seed)
+        let path = directory.file("crash.db")
+        _ = try Store(path: path)
+        var acknowledged = Acknowledgements()
+        var head: Int64 = 0
+        for round in 0..<kills {
+            let child = try ChildProcess.start(["combined-loop", path, "5"])
+            usleep(UInt32.random(in: 2_000...60_000, using: &generator))
+            kill(child.process.processIdentifier, SIGKILL)
+            let output = child.output.fileHandleForReading.readDataToEndOfFile()
+            child.process.waitUntilExit()
+            acknowledged.add(output)
+            // The full chain check is O(ledger); in the long run do it every 25th kill.
+            head = try checkRecovered(path, acknowledged, verifyChain: !Self.stress || round % 25 == 24)
+        }
+        head = try checkRecovered(path, acknowledged)
+        let swept = try TempFileSweeper(minimumAge: 0).sweep(directory.path)
+        #expect(swept.isEmpty)
+        print("RELIABILITY kills=\(kills) acknowledged_events=\(acknowledged.events.count) acknowledged_states=\(acknowledged.states.count) ledger_head=\(head) lost=0 seed=\(seed)")
+    }
+
+    @Test("kill -9 during mirror: every file in the mirror is complete, before and after")
+    func killDuringMirror() throws {
+        let path = directory.file("mirror.db")
+        let mirror = directory.file("mirror")
+        _ = try Store(path: path)
+        var generator = SeededGenerator(seed: 11)
+        for _ in 0..<(Self.stress ? 200 : 10) {
+            let child = try ChildProcess.start(["mirror-loop", path, mirror])
+            usleep(UInt32.random(in: 5_000...80_000, using: &generator))
+            kill(child.process.processIdentifier, SIGKILL)
+            child.process.waitUntilExit()
+            for relative in MirrorWalk(root: mirror) {
+                guard let key = MirrorFile.key(forRelativePath: relative) else { continue }
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: mirror + "/" + relative))
+                if case let .failure(problem) = MirrorFile.parse(bytes, expectedKey: key) {
+                    Issue.record("partial or damaged mirror file \(relative): \(problem)")
+                }
+            }
+        }
+        #expect(try TempFileSweeper(minimumAge: 0, recursive: true).sweep(mirror).count >= 0)
+        let leftovers = MirrorWalk(root: mirror).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test("4 processes × 250 appends while 2 others export and verify: 1,000 events, no busy error")
+    func concurrentProcesses() throws {
+        let path = directory.file("busy.db")
+        let store = try Store(path: path)
+        try seedCollections(store, invoices: 1...3)
+        let base = try store.ledger.head().seq
+        let readers = [
+            try ChildProcess.start(["export-loop", path, directory.file("busy.jsonl")]),
+            try ChildProcess.start(["verify-loop", path]),
+        ]
+        let writers = try (0..<4).map { try ChildProcess.start(["ledger-append", path, "writer-\($0)", "250"]) }
+        var acknowledged = Acknowledgements()
+        for writer in writers {
+            let output = writer.output.fileHandleForReading.readDataToEndOfFile()
+            writer.process.waitUntilExit()
+            #expect(writer.process.terminationStatus == 0, "a writer failed (busy error reaching the caller?)")
+            acknowledged.events += String(decoding: output, as: UTF8.self).split(separator: "\n").compactMap { Int64($0) }
+        }
+        for reader in readers {
+            #expect(reader.process.isRunning, "a reader died early (status \(reader.process.terminationStatus))")
+            kill(reader.process.processIdentifier, SIGKILL)
+            _ = reader.output.fileHandleForReading.readDataToEndOfFile()
+            reader.process.waitUntilExit()
+        }
+        #expect(acknowledged.events.count == 1000)
+        #expect(Set(acknowledged.events).count == 1000)
+        let report = try store.ledger.verifyChain()
+        #expect(report.isIntact)
+        #expect(report.headSeq == base + 1000)
+        for writer in 0..<4 {
+            #expect(try store.ledger.streamVersion("writer-\(writer)") == 250)
+        }
+    }
+}
