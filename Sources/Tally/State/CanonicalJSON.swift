@@ -103,13 +103,14 @@ public enum CanonicalJSON {
             guard depth < maxDepth else { throw CanonicalJSONError.tooDeep() }
             out.append(UInt8(ascii: "{"))
             var first = true
-            for (key, member) in sortedMembers(members) {
+            for index in sortedIndices(members) {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
+                let key = members[index].key
                 appendQuoted(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 do {
-                    try write(member, to: &out, depth: depth + 1)
+                    try write(members[index].value, to: &out, depth: depth + 1)
                 } catch {
                     throw error.inside(key: key)
                 }
@@ -122,10 +123,15 @@ public enum CanonicalJSON {
         out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    /// The members of an object in RFC 8785 order (UTF-16 code units of the names).
-    static func sortedMembers(_ members: [String: JSONValue]) -> [(key: String, value: JSONValue)] {
-        if members.count < 2 { return Array(members) }
-        return members.sorted { utf16Precedes($0.key, $1.key) }
+    /// The positions of an object's members in RFC 8785 order (UTF-16 code units of the
+    /// names). Sorting positions rather than (key, value) pairs avoids copying and
+    /// retaining every value just to order the keys.
+    static func sortedIndices(_ members: [String: JSONValue]) -> [Dictionary<String, JSONValue>.Index] {
+        var indices = Array(members.indices)
+        if indices.count > 1 {
+            indices.sort { utf16Precedes(members[$0].key, members[$1].key) }
+        }
+        return indices
     }
 
     /// Whether `a` sorts before `b` by UTF-16 code units, as RFC 8785 §3.2.3 requires.

@@ -144,15 +144,12 @@ extension JSONValue {
 
 // MARK: - The parser proper
 
-/// One open array or object. Both containers are kept (an empty array or dictionary costs
-/// no allocation) so appending through `stack[top]` mutates in place.
+/// One open array or object: where its elements (and, for objects, member names) begin
+/// on the parser's shared stacks.
 private struct JSONFrame {
     var isObject: Bool
-    var elements: [JSONValue] = []
-    var members: [String: JSONValue] = [:]
-    /// The name of the member whose value is being parsed, and where it starts.
-    var key = ""
-    var keyOffset = 0
+    var valuesStart: Int
+    var keysStart: Int
 }
 
 private struct JSONParserCore {
@@ -161,10 +158,23 @@ private struct JSONParserCore {
     var position = 0
     /// Reused for strings with escapes so that each does not allocate its own buffer.
     var scratch: [UInt8] = []
+    /// Elements and member values of all open containers, innermost last. One shared
+    /// stack instead of one growing array per container: a container's storage is
+    /// allocated once, at its final size, when it closes.
+    var values: [JSONValue] = []
+    /// Member names of all open objects, with the offset of their opening quote.
+    var keys: [(name: String, offset: Int)] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+    }
+
+    /// Called when the first container opens (a bare scalar needs no stacks): room for a
+    /// typical document, so the stacks do not reallocate while parsing it.
+    mutating func reserveStacks() {
+        values.reserveCapacity(32)
+        keys.reserveCapacity(16)
     }
 
     // MARK: Structure
@@ -182,7 +192,7 @@ private struct JSONParserCore {
         nextValue: while true {
             skipWhitespace()
             guard position < bytes.count else {
-                throw fail(stack.isEmpty && position == 0 ? "empty input: expected a JSON value" : "unexpected end of input: expected a JSON value", at: position)
+                throw fail(position == 0 ? "empty input: expected a JSON value" : "unexpected end of input: expected a JSON value", at: position)
             }
             switch bytes[position] {
             case UInt8(ascii: "["):
@@ -193,7 +203,8 @@ private struct JSONParserCore {
                     position += 1
                     value = .array([])
                 } else {
-                    stack.append(JSONFrame(isObject: false))
+                    if stack.isEmpty { reserveStacks() }
+                    stack.append(JSONFrame(isObject: false, valuesStart: values.count, keysStart: keys.count))
                     continue nextValue
                 }
             case UInt8(ascii: "{"):
@@ -204,9 +215,9 @@ private struct JSONParserCore {
                     position += 1
                     value = .object([:])
                 } else {
-                    var frame = JSONFrame(isObject: true)
-                    try parseKey(into: &frame, comma: nil)
-                    stack.append(frame)
+                    if stack.isEmpty { reserveStacks() }
+                    stack.append(JSONFrame(isObject: true, valuesStart: values.count, keysStart: keys.count))
+                    try parseKey(comma: nil)
                     continue nextValue
                 }
             case UInt8(ascii: "\""):
@@ -228,50 +239,34 @@ private struct JSONParserCore {
 
             // A value is complete: hand it to the enclosing container, closing containers
             // for as long as their closing bracket follows.
-            while let top = stack.indices.last {
-                if stack[top].isObject {
-                    let key = stack[top].key
-                    if stack[top].members.updateValue(value, forKey: key) != nil {
-                        throw duplicateKey(key, in: stack[top].members, at: stack[top].keyOffset)
-                    }
+            while let frame = stack.last {
+                values.append(value)
+                skipWhitespace()
+                let close = frame.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                guard position < bytes.count else {
+                    throw fail(
+                        frame.isObject
+                            ? "unexpected end of input: expected ',' or '}' after an object member"
+                            : "unexpected end of input: expected ',' or ']' after an array element",
+                        at: position)
+                }
+                switch bytes[position] {
+                case UInt8(ascii: ","):
+                    let comma = position
+                    position += 1
                     skipWhitespace()
-                    guard position < bytes.count else {
-                        throw fail("unexpected end of input: expected ',' or '}' after an object member", at: position)
+                    if frame.isObject {
+                        try parseKey(comma: comma)
+                    } else if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+                        throw fail("trailing comma in array", at: comma)
                     }
-                    switch bytes[position] {
-                    case UInt8(ascii: ","):
-                        let comma = position
-                        position += 1
-                        skipWhitespace()
-                        try parseKey(into: &stack[top], comma: comma)
-                        continue nextValue
-                    case UInt8(ascii: "}"):
-                        position += 1
-                        value = .object(stack.removeLast().members)
-                    default:
-                        throw unexpected(expecting: "',' or '}' after an object member")
-                    }
-                } else {
-                    stack[top].elements.append(value)
-                    skipWhitespace()
-                    guard position < bytes.count else {
-                        throw fail("unexpected end of input: expected ',' or ']' after an array element", at: position)
-                    }
-                    switch bytes[position] {
-                    case UInt8(ascii: ","):
-                        let comma = position
-                        position += 1
-                        skipWhitespace()
-                        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
-                            throw fail("trailing comma in array", at: comma)
-                        }
-                        continue nextValue
-                    case UInt8(ascii: "]"):
-                        position += 1
-                        value = .array(stack.removeLast().elements)
-                    default:
-                        throw unexpected(expecting: "',' or ']' after an array element")
-                    }
+                    continue nextValue
+                case close:
+                    position += 1
+                    stack.removeLast()
+                    value = frame.isObject ? .object(try closeObject(frame)) : .array(closeArray(frame))
+                default:
+                    throw unexpected(expecting: frame.isObject ? "',' or '}' after an object member" : "',' or ']' after an array element")
                 }
             }
             skipWhitespace()
@@ -282,17 +277,35 @@ private struct JSONParserCore {
         }
     }
 
-    /// Reads `"name" :` at the current position (after `{` or `,` and whitespace) into the
-    /// frame. `comma` is where the preceding comma was, to report a trailing comma there.
-    mutating func parseKey(into frame: inout JSONFrame, comma: Int?) throws(JSONParseError) {
+    mutating func closeArray(_ frame: JSONFrame) -> [JSONValue] {
+        let elements = Array(values[frame.valuesStart...])
+        values.removeSubrange(frame.valuesStart...)
+        return elements
+    }
+
+    mutating func closeObject(_ frame: JSONFrame) throws(JSONParseError) -> [String: JSONValue] {
+        var members = [String: JSONValue](minimumCapacity: values.count - frame.valuesStart)
+        for (index, key) in keys[frame.keysStart...].enumerated() {
+            if members.updateValue(values[frame.valuesStart + index], forKey: key.name) != nil {
+                throw duplicateKey(key.name, in: members, at: key.offset)
+            }
+        }
+        values.removeSubrange(frame.valuesStart...)
+        keys.removeSubrange(frame.keysStart...)
+        return members
+    }
+
+    /// Reads `"name" :` at the current position (after `{` or `,` and whitespace) onto
+    /// `keys`. `comma` is where the preceding comma was, to report a trailing comma there.
+    mutating func parseKey(comma: Int?) throws(JSONParseError) {
         guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
             if let comma, position < bytes.count, bytes[position] == UInt8(ascii: "}") {
                 throw fail("trailing comma in object", at: comma)
             }
             throw unexpected(expecting: "a member name (object keys must be strings in double quotes)")
         }
-        frame.keyOffset = position
-        frame.key = try parseString()
+        let offset = position
+        keys.append((try parseString(), offset))
         skipWhitespace()
         guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
             throw unexpected(expecting: "':' after the member name")
