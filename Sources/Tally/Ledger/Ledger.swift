@@ -60,7 +60,8 @@ public struct Ledger: Sendable {
         if checked.isEmpty { return [] }
         return try store.mapErrors {
             try store.groupCommitter.submit({ db in
-                try checked.map { try LedgerTable.append($0, on: db) }
+                var cursor = LedgerTable.AppendCursor()
+                return try checked.map { try LedgerTable.append($0, on: db, cursor: &cursor) }
             }, runBatch: runBatch)
         }
     }

@@ -13,11 +13,27 @@ enum LedgerTable {
         return (statement.int64(0), statement.string(1))
     }
 
+    /// What a run of appends inside one transaction already knows: the chain tip and the
+    /// versions of the streams it touched. Valid only inside the transaction (and savepoint)
+    /// that read it; a fresh cursor reads everything from the database.
+    struct AppendCursor {
+        var tip: (seq: Int64, hash: String)?
+        var streamVersions: [String: Int64] = [:]
+    }
+
     /// Appends one validated event. Must run inside a write transaction: the chain tip and
     /// the stream version are read there, so concurrent processes cannot fork the chain.
     static func append(_ checked: EventValidation.Checked, on db: Connection) throws -> LedgerEvent {
+        var cursor = AppendCursor()
+        return try append(checked, on: db, cursor: &cursor)
+    }
+
+    /// Appends one validated event, reusing (and advancing) what `cursor` knows, so a batch
+    /// does not re-read the tip and the stream version for every event.
+    static func append(_ checked: EventValidation.Checked, on db: Connection, cursor: inout AppendCursor) throws -> LedgerEvent {
         let event = checked.event
-        if let existing = try self.event(id: checked.eventID, on: db) {
+        // Only a caller-chosen id can be a retry; a generated one is new (and UNIQUE guards it).
+        if event.eventID != nil, let existing = try self.event(id: checked.eventID, on: db) {
             guard existing.stream == event.stream, existing.kind == event.kind, existing.amount == event.amount,
                   existing.currency == event.currency, existing.quantity == event.quantity,
                   existing.payload == event.payload
@@ -26,11 +42,11 @@ enum LedgerTable {
             }
             return existing  // an idempotent retry: nothing is written
         }
-        let current = try streamVersion(event.stream, on: db)
+        let current = try cursor.streamVersions[event.stream] ?? streamVersion(event.stream, on: db)
         if let expected = event.expectedStreamVersion, expected != current {
             throw TallyError.conflict(subject: event.stream, expected: expected, actual: current)
         }
-        let tip = try head(on: db)
+        let tip = try cursor.tip ?? head(on: db)
         let recordedAt = Timestamp.now()
         var payload = checked.canonicalPayload
         let hash = payload.withUTF8 {
@@ -44,6 +60,8 @@ enum LedgerTable {
             kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
             payload: event.payload, recordedAt: recordedAt, prevHash: tip.hash, hash: hash)
         try insert(stored, canonicalPayload: checked.canonicalPayload, on: db)
+        cursor.tip = (stored.seq, stored.hash)
+        cursor.streamVersions[event.stream] = stored.streamVersion
         return stored
     }
 

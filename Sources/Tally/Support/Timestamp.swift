@@ -6,20 +6,39 @@ enum Timestamp {
     /// Now, formatted.
     static func now() -> String { format(Date()) }
 
-    /// `date` formatted; built by hand because ISO8601DateFormatter is slow on hot paths.
+    /// `date` formatted; laid out byte by byte because formatters are slow on hot paths
+    /// (every ledger append and state write takes a timestamp).
     static func format(_ date: Date) -> String {
-        var seconds = time_t(floor(date.timeIntervalSince1970))
-        var millis = Int((date.timeIntervalSince1970 - Double(seconds)) * 1000)
-        if millis >= 1000 { seconds += 1; millis -= 1000 }
+        // Whole milliseconds first, so binary fractions like .678 do not print as .677.
+        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        var seconds = time_t(totalMillis >= 0 ? totalMillis / 1000 : (totalMillis - 999) / 1000)
+        let millis = Int(totalMillis - Int64(seconds) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        return String(unsafeUninitializedCapacity: 24) { out in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    out[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(Int(parts.tm_year) + 1900, 4, at: 0)
+            out[4] = UInt8(ascii: "-")
+            put(Int(parts.tm_mon) + 1, 2, at: 5)
+            out[7] = UInt8(ascii: "-")
+            put(Int(parts.tm_mday), 2, at: 8)
+            out[10] = UInt8(ascii: "T")
+            put(Int(parts.tm_hour), 2, at: 11)
+            out[13] = UInt8(ascii: ":")
+            put(Int(parts.tm_min), 2, at: 14)
+            out[16] = UInt8(ascii: ":")
+            put(Int(parts.tm_sec), 2, at: 17)
+            out[19] = UInt8(ascii: ".")
+            put(millis, 3, at: 20)
+            out[23] = UInt8(ascii: "Z")
+            return 24
         }
-        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2)
-            + "T" + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2)
-            + "." + pad(Int32(millis), 3) + "Z"
     }
 
     /// True when `text` has exactly the shape `YYYY-MM-DDTHH:MM:SS.mmmZ`.

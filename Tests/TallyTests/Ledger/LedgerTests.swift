@@ -144,6 +144,16 @@ struct LedgerTests {
         #expect(try store.ledger.head().seq == 0)
         let stored = try store.ledger.append(contentsOf: (1...5).map { NewEvent(stream: "s", kind: "k\($0)") })
         #expect(stored.map(\.seq) == [1, 2, 3, 4, 5])
+        // Inside a batch, versions and the chain advance event by event.
+        let chained = try store.ledger.append(contentsOf: [
+            NewEvent(stream: "s", kind: "a", expectedStreamVersion: 5),
+            NewEvent(stream: "t", kind: "b", expectedStreamVersion: 0),
+            NewEvent(stream: "s", kind: "c", eventID: "fixed", expectedStreamVersion: 6),
+            NewEvent(stream: "s", kind: "c", eventID: "fixed"),
+        ])
+        #expect(chained.map(\.seq) == [6, 7, 8, 8])
+        #expect(chained.map(\.streamVersion) == [6, 1, 7, 7])
+        #expect(try store.ledger.verifyChain().isIntact)
     }
 
     @Test("reads page through seq ranges, streams, latest and balances")
