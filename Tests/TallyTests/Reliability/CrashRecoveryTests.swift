@@ -106,7 +106,10 @@ struct CrashRecoveryTests {
                 }
             }
         }
-        #expect(try TempFileSweeper(minimumAge: 0, recursive: true).sweep(mirror).count >= 0)
+        // Killed writers may leave temp files (never a partial target); the sweeper removes them.
+        if FileManager.default.fileExists(atPath: mirror) {
+            _ = try TempFileSweeper(minimumAge: 0, recursive: true).sweep(mirror)
+        }
         let leftovers = MirrorWalk(root: mirror).filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)
     }
