@@ -5,35 +5,16 @@ import Foundation
 /// Appends made here from many threads at once are group-committed: batched into one
 /// durable transaction, each caller returning once the commit holding its event is on disk.
 /// Reads return cursors that page through the table instead of loading it.
-public struct Ledger: Sendable {
+public struct Ledger: Sendable, EventAppending {
     let store: Store
 
     // MARK: Appending
 
-    /// Appends one event and returns it as stored, once it is durable.
+    /// Appends one event and returns it as stored, once it is durable (group-committed with
+    /// concurrent callers).
     ///
-    /// - Parameters:
-    ///   - stream: The stream, e.g. `invoice/INV-1001`.
-    ///   - kind: What happened, e.g. `charge`.
-    ///   - amount: Minor units (cents for EUR); requires `currency`.
-    ///   - currency: ISO 4217, three uppercase letters.
-    ///   - quantity: A finite non-monetary quantity.
-    ///   - payload: Details, a JSON object (at most 1 MiB of canonical JSON by default).
-    ///   - eventID: Idempotency key; resending the same event with it returns the stored
-    ///     event and writes nothing. Random when nil.
-    ///   - expectedStreamVersion: Fail with ``TallyError/conflict(subject:expected:actual:)``
-    ///     unless the stream is at this version (0 = new stream).
     /// - Throws: ``TallyError/invalidInput(field:reason:)``,
     ///   ``TallyError/duplicateEvent(eventID:existingSeq:)``, ``TallyError/conflict(subject:expected:actual:)``.
-    @discardableResult
-    public func append(stream: String, kind: String, amount: Int64? = nil, currency: String? = nil,
-                       quantity: Double? = nil, payload: JSONValue = [:], eventID: String? = nil,
-                       expectedStreamVersion: Int64? = nil) throws(TallyError) -> LedgerEvent {
-        try append(NewEvent(stream: stream, kind: kind, amount: amount, currency: currency, quantity: quantity,
-                            payload: payload, eventID: eventID, expectedStreamVersion: expectedStreamVersion))
-    }
-
-    /// Appends one event (see ``append(stream:kind:amount:currency:quantity:payload:eventID:expectedStreamVersion:)``).
     @discardableResult
     public func append(_ event: NewEvent) throws(TallyError) -> LedgerEvent {
         let stored = try append(contentsOf: [event])
@@ -205,19 +186,10 @@ public struct Ledger: Sendable {
 
 /// The ledger inside a ``Store/write(_:)`` transaction: appends join that transaction and
 /// commit (or roll back) with everything else in it.
-public struct TransactionLedger {
+public struct TransactionLedger: EventAppending {
     let transaction: Transaction
 
-    /// Appends one event inside the transaction and returns it as it will be stored.
-    @discardableResult
-    public func append(stream: String, kind: String, amount: Int64? = nil, currency: String? = nil,
-                       quantity: Double? = nil, payload: JSONValue = [:], eventID: String? = nil,
-                       expectedStreamVersion: Int64? = nil) throws(TallyError) -> LedgerEvent {
-        try append(NewEvent(stream: stream, kind: kind, amount: amount, currency: currency, quantity: quantity,
-                            payload: payload, eventID: eventID, expectedStreamVersion: expectedStreamVersion))
-    }
-
-    /// Appends one event inside the transaction.
+    /// Appends one event inside the transaction; it commits (or rolls back) with the rest.
     @discardableResult
     public func append(_ event: NewEvent) throws(TallyError) -> LedgerEvent {
         let checked = try EventValidation.check(event, maximumPayloadBytes: transaction.store.configuration.maximumPayloadBytes)

@@ -283,7 +283,7 @@ struct JSONRejection: Sendable, CustomTestStringConvertible {
     }
 
     @Test func numbersAgreeWithTheStandardLibraryOnRandomLiterals() throws {
-        var random = SeededRandom(seed: 0x5EED_0001)
+        var random = SeededGenerator(seed: 0x5EED_0001)
         for _ in 0..<20_000 {
             var text = random.next() % 2 == 0 ? "-" : ""
             let integerDigits = Int(random.next() % 18) + 1
@@ -311,7 +311,7 @@ struct JSONRejection: Sendable, CustomTestStringConvertible {
     }
 
     @Test func canonicalSpellingsOfRandomDoublesReadBack() throws {
-        var random = SeededRandom(seed: 0x5EED_0002)
+        var random = SeededGenerator(seed: 0x5EED_0002)
         for _ in 0..<50_000 {
             let value = Double(bitPattern: random.next())
             guard value.isFinite else { continue }
@@ -362,22 +362,5 @@ struct JSONRejection: Sendable, CustomTestStringConvertible {
             seqs.append(try #require(value["seq"]?.intValue))
         }
         #expect(seqs == Array(0..<2_000))
-    }
-}
-
-/// SplitMix64: a tiny seeded generator, so failures reproduce exactly.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -8,7 +8,7 @@ import Testing
     /// backslashes, non-BMP scalars, U+E000…U+FFFF (where UTF-16 order differs), extreme
     /// and integral doubles.
     struct Generator {
-        var random: SeededRandom
+        var random: SeededGenerator
 
         mutating func int(_ bound: Int) -> Int {
             Int(random.next() % UInt64(bound))
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func parseOfEncodeIsIdentityAndEncodeIsIdempotent() throws {
-        var generator = Generator(random: SeededRandom(seed: 0x7A11_7A11))
+        var generator = Generator(random: SeededGenerator(seed: 0x7A11_7A11))
         for iteration in 0..<3_000 {
             let value = generator.value()
             let canonical = try CanonicalJSON.encode(value)
@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func memberOrderMatchesAPlainUTF16Comparison() {
-        var generator = Generator(random: SeededRandom(seed: 0x50_47))
+        var generator = Generator(random: SeededGenerator(seed: 0x50_47))
         for _ in 0..<20_000 {
             let a = generator.string()
             let b = generator.int(4) == 0 ? a + generator.string() : generator.string()
@@ -89,7 +89,7 @@ import Testing
     }
 
     @Test func reformattedCanonicalTextIsStillTheSameDocument() throws {
-        var generator = Generator(random: SeededRandom(seed: 0xF0_4D))
+        var generator = Generator(random: SeededGenerator(seed: 0xF0_4D))
         for _ in 0..<500 {
             let value = generator.value()
             let canonical = try CanonicalJSON.encode(value)

@@ -3,13 +3,8 @@ import Foundation
 /// Starts the test-only `TallyHarness` executable (built beside the test bundle) as a real
 /// child process, for tests that need several processes or a SIGKILL.
 enum ChildProcess {
-    /// The harness binary next to the running test bundle.
-    static let harnessPath: String = {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("TallyHarness").path
-        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
-        return packageRoot.appendingPathComponent(".build/debug/TallyHarness").path
-    }()
+    /// The harness binary next to the running test bundle (see ``Harness/executable``).
+    static var harnessPath: String { Harness.executable ?? "TallyHarness-not-built" }
 
     /// Starts the harness with `arguments`; stdout is piped back to the caller.
     static func start(_ arguments: [String]) throws -> (process: Process, output: Pipe) {
