@@ -135,11 +135,12 @@ struct DemoCommand: ParsableCommand {
         print("   \(verified.isClean ? "verify: clean" : "verify: problems found")")
 
         print("")
-        print("Look inside with sqlite3 (the views are there for people):")
+        print("Look inside with sqlite3; the views are made for it:")
         print("   sqlite3 \(databasePath)")
         try query(store, "SELECT * FROM ledger_balances;")
         try query(store, "SELECT * FROM state_by_status;")
         print("   (and ledger_recent: the last 100 events, newest first)")
+        print("")
         print("Or with tally itself:  tally --db \(databasePath) log   ·   tally --db \(databasePath) get invoices/INV-1002")
         guard found.findings.count == 1, again.isClean, verified.isClean else {
             throw TallyError.corruptDatabase(path: databasePath, detail: "the demo's checks did not come out as expected (see above); please report this")
