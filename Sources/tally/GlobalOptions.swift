@@ -38,6 +38,36 @@ struct GlobalOptions: ParsableArguments {
         configuration.readOnly = readOnly
         return try Store(path: databasePath, configuration: configuration)
     }
+
+    /// Opens the store for a read command: read-only, so reading never creates or migrates
+    /// a database, and a mistyped --db fails instead of leaving an empty file behind.
+    func openStoreForReading() throws -> Store {
+        try requireDatabase()
+        return try openStore(readOnly: true)
+    }
+
+    /// Opens an existing store for writing; only `tally init` creates one, so a mistyped
+    /// --db cannot scatter new databases around.
+    func openExistingStore() throws -> Store {
+        try requireDatabase()
+        return try openStore()
+    }
+
+    private func requireDatabase() throws {
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw TallyError.invalidInput(field: "database", reason: "\(databasePath) does not exist; create it with `tally init`, or point --db (or $TALLY_DB) at an existing database")
+        }
+    }
+
+    /// A progress bar on stderr, drawing only on a terminal and without --quiet.
+    func progressBar() -> ProgressBar {
+        ProgressBar(quiet: quiet)
+    }
+
+    /// Prints a line for people unless --quiet or --json.
+    func say(_ line: String) {
+        if !quiet && !json { print(line) }
+    }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,183 @@
+import Glibc
+
+extension AtomicFile {
+    /// A file produced by a writer that works by path rather than through ``Writer`` —
+    /// SQLite writing a backup copy, for instance — and then published atomically.
+    ///
+    /// ``init(replacing:permissions:syscalls:)`` reserves an empty temporary file
+    /// `.NAME.tmp-XXXXXX` beside the target (the name ``TempFileSweeper`` knows, so a copy
+    /// abandoned by a crash is swept like any other). The producer fills ``temporaryPath``;
+    /// ``publish(removingFirst:)`` then fsyncs it, renames it over ``path`` and fsyncs the
+    /// directory. Until then ``path`` is untouched, and ``discard()`` (or dropping the value)
+    /// removes the temporary file.
+    ///
+    /// A `Staged` file is used from one thread at a time.
+    public final class Staged {
+        /// The file ``publish(removingFirst:)`` replaces or creates.
+        public let path: String
+        /// Where the producer writes, in the same directory as ``path``.
+        public let temporaryPath: String
+
+        private let permissions: mode_t
+        private let operations: FileOperations
+        private var syscalls: FileSyscalls { operations.syscalls }
+        private let directory: String
+        private var finished = false
+
+        /// Reserves a new, empty temporary file beside `path`, creating missing parent
+        /// directories.
+        ///
+        /// - Parameters:
+        ///   - path: The file to publish to. A symbolic link or a directory there is refused,
+        ///     as ``AtomicFile/write(_:to:permissions:backups:followSymlinks:syscalls:)`` refuses it.
+        ///   - permissions: The published file's mode, applied with `fchmod` at publication.
+        ///   - syscalls: The system calls to use.
+        /// - Throws: ``TallyError/io(step:path:errno:)`` (`stat`, `mkdir`, `dirsync`, `open`, `close`).
+        public init(replacing path: String, permissions: mode_t = 0o600, syscalls: FileSyscalls = .live) throws {
+            let name = FileOperations.split(path).name
+            guard !path.isEmpty, !name.isEmpty, name != ".", name != ".." else {
+                throw TallyError.invalidInput(field: "path", reason: "'\(path)' does not name a file")
+            }
+            let operations = FileOperations(syscalls: syscalls)
+            let target = try operations.resolveTarget(path, followSymlinks: false)
+            let directory = FileOperations.split(target).directory
+            try operations.makeDirectories(directory)
+            let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+            var attempts = 0
+            while true {
+                let candidate = FileOperations.join(directory, TempFileName.make(for: name))
+                let opened = FileSyscalls.retryingEINTR { syscalls.open(candidate, flags, permissions) }
+                if opened >= 0 {
+                    let closed = syscalls.close(opened)
+                    if closed < 0, closed != -EINTR {
+                        _ = syscalls.unlink(candidate)
+                        throw TallyError.io(step: "close", path: candidate, errno: -closed)
+                    }
+                    temporaryPath = candidate
+                    break
+                }
+                attempts += 1
+                guard opened == -EEXIST, attempts < 100 else {
+                    throw TallyError.io(step: "open", path: target, errno: -opened)
+                }
+            }
+            self.path = target
+            self.directory = directory
+            self.permissions = permissions
+            self.operations = operations
+        }
+
+        deinit {
+            discard()
+        }
+
+        /// Reserves a temporary file beside `path` and fills it with a copy of `source`,
+        /// streamed in bounded memory.
+        ///
+        /// - Throws: ``TallyError/io(step:path:errno:)`` (`open`, `read`, `write`, …); no
+        ///   temporary file is left behind.
+        public static func copy(of source: String, replacing path: String, permissions: mode_t = 0o600,
+                                syscalls: FileSyscalls = .live) throws -> Staged {
+            let staged = try Staged(replacing: path, permissions: permissions, syscalls: syscalls)
+            do {
+                try staged.fill(from: source)
+            } catch {
+                staged.discard()
+                throw error
+            }
+            return staged
+        }
+
+        private func fill(from source: String) throws {
+            let input = FileSyscalls.retryingEINTR { syscalls.open(source, O_RDONLY | O_CLOEXEC, 0) }
+            if input < 0 { throw TallyError.io(step: "open", path: source, errno: -input) }
+            defer { _ = syscalls.close(input) }
+            let output = FileSyscalls.retryingEINTR { syscalls.open(temporaryPath, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0) }
+            if output < 0 { throw TallyError.io(step: "open", path: temporaryPath, errno: -output) }
+            var outputOpen = true
+            defer { if outputOpen { _ = syscalls.close(output) } }
+            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: Writer.bufferSize * 4, alignment: 16)
+            defer { chunk.deallocate() }
+            while true {
+                let count = FileSyscalls.retryingEINTR { syscalls.read(input, chunk) }
+                if count < 0 { throw TallyError.io(step: "read", path: source, errno: Int32(-count)) }
+                if count == 0 { break }
+                try operations.writeAll(output, UnsafeRawBufferPointer(rebasing: chunk[0..<count]), path: temporaryPath)
+            }
+            outputOpen = false
+            let closed = syscalls.close(output)
+            if closed < 0, closed != -EINTR { throw TallyError.io(step: "close", path: temporaryPath, errno: -closed) }
+        }
+
+        /// Publishes the temporary file as ``path``: fsync and chmod it, remove each path in
+        /// `removingFirst` (missing ones are fine) and fsync the directory, rename it over
+        /// ``path``, and fsync the directory again.
+        ///
+        /// The removals come first and are made durable before the rename so that, after a
+        /// crash at any point, ``path`` is never paired with a sidecar that belonged to the
+        /// file it replaced (for a database: its `-wal`, `-journal` and `-shm`). Callers must
+        /// make sure those sidecars hold nothing they still need before calling this.
+        ///
+        /// - Throws: ``TallyError/io(step:path:errno:)`` (`open`, `fsync`, `chmod`, `unlink`,
+        ///   `dirsync`, `rename`). On failure before the rename the temporary file is removed
+        ///   and ``path`` is untouched (though paths in `removingFirst` may already be gone).
+        public func publish(removingFirst: [String] = []) throws {
+            guard !finished else {
+                throw TallyError.invalidInput(field: "AtomicFile.Staged", reason: "the staged file for \(path) was already published or discarded")
+            }
+            do {
+                let fd = FileSyscalls.retryingEINTR { syscalls.open(temporaryPath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0) }
+                if fd < 0 { throw TallyError.io(step: "open", path: temporaryPath, errno: -fd) }
+                // fsync through a read-only descriptor is enough: it flushes the inode's data,
+                // whoever wrote it (here: another library, through its own descriptor).
+                let synced = FileSyscalls.retryingEINTR { syscalls.fsync(fd) }
+                let changed = synced < 0 ? 0 : FileSyscalls.retryingEINTR { syscalls.fchmod(fd, permissions) }
+                _ = syscalls.close(fd)
+                if synced < 0 { throw TallyError.io(step: "fsync", path: path, errno: -synced) }
+                if changed < 0 { throw TallyError.io(step: "chmod", path: path, errno: -changed) }
+                var removedAny = false
+                for stale in removingFirst {
+                    let result = FileSyscalls.retryingEINTR { syscalls.unlink(stale) }
+                    if result == 0 { removedAny = true } else if result != -ENOENT {
+                        throw TallyError.io(step: "unlink", path: stale, errno: -result)
+                    }
+                }
+                if removedAny { try operations.syncDirectory(directory) }
+                let renamed = FileSyscalls.retryingEINTR { syscalls.rename(temporaryPath, path) }
+                if renamed < 0 { throw TallyError.io(step: "rename", path: path, errno: -renamed) }
+                finished = true
+            } catch {
+                discard()
+                throw error
+            }
+            // The rename is done: the new file is in place whatever happens next, so a failed
+            // directory fsync is reported but there is no temporary file left to remove.
+            try operations.syncDirectory(directory)
+        }
+
+        /// Removes the temporary file and leaves ``path`` untouched. Calling it again, or
+        /// after ``publish(removingFirst:)``, does nothing.
+        public func discard() {
+            guard !finished else { return }
+            finished = true
+            _ = syscalls.unlink(temporaryPath)
+        }
+    }
+
+    /// Removes the file at `path`. Returns false when there was nothing to remove.
+    ///
+    /// - Throws: ``TallyError/io(step:path:errno:)`` with step `unlink`.
+    @discardableResult
+    public static func remove(_ path: String, syscalls: FileSyscalls = .live) throws -> Bool {
+        let result = FileSyscalls.retryingEINTR { syscalls.unlink(path) }
+        if result == -ENOENT { return false }
+        if result < 0 { throw TallyError.io(step: "unlink", path: path, errno: -result) }
+        return true
+    }
+
+    /// Whether `name` (one path component) is one of Tally's temporary file names,
+    /// `.NAME.tmp-XXXXXX`, as ``Staged`` and ``Writer`` create them.
+    public static func isTemporaryName(_ name: String) -> Bool {
+        TempFileName.matches(name)
+    }
+}
