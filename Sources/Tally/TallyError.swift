@@ -21,6 +21,9 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
     case corruptState(key: String, expected: String, actual: String)
     /// The database file (or its ledger chain) is damaged.
     case corruptDatabase(path: String, detail: String)
+    /// A file Tally reads (e.g. with ``AtomicFile/readVerified(path:backups:logger:syscalls:validate:)``)
+    /// is damaged and no intact copy is left.
+    case corruptFile(path: String, detail: String)
     /// A snapshot file that cannot be used. `line` is 1-based; 0 means the file as a whole.
     case snapshot(path: String, line: Int, reason: String)
     /// A system call failed. `step` names it (open, write, fsync, chmod, close, rename,
@@ -60,6 +63,8 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "It was changed outside Tally; restore it from a snapshot or backup (`tally import`, `tally restore`)."
         case let .corruptDatabase(path, detail):
             return "database \(path) is damaged: \(detail). Restore it from a backup (`tally restore`) or a snapshot (`tally import`)."
+        case let .corruptFile(path, detail):
+            return "\(path) is damaged: \(detail). Restore it from another copy."
         case let .snapshot(path, line, reason):
             let place = line > 0 ? "\(path):\(line)" : path
             return "snapshot \(place): \(reason). Nothing was imported; fix or re-export the snapshot."
@@ -93,7 +98,7 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidKey, .invalidInput, .notFound, .snapshot, .notATallyDatabase,
             .schemaTooNew, .migrationChanged, .migrationPending:
             return 2
-        case .corruptState, .corruptDatabase:
+        case .corruptState, .corruptDatabase, .corruptFile:
             return 3
         case .conflict, .duplicateEvent:
             return 4

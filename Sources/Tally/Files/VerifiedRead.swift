@@ -35,7 +35,7 @@ extension AtomicFile {
     ///   - syscalls: The system calls to use.
     ///   - validate: Throws when the contents are not intact (bad checksum, unparsable JSON…).
     /// - Throws: ``TallyError/io(step:path:errno:)`` with `ENOENT` when neither the file nor any
-    ///   backup exists; ``TallyError/invalidInput(field:reason:)`` listing every candidate and
+    ///   backup exists; ``TallyError/corruptFile(path:detail:)`` listing every candidate and
     ///   what was wrong with it when none is intact.
     public static func readVerified(
         path: String,
@@ -83,9 +83,8 @@ extension AtomicFile {
             }
         }
         if allMissing { throw TallyError.io(step: "open", path: path, errno: ENOENT) }
-        throw TallyError.invalidInput(
-            field: "file \(path)",
-            reason: "neither it nor any of its \(backups) backup(s) is intact (\(problems.joined(separator: "; "))); "
-                + "restore it from another copy")
+        throw TallyError.corruptFile(
+            path: path,
+            detail: "neither it nor any of its \(backups) backup(s) is intact (\(problems.joined(separator: "; ")))")
     }
 }

@@ -224,6 +224,11 @@ func requireOK(_ data: Data) throws {
             #expect(message.contains("\(path).bak.1: missing"))
             #expect(message.contains("\(path).bak.2: failed validation"))
             #expect(log.messages(at: .warning).count == 3)
+            #expect(error?.exitCode == 3)
+            guard case .corruptFile(path, _)? = error else {
+                Issue.record("expected corruptFile, got \(String(describing: error))")
+                return
+            }
         }
     }
 
