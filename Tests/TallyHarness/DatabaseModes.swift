@@ -63,6 +63,18 @@ enum DatabaseModes {
                     round += 1
                     acknowledge("mirrored \(round)")
                 }
+            case "backup-loop":
+                // backup-loop DB DIR: appends an event and takes a verified backup (keeping 3),
+                // again and again (for kill tests).
+                guard arguments.count == 2 else { return usage(mode, "DB DIR") }
+                let store = try Store(path: arguments[0])
+                var round = 0
+                while true {
+                    try store.ledger.append(stream: "backup", kind: "tick", payload: ["round": .number(Double(round))])
+                    let result = try store.backup(toDirectory: arguments[1], keep: 3)
+                    round += 1
+                    acknowledge("backup \(round) \(result.path)")
+                }
             case "verify-loop":
                 // verify-loop DB: verifies the chain and reads every document, again and again.
                 guard arguments.count == 1 else { return usage(mode, "DB") }
