@@ -35,6 +35,9 @@ public final class Connection {
         public var foreignKeys = true
         /// Most statements kept prepared by ``cachedStatement(_:)``.
         public var statementCacheCapacity = 64
+        /// Include bound arguments in ``SQLiteError/arguments``. Off by default: arguments
+        /// may hold customer data that must not reach logs. Turn it on while debugging.
+        public var publicStatementArguments = false
 
         /// The defaults: WAL, `synchronous=FULL`, foreign keys on, 10 s busy timeout.
         public init() {}
@@ -56,6 +59,7 @@ public final class Connection {
     let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
     private var cacheCapacity = 64
+    private var publicArguments = false
     private var savepointDepth = 0
 
     /// Opens (or creates) the database at `path`. Does not read the file yet: SQLite reads
@@ -92,6 +96,7 @@ public final class Connection {
     public func configure(_ configuration: Configuration) throws(SQLiteError) {
         sqlite3_busy_timeout(handle, Int32(max(0, min(configuration.busyTimeout * 1000, Double(Int32.max)))))
         cacheCapacity = max(1, configuration.statementCacheCapacity)
+        publicArguments = configuration.publicStatementArguments
         if mode != .readOnly {
             let journal = try scalarText("PRAGMA journal_mode = WAL")
             guard journal?.lowercased() == "wal" else {
@@ -152,9 +157,20 @@ public final class Connection {
 
     /// Runs one statement with arguments, discarding any rows.
     public func execute(_ sql: String, _ arguments: [any SQLiteBindable]) throws(SQLiteError) {
-        let statement = try cachedStatement(sql)
-        try statement.bind(arguments)
-        try statement.run()
+        do {
+            let statement = try cachedStatement(sql)
+            try statement.bind(arguments)
+            try statement.run()
+        } catch {
+            throw withArguments(error, arguments)
+        }
+    }
+
+    /// Adds the arguments to an error when the configuration allows showing them.
+    func withArguments(_ error: SQLiteError, _ arguments: [any SQLiteBindable]) -> SQLiteError {
+        guard publicArguments, error.arguments == nil else { return error }
+        let rendered = "[" + arguments.map { $0.sqliteValue.description }.joined(separator: ", ") + "]"
+        return SQLiteError(code: error.extendedResultCode, message: error.message, sql: error.sql, arguments: rendered)
     }
 
     /// Runs a query and collects every row as dynamically typed values. For small results

@@ -63,6 +63,21 @@ struct SQLiteErrorTests {
         #expect(error.sql == "SELEC 1")
     }
 
+    @Test("arguments appear in errors only when the configuration makes them public")
+    func arguments() throws {
+        let hidden = try failure("INSERT INTO t (u, c) VALUES ('a', 1)")
+        #expect(hidden.arguments == nil)
+        let directory = TemporaryDirectory()
+        let debugging = try Connection(path: directory.file("args.db"))
+        var configuration = Connection.Configuration()
+        configuration.publicStatementArguments = true
+        try debugging.configure(configuration)
+        try debugging.execute("CREATE TABLE t (u TEXT UNIQUE, c INTEGER) STRICT; INSERT INTO t VALUES ('a', 1)")
+        let error = try #require(throws: SQLiteError.self) { try debugging.execute("INSERT INTO t (u, c) VALUES (?, ?)", ["a", 1]) }
+        #expect(error.arguments == "['a', 1]")
+        #expect(error.description.contains("with arguments ['a', 1]"))
+    }
+
     @Test("exit codes: constraint → 4, busy → 5, corrupt → 3")
     func exitCodes() {
         #expect(SQLiteError(code: 2067, message: "").exitCode == 4)
