@@ -228,7 +228,8 @@ struct SnapshotTests {
         }
         let target = directory.file("snap/export.jsonl")
         var generator = SeededGenerator(seed: 7)
-        for round in 0..<8 {
+        let rounds = ProcessInfo.processInfo.environment["TALLY_STRESS"] == "1" ? 200 : 8
+        for round in 0..<rounds {
             let child = try ChildProcess.start(["export-loop", store.path, target])
             usleep(UInt32.random(in: 20_000...250_000, using: &generator))
             kill(child.process.processIdentifier, SIGKILL)
