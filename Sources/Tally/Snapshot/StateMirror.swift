@@ -111,8 +111,7 @@ extension Store {
             let path = (directory as NSString).appendingPathComponent(relative)
             guard let bytes = FileManager.default.contents(atPath: path),
                   case .success = MirrorFile.parse(bytes, expectedKey: key) else { continue }
-            guard unlink(path) == 0 || errno == ENOENT else { throw TallyError.io(step: "unlink", path: path, errno: errno) }
-            removed += 1
+            if try AtomicFile.remove(path) { removed += 1 }
         }
         return removed
     }
@@ -129,7 +128,7 @@ extension Store {
                         _ = try Self.mirrorFile(document, in: directory)
                     } else {
                         let path = try SafePath.path(forKey: key, under: directory, suffix: MirrorFile.suffix)
-                        if unlink(path) != 0 && errno != ENOENT { throw TallyError.io(step: "unlink", path: path, errno: errno) }
+                        _ = try AtomicFile.remove(path)
                     }
                 }
             }
