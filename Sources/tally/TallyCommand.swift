@@ -13,7 +13,7 @@ struct TallyCommand: ParsableCommand {
             Exit codes: 0 ok · 1 findings · 2 usage or bad input · 3 corruption · 4 conflict · 5 I/O or lock timeout.
             The database is --db, else $TALLY_DB, else ./tally.db.
             """,
-        subcommands: [InitCommand.self, MigrateCommand.self]
+        subcommands: [InitCommand.self, MigrateCommand.self, ReconcileCommand.self, VerifyCommand.self]
     )
 
     /// Runs the command, mapping every failure to DESIGN.md's exit codes: argument errors
