@@ -36,7 +36,7 @@ enum DemoReconcileSteps {
 
     private static func outcome(_ report: ReconcileReport) -> Outcome {
         Outcome(isClean: report.isClean,
-                findings: report.findings.map { Line(kind: "\($0.kind)", key: $0.key ?? "-", path: $0.path, detail: $0.detail) },
+                findings: report.findings.map { Line(kind: $0.kind.rawValue, key: $0.key ?? "-", path: $0.path ?? "-", detail: $0.detail) },
                 table: report.renderTable())
     }
 }

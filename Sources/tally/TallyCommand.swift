@@ -18,7 +18,7 @@ struct TallyCommand: ParsableCommand {
             AppendCommand.self, LogCommand.self, BalanceCommand.self,
             PutCommand.self, GetCommand.self, ListCommand.self,
             ExportCommand.self, ImportCommand.self, MirrorCommand.self,
-            // ReconcileCommand.self, VerifyCommand.self — added with Sources/Tally/Reconcile.
+            ReconcileCommand.self, VerifyCommand.self,
             BackupCommand.self, RestoreCommand.self, StatsCommand.self, CheckpointCommand.self,
             DemoCommand.self,
         ]

@@ -16,13 +16,18 @@ public final class Statement {
         self.connection = connection
         self.sql = sql
         var handle: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let code = sqlite3_prepare_v3(connection.handle, sql, -1, 0, &handle, &tail)
+        // The tail points into the C string, which lives only inside withCString: read it there.
+        let (code, tail) = sql.withCString { text -> (Int32, String) in
+            var tail: UnsafePointer<CChar>?
+            let code = sqlite3_prepare_v3(connection.handle, text, -1, 0, &handle, &tail)
+            guard let tail, tail.pointee != 0 else { return (code, "") }
+            return (code, String(cString: tail))
+        }
         guard code == SQLITE_OK, let handle else {
             throw connection.error(code, sql: sql)
         }
-        if let tail, tail.pointee != 0 {
-            let rest = String(cString: tail).trimmingCharacters(in: .whitespacesAndNewlines.union(.init(charactersIn: ";")))
+        if !tail.isEmpty {
+            let rest = tail.trimmingCharacters(in: .whitespacesAndNewlines.union(.init(charactersIn: ";")))
             if !rest.isEmpty {
                 sqlite3_finalize(handle)
                 throw SQLiteError(code: SQLITE_MISUSE, message: "only one statement can be prepared at a time; use Connection.execute(script:) for several", sql: sql)
