@@ -46,6 +46,10 @@ struct BackupRotation {
                 if renamed == 0 { return }
                 if renamed == -ENOENT && attempt < 3 { continue }
                 throw TallyError.io(step: "rename", path: newest, errno: -renamed)
+            case -ENOENT where attempt < 3:
+                // Another writer replaced NAME while we linked it: Linux refuses to link an
+                // inode whose last name just went away. The new NAME is complete; link that.
+                continue
             case -EPERM, -EOPNOTSUPP, -ENOSYS, -EMLINK:
                 // The filesystem cannot hard-link (vfat, some FUSE and network mounts), or this
                 // inode has too many links: fall back to an atomic copy.

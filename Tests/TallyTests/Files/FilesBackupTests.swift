@@ -137,6 +137,21 @@ func requireOK(_ data: Data) throws {
         }
     }
 
+    @Test func aNameReplacedDuringTheBackupLinkIsLinkedAgain() throws {
+        // Linux refuses link() with ENOENT when another writer's rename just took the
+        // source's last name; the rotation must retry on the new file, not fail the write.
+        try withTemporaryDirectory { dir throws in
+            let path = dir + "/doc"
+            try AtomicFile.write(Array("one".utf8), to: path, backups: 2)
+            let plan = FaultPlan()
+            plan.fail(.link, errno: ENOENT, onCall: 1, times: 1)
+            try AtomicFile.write(Array("two".utf8), to: path, backups: 2, syscalls: plan.syscalls)
+            #expect(contents(path) == Array("two".utf8))
+            #expect(contents(path + ".bak.1") == Array("one".utf8))
+            #expect(plan.calls(.link) >= 2)
+        }
+    }
+
     @Test func concurrentWritersWithBackupsNeverLoseTheFile() throws {
         // Rotation is not serialized between writers (the caller can use FileLock for that),
         // but the current file must always be some writer's complete content.
