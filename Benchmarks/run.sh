@@ -61,7 +61,7 @@ for group in "${groups[@]}"; do
     echo "== $group"
     name=$(echo "$group" | tr -c 'A-Za-z0-9\n' '_')
     swift package --allow-writing-to-package-directory benchmark \
-        --filter "($group) .*" --format jmh --path "$RAW/$name" --no-progress 2>&1 \
+        --filter "($group) .*" --format histogramSamples --path "$RAW/$name" --no-progress 2>&1 \
         | grep -Ev '^\[[0-9]+/[0-9]+\]|^Building|^Build of|interposer' || true
 done
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns the raw results of Benchmarks/run.sh into Benchmarks/results.md.
 
-Inputs (in --raw): one ordo-one JMH export per workload group (<group>/*.jmh.json),
+Inputs (in --raw): ordo-one's `--format histogramSamples` export per workload group
+(<group>/*.histogram.samples.tsv: every measured iteration's wall clock in μs and peak RSS),
 cases.tsv (case name, operations per run), cli.tsv (the sqlite3 CLI runs), load.tsv.
 Medians are taken over each benchmark's measured iterations (its rawData samples).
 """
@@ -11,6 +12,7 @@ import glob
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 
@@ -37,31 +39,43 @@ with open(os.path.join(args.raw, "cases.tsv")) as f:
         name, ops = line.rstrip("\n").split("\t")
         operations[name] = int(ops.split()[0])
 
-results = {}  # case name -> dict(ops_s, min, max, n, rss_mib, cpu_s, wall_s)
-for path in glob.glob(os.path.join(args.raw, "*", "*.jmh.json")):
+results = {}  # case name -> dict(ops_s, min, max, n, wall_s, rss_mb, rss_max_mb)
+
+
+def shell_safe(text):
+    return re.sub(r"[^A-Za-z0-9]", "_", text)
+
+
+samples = {}  # (case name, metric) -> [values]
+for path in glob.glob(os.path.join(args.raw, "*", "*.histogram.samples.tsv")):
+    base = os.path.basename(path)[: -len(".histogram.samples.tsv")]
+    stem, metric = base.rsplit(".", 1)
+    key = stem.split(".", 2)[-1]  # Current_run.TallyBenchmarks.<name>
+    name = next((n for n in operations if shell_safe(n) == shell_safe(key)), None)
+    if name is None:
+        continue
     with open(path) as f:
-        elements = json.load(f)
-    for element in elements:
-        key = element["benchmark"].rsplit(".", 1)[-1]
-        name = next((n for n in operations if n.replace(" ", "_") == key), None)
-        if name is None:
-            continue
-        metrics = element["secondaryMetrics"]
-        wall_us = [v for row in metrics["Time (wall clock)"]["rawData"] for v in row]
-        rss = [v for row in metrics.get("Memory (resident peak)", {"rawData": [[]]})["rawData"] for v in row]
-        cpu_us = [v for row in metrics.get("Time (total CPU)", {"rawData": [[]]})["rawData"] for v in row]
-        ops = operations[name]
-        rates = [ops / (us / 1e6) for us in wall_us if us > 0]
-        results[name] = {
-            "ops_s": ops / (statistics.median(wall_us) / 1e6),
-            "min": min(rates),
-            "max": max(rates),
-            "n": len(wall_us),
-            "wall_s": statistics.median(wall_us) / 1e6,
-            "rss_mib": statistics.median(rss) / 2**20 if rss else None,
-            "rss_max_mib": max(rss) / 2**20 if rss else None,
-            "cpu_s": statistics.median(cpu_us) / 1e6 if cpu_us else None,
-        }
+        header = f.readline()
+        values = [float(line) for line in f if line.strip()]
+    samples[(name, metric)] = (header.strip(), values)
+
+for name, ops in operations.items():
+    wall = samples.get((name, "wallClock"))
+    if not wall or not wall[1]:
+        continue
+    header, wall_us = wall
+    assert "(μs)" in header or "(us)" in header, f"wall clock not in microseconds: {header}"
+    rss = samples.get((name, "peakMemoryResident"), ("", []))[1]
+    rates = [ops / (us / 1e6) for us in wall_us if us > 0]
+    results[name] = {
+        "ops_s": ops / (statistics.median(wall_us) / 1e6),
+        "min": min(rates),
+        "max": max(rates),
+        "n": len(wall_us),
+        "wall_s": statistics.median(wall_us) / 1e6,
+        "rss_mb": statistics.median(rss) if rss else None,  # ordo-one reports it in M (10^6 bytes)
+        "rss_max_mb": max(rss) if rss else None,
+    }
 
 cli = None
 cli_path = os.path.join(args.raw, "cli.tsv")
@@ -71,13 +85,13 @@ if os.path.exists(cli_path):
         n_rows = int(rows[0][0])
         plain = [int(r[1]) / 1e9 for r in rows]
         synced = [int(r[2]) / 1e9 for r in rows]
-        rss = [int(r[3]) / 1024 for r in rows]
+        rss = [int(r[3]) * 1024 / 1e6 for r in rows]  # GNU time: KiB -> MB
         cli = {
             "ops_s": n_rows / statistics.median(plain),
             "min": n_rows / max(plain),
             "max": n_rows / min(plain),
             "synced_ops_s": n_rows / statistics.median(synced),
-            "rss_mib": statistics.median(rss),
+            "rss_mb": statistics.median(rss),
             "n": len(rows),
         }
 
@@ -120,7 +134,7 @@ def fmt_ratio(value):
 
 def rss(name):
     r = results.get(name)
-    return "—" if not r or r["rss_mib"] is None else f"{r['rss_mib']:.0f} MiB"
+    return "—" if not r or r["rss_mb"] is None else f"{r['rss_mb']:.0f} MB"
 
 
 def n(name):
@@ -220,9 +234,10 @@ target("W2 Tally/raw C", ratio(rate("W2 Tally"), rate("W2 raw C")), 0.9)
 target("W3 Tally/GRDB", ratio(rate("W3 Tally"), rate("W3 GRDB")), 1.0)
 target("W4 Tally/`sqlite3 -json`", ratio(rate("W4 Tally"), cli["ops_s"] if cli else None), 1.0)
 w4 = results.get("W4 Tally")
-if w4 and w4["rss_max_mib"] is not None:
-    targets.append(("W4 Tally peak RSS", f"{w4['rss_max_mib']:.1f} MiB (goal < 64 MiB; whole benchmark process)",
-                    "met" if w4["rss_max_mib"] < 64 else "**missed**"))
+if w4 and w4["rss_max_mb"] is not None:
+    mib = w4["rss_max_mb"] * 1e6 / 2**20
+    targets.append(("W4 Tally peak RSS", f"≈ {mib:.0f} MiB (goal < 64 MiB; whole benchmark process, max over iterations)",
+                    "met" if mib < 64 else "**missed**"))
 target("W5 Tally/raw C", ratio(rate("W5 Tally"), rate("W5 raw C")), 3.0)
 target("W6 Tally/W4 Tally (within 2×)", ratio(rate("W6 Tally"), rate("W4 Tally")), 0.5)
 target("W7 mirror/W4 Tally (within 2×)", ratio(rate("W7 Tally"), rate("W4 Tally")), 0.5)
@@ -239,17 +254,17 @@ add("")
 # ---- memory -----------------------------------------------------------------------------
 add("## Peak resident memory")
 add("")
-add("ordo-one's `peakMemoryResident` (median over iterations) of the whole benchmark process — "
+add("ordo-one's `peakMemoryResident` (median over iterations, in MB = 10^6 bytes as it reports it) of the whole benchmark process — "
     "it includes the harness and the workload's input data kept in memory (e.g. W1's 200,000 "
     "prepared events); the CLI's is GNU time's maximum RSS.")
 add("")
 add("| Workload | Tally | raw C | GRDB | other |")
 add("|---|---|---|---|---|")
 for w in ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W7b"]:
-    other = f"`sqlite3 -json`: {cli['rss_mib']:.0f} MiB" if (w == "W4" and cli) else "—"
+    other = f"`sqlite3 -json`: {cli['rss_mb']:.0f} MB" if (w == "W4" and cli) else "—"
     add(f"| {w} | {rss(w + ' Tally')} | {rss(w + ' raw C')} | {rss(w + ' GRDB')} | {other} |")
 add("")
-add("Raw exports of this run (JMH JSON per group, CLI timings, load log) are in "
+add("Raw exports of this run (ordo-one samples per group, CLI timings, load log) are in "
     "`Benchmarks/.data/raw/` (not committed).")
 add("")
 

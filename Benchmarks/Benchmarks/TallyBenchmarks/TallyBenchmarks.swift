@@ -10,7 +10,7 @@ let benchmarks: @Sendable () -> Void = {
             item.name,
             configuration: .init(
                 metrics: [.wallClock, .throughput, .peakMemoryResident, .cpuTotal],
-                timeUnits: .milliseconds,
+                timeUnits: .microseconds,
                 warmupIterations: item.warmup,
                 maxDuration: .seconds(600),
                 maxIterations: item.iterations

@@ -65,22 +65,29 @@ public enum Cases {
             }
         }
 
-        func tally(_ name: String, _ sync: Connection.Synchronous, run: @escaping (Store) throws -> Void) -> () throws -> Prepared {
+        // `warm` makes the inputs (event lists, documents) before the timed region.
+        func tally(_ name: String, _ sync: Connection.Synchronous, warm: @escaping () -> Void = {},
+                   run: @escaping (Store) throws -> Void) -> () throws -> Prepared {
             {
+                warm()
                 let path = BenchPaths.freshDatabase(name)
                 let store = Holder(try TallyPeer.open(path, synchronous: sync))
                 return Prepared(run: { try run(store.value!) }, cleanup: { store.value = nil; BenchPaths.removeDatabase(path) })
             }
         }
-        func raw(_ name: String, _ sync: String, run: @escaping (RawPeer) throws -> Void) -> () throws -> Prepared {
+        func raw(_ name: String, _ sync: String, warm: @escaping () -> Void = {},
+                 run: @escaping (RawPeer) throws -> Void) -> () throws -> Prepared {
             {
+                warm()
                 let path = BenchPaths.data(name)
                 let peer = Holder(try RawPeer.fresh(path, synchronous: sync))
                 return Prepared(run: { try run(peer.value!) }, cleanup: { peer.value = nil; BenchPaths.removeDatabase(path) })
             }
         }
-        func grdb(_ name: String, _ sync: String, run: @escaping (DatabasePool) throws -> Void) -> () throws -> Prepared {
+        func grdb(_ name: String, _ sync: String, warm: @escaping () -> Void = {},
+                  run: @escaping (DatabasePool) throws -> Void) -> () throws -> Prepared {
             {
+                warm()
                 let path = BenchPaths.data(name)
                 let pool = Holder(try GRDBPeer.fresh(path, synchronous: sync))
                 return Prepared(run: { try run(pool.value!) }, cleanup: { pool.value = nil; BenchPaths.removeDatabase(path) })
@@ -91,19 +98,19 @@ public enum Cases {
 
         // W1: bulk append, synchronous=NORMAL, 1,000 events per transaction.
         cases.append(Case(workload: "W1", peer: "Tally", operations: s.bulkEvents, iterations: 5, warmup: 1,
-                          prepare: tally("w1-tally.db", .normal) { _ = bulkBatches.get; try TallyPeer.appendBatches($0, bulkBatches.get) }))
+                          prepare: tally("w1-tally.db", .normal, warm: { _ = bulkBatches.get }) { try TallyPeer.appendBatches($0, bulkBatches.get) }))
         cases.append(Case(workload: "W1", peer: "raw C", operations: s.bulkEvents, iterations: 5, warmup: 1,
                           prepare: raw("w1-raw.db", "NORMAL") { try $0.appendEvents(count: s.bulkEvents, perTransaction: s.bulkBatch, streams: s.streams, idPrefix: "w1") }))
         cases.append(Case(workload: "W1", peer: "GRDB", operations: s.bulkEvents, iterations: 5, warmup: 1,
-                          prepare: grdb("w1-grdb.db", "NORMAL") { try GRDBPeer.appendEvents($0, bulkGRDB.get, perTransaction: s.bulkBatch) }))
+                          prepare: grdb("w1-grdb.db", "NORMAL", warm: { _ = bulkGRDB.get }) { try GRDBPeer.appendEvents($0, bulkGRDB.get, perTransaction: s.bulkBatch) }))
 
         // W2: durable append, synchronous=FULL, one transaction per event; and the disk's limit.
         cases.append(Case(workload: "W2", peer: "Tally", operations: s.durableEvents, iterations: 5, warmup: 1,
-                          prepare: tally("w2-tally.db", .full) { try TallyPeer.appendEach($0, durableEvents.get) }))
+                          prepare: tally("w2-tally.db", .full, warm: { _ = durableEvents.get }) { try TallyPeer.appendEach($0, durableEvents.get) }))
         cases.append(Case(workload: "W2", peer: "raw C", operations: s.durableEvents, iterations: 5, warmup: 1,
                           prepare: raw("w2-raw.db", "FULL") { try $0.appendEvents(count: s.durableEvents, perTransaction: 1, streams: s.streams, idPrefix: "w2") }))
         cases.append(Case(workload: "W2", peer: "GRDB", operations: s.durableEvents, iterations: 5, warmup: 1,
-                          prepare: grdb("w2-grdb.db", "FULL") { try GRDBPeer.appendEvents($0, durableGRDB.get, perTransaction: 1) }))
+                          prepare: grdb("w2-grdb.db", "FULL", warm: { _ = durableGRDB.get }) { try GRDBPeer.appendEvents($0, durableGRDB.get, perTransaction: 1) }))
         cases.append(Case(workload: "disk", peer: "4k append+fdatasync", operations: s.durableEvents, iterations: 5, warmup: 1,
                           prepare: {
                               Prepared(run: { try RawPeer.fdatasyncLoop(path: BenchPaths.data("fdatasync.bin"), count: s.durableEvents) }, cleanup: {})
@@ -111,11 +118,11 @@ public enum Cases {
 
         // W3: state upserts, ~210-byte documents, 1,000 per transaction, synchronous=NORMAL.
         cases.append(Case(workload: "W3", peer: "Tally", operations: s.documents, iterations: 5, warmup: 1,
-                          prepare: tally("w3-tally.db", .normal) { try TallyPeer.putBatches($0, documents.get, batch: s.documentBatch) }))
+                          prepare: tally("w3-tally.db", .normal, warm: { _ = documents.get }) { try TallyPeer.putBatches($0, documents.get, batch: s.documentBatch) }))
         cases.append(Case(workload: "W3", peer: "raw C", operations: s.documents, iterations: 5, warmup: 1,
-                          prepare: raw("w3-raw.db", "NORMAL") { try $0.putStates(documentStrings.get, perTransaction: s.documentBatch, status: DocumentData.status) }))
+                          prepare: raw("w3-raw.db", "NORMAL", warm: { _ = documentStrings.get }) { try $0.putStates(documentStrings.get, perTransaction: s.documentBatch, status: DocumentData.status) }))
         cases.append(Case(workload: "W3", peer: "GRDB", operations: s.documents, iterations: 5, warmup: 1,
-                          prepare: grdb("w3-grdb.db", "NORMAL") { try GRDBPeer.putStates($0, documents.get, batch: s.documentBatch) }))
+                          prepare: grdb("w3-grdb.db", "NORMAL", warm: { _ = documents.get }) { try GRDBPeer.putStates($0, documents.get, batch: s.documentBatch) }))
 
         // W4: export every document of the fixture database to a file.
         cases.append(Case(workload: "W4", peer: "Tally", operations: s.documents, iterations: 5, warmup: 1, prepare: {
@@ -139,7 +146,7 @@ public enum Cases {
 
         // W5: 4 writers × 500 durable appends (synchronous=FULL).
         cases.append(Case(workload: "W5", peer: "Tally", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
-                          prepare: tally("w5-tally.db", .full) { try TallyPeer.concurrentAppends($0, writerEvents.get) }))
+                          prepare: tally("w5-tally.db", .full, warm: { _ = writerEvents.get }) { try TallyPeer.concurrentAppends($0, writerEvents.get) }))
         cases.append(Case(workload: "W5", peer: "raw C", operations: s.writers * s.perWriter, iterations: 5, warmup: 1, prepare: {
             let path = BenchPaths.data("w5-raw.db")
             _ = try RawPeer.fresh(path, synchronous: "FULL")
