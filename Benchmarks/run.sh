@@ -2,7 +2,8 @@
 # Builds Tally's benchmark suite in release mode, runs every workload and writes
 # Benchmarks/results.md. Usage (from anywhere):
 #
-#   Benchmarks/run.sh                 the full suite (~12 minutes on 2 cores, after the build)
+#   Benchmarks/run.sh                 the full suite (~8 minutes on 2 cores plus any load waits;
+#                                     the first build of this package takes ~15 minutes)
 #   TALLY_BENCH_SCALE=0.05 Benchmarks/run.sh    a quick smoke run at 5 % of every size
 #
 # Files go to Benchmarks/.data (gitignored; override with TALLY_BENCH_DATA), which must be

@@ -28,6 +28,7 @@ public enum GRDBPeer {
         if !readonly {
             let level = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                if let kib = Synchronous.experimentalCacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(kib)") }
                 return try Int64.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             }
             try Synchronous.check(level, expected: synchronous, peer: "GRDB")

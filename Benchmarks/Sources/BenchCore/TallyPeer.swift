@@ -11,6 +11,10 @@ public enum TallyPeer {
         let store = try Store(path: path, configuration: configuration)
         let level = try store.write { tx in try tx.database.scalarInt("PRAGMA synchronous") } ?? -1
         try Synchronous.check(level, expected: synchronous.rawValue, peer: "Tally")
+        if let kib = Synchronous.experimentalCacheKiB {
+            // Experiments only: the writer connection is long-lived, so the pragma sticks.
+            try store.write { tx in try tx.database.execute("PRAGMA cache_size = -\(kib)") }
+        }
         return store
     }
 
@@ -74,6 +78,10 @@ public enum Threads {
 
 /// Every peer's writer is checked to run at the `PRAGMA synchronous` level its workload names.
 enum Synchronous {
+    /// `TALLY_BENCH_CACHE_KIB`: a `PRAGMA cache_size` for every peer's writer, for
+    /// experiments only; unset in the published runs (SQLite's default, 2 MiB).
+    static let experimentalCacheKiB: Int? = ProcessInfo.processInfo.environment["TALLY_BENCH_CACHE_KIB"].flatMap { Int($0) }
+
     static func check(_ level: Int64, expected: String, peer: String) throws {
         let names: [Int64: String] = [0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"]
         guard names[level] == expected.uppercased() else {

@@ -53,6 +53,12 @@ raw_peer *raw_open(const char *path, const char *synchronous, char *error, int e
         raw_close(peer);
         return NULL;
     }
+    // Experiments only (off by default, the published runs use SQLite's default cache).
+    const char *cache = getenv("TALLY_BENCH_CACHE_KIB");
+    if (cache && *cache) {
+        snprintf(pragmas, sizeof pragmas, "PRAGMA cache_size = -%d;", atoi(cache));
+        raw_exec(peer, pragmas);
+    }
     return peer;
 }
 
