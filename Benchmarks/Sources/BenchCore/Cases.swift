@@ -1,0 +1,251 @@
+import Foundation
+import GRDB
+import Tally
+
+/// One measured run, prepared outside the timed region: `run` is what is timed,
+/// `cleanup` (untimed) closes connections and removes files.
+public struct Prepared {
+    public let run: () throws -> Void
+    public let cleanup: () -> Void
+}
+
+/// One benchmark: a workload on one peer.
+public struct Case: @unchecked Sendable {
+    /// "W1" … "W7b", "disk".
+    public let workload: String
+    /// "Tally", "raw C", "GRDB", "disk".
+    public let peer: String
+    /// Operations per run (events, documents, rows, fsyncs): ops/s = operations / seconds.
+    public let operations: Int
+    /// Measured iterations (after `warmup` unmeasured ones).
+    public let iterations: Int
+    public let warmup: Int
+    public let prepare: () throws -> Prepared
+
+    public var name: String { "\(workload) \(peer)" }
+}
+
+/// Values made once per process (event lists, documents) and reused by every iteration.
+final class Lazy<T>: @unchecked Sendable {
+    private let make: () -> T
+    private var value: T?
+    private let lock = NSLock()
+    init(_ make: @escaping () -> T) { self.make = make }
+    var get: T {
+        lock.lock(); defer { lock.unlock() }
+        if let value { return value }
+        let made = make()
+        value = made
+        return made
+    }
+}
+
+/// Holds a connection until cleanup, so it is closed before its files are removed.
+final class Holder<T>: @unchecked Sendable {
+    var value: T?
+    init(_ value: T) { self.value = value }
+}
+
+public enum Cases {
+    public static func all(_ sizes: Sizes = .current) -> [Case] {
+        let s = sizes
+        let bulkEvents = Lazy { EventData.newEvents(count: s.bulkEvents, prefix: "w1", streams: s.streams) }
+        let bulkBatches = Lazy { stride(from: 0, to: s.bulkEvents, by: s.bulkBatch).map { Array(bulkEvents.get[$0..<min($0 + s.bulkBatch, s.bulkEvents)]) } }
+        let bulkGRDB = Lazy { GRDBPeer.Events(count: s.bulkEvents, prefix: "w1", streams: s.streams) }
+        let durableEvents = Lazy { EventData.newEvents(count: s.durableEvents, prefix: "w2", streams: s.streams) }
+        let durableGRDB = Lazy { GRDBPeer.Events(count: s.durableEvents, prefix: "w2", streams: s.streams) }
+        let documents = Lazy { DocumentData.documents(count: s.documents) }
+        let documentStrings = Lazy { CStrings(documents.get) }
+        let writerEvents = Lazy {
+            (0..<s.writers).map { w in
+                (0..<s.perWriter).map { i in
+                    NewEvent(stream: "writer/\(w + 1)", kind: "charge", amount: 1250, currency: "EUR",
+                             payload: EventData.payload, eventID: "w5-\(w + 1)-\(padded(i + 1, 6))")
+                }
+            }
+        }
+
+        // `warm` makes the inputs (event lists, documents) before the timed region.
+        func tally(_ name: String, _ sync: Connection.Synchronous, warm: @escaping () -> Void = {},
+                   run: @escaping (Store) throws -> Void) -> () throws -> Prepared {
+            {
+                warm()
+                let path = BenchPaths.freshDatabase(name)
+                let store = Holder(try TallyPeer.open(path, synchronous: sync))
+                return Prepared(run: { try run(store.value!) }, cleanup: { store.value = nil; BenchPaths.removeDatabase(path) })
+            }
+        }
+        func raw(_ name: String, _ sync: String, warm: @escaping () -> Void = {},
+                 run: @escaping (RawPeer) throws -> Void) -> () throws -> Prepared {
+            {
+                warm()
+                let path = BenchPaths.data(name)
+                let peer = Holder(try RawPeer.fresh(path, synchronous: sync))
+                return Prepared(run: { try run(peer.value!) }, cleanup: { peer.value = nil; BenchPaths.removeDatabase(path) })
+            }
+        }
+        func grdb(_ name: String, _ sync: String, warm: @escaping () -> Void = {},
+                  run: @escaping (DatabasePool) throws -> Void) -> () throws -> Prepared {
+            {
+                warm()
+                let path = BenchPaths.data(name)
+                let pool = Holder(try GRDBPeer.fresh(path, synchronous: sync))
+                return Prepared(run: { try run(pool.value!) }, cleanup: { pool.value = nil; BenchPaths.removeDatabase(path) })
+            }
+        }
+
+        var cases: [Case] = []
+
+        // W1: bulk append, synchronous=NORMAL, 1,000 events per transaction.
+        cases.append(Case(workload: "W1", peer: "Tally", operations: s.bulkEvents, iterations: 5, warmup: 1,
+                          prepare: tally("w1-tally.db", .normal, warm: { _ = bulkBatches.get }) { try TallyPeer.appendBatches($0, bulkBatches.get) }))
+        cases.append(Case(workload: "W1", peer: "raw C", operations: s.bulkEvents, iterations: 5, warmup: 1,
+                          prepare: raw("w1-raw.db", "NORMAL") { try $0.appendEvents(count: s.bulkEvents, perTransaction: s.bulkBatch, streams: s.streams, idPrefix: "w1") }))
+        cases.append(Case(workload: "W1", peer: "GRDB", operations: s.bulkEvents, iterations: 5, warmup: 1,
+                          prepare: grdb("w1-grdb.db", "NORMAL", warm: { _ = bulkGRDB.get }) { try GRDBPeer.appendEvents($0, bulkGRDB.get, perTransaction: s.bulkBatch) }))
+
+        // W2: durable append, synchronous=FULL, one transaction per event; and the disk's limit.
+        cases.append(Case(workload: "W2", peer: "Tally", operations: s.durableEvents, iterations: 5, warmup: 1,
+                          prepare: tally("w2-tally.db", .full, warm: { _ = durableEvents.get }) { try TallyPeer.appendEach($0, durableEvents.get) }))
+        cases.append(Case(workload: "W2", peer: "raw C", operations: s.durableEvents, iterations: 5, warmup: 1,
+                          prepare: raw("w2-raw.db", "FULL") { try $0.appendEvents(count: s.durableEvents, perTransaction: 1, streams: s.streams, idPrefix: "w2") }))
+        cases.append(Case(workload: "W2", peer: "GRDB", operations: s.durableEvents, iterations: 5, warmup: 1,
+                          prepare: grdb("w2-grdb.db", "FULL", warm: { _ = durableGRDB.get }) { try GRDBPeer.appendEvents($0, durableGRDB.get, perTransaction: 1) }))
+        cases.append(Case(workload: "disk", peer: "4k append+fdatasync", operations: s.durableEvents, iterations: 5, warmup: 1,
+                          prepare: {
+                              Prepared(run: { try RawPeer.fdatasyncLoop(path: BenchPaths.data("fdatasync.bin"), count: s.durableEvents) }, cleanup: {})
+                          }))
+
+        // W3: state upserts, ~210-byte documents, 1,000 per transaction, synchronous=NORMAL.
+        cases.append(Case(workload: "W3", peer: "Tally", operations: s.documents, iterations: 5, warmup: 1,
+                          prepare: tally("w3-tally.db", .normal, warm: { _ = documents.get }) { try TallyPeer.putBatches($0, documents.get, batch: s.documentBatch) }))
+        cases.append(Case(workload: "W3", peer: "raw C", operations: s.documents, iterations: 5, warmup: 1,
+                          prepare: raw("w3-raw.db", "NORMAL", warm: { _ = documentStrings.get }) { try $0.putStates(documentStrings.get, perTransaction: s.documentBatch, status: DocumentData.status) }))
+        cases.append(Case(workload: "W3", peer: "GRDB", operations: s.documents, iterations: 5, warmup: 1,
+                          prepare: grdb("w3-grdb.db", "NORMAL", warm: { _ = documents.get }) { try GRDBPeer.putStates($0, documents.get, batch: s.documentBatch) }))
+
+        // W4: export every document of the fixture database to a file.
+        cases.append(Case(workload: "W4", peer: "Tally", operations: s.documents, iterations: 5, warmup: 1, prepare: {
+            try Fixtures.ensure(s)
+            let store = Holder(try TallyPeer.open(Fixtures.stateDatabase(s), synchronous: .normal))
+            let out = BenchPaths.data("w4-tally.jsonl")
+            return Prepared(run: { try store.value!.exportSnapshot(to: out) }, cleanup: { store.value = nil; unlink(out) })
+        }))
+        cases.append(Case(workload: "W4", peer: "raw C", operations: s.documents, iterations: 5, warmup: 1, prepare: {
+            try Fixtures.ensure(s)
+            let peer = Holder(try RawPeer(Fixtures.stateDatabase(s), synchronous: "NORMAL"))
+            let out = BenchPaths.data("w4-raw.jsonl")
+            return Prepared(run: { try peer.value!.exportStates(to: out) }, cleanup: { peer.value = nil; unlink(out) })
+        }))
+        cases.append(Case(workload: "W4", peer: "GRDB", operations: s.documents, iterations: 5, warmup: 1, prepare: {
+            try Fixtures.ensure(s)
+            let pool = Holder(try GRDBPeer.open(Fixtures.stateDatabase(s), synchronous: "NORMAL"))
+            let out = BenchPaths.data("w4-grdb.jsonl")
+            return Prepared(run: { try GRDBPeer.exportStates(pool.value!, to: out) }, cleanup: { pool.value = nil; unlink(out) })
+        }))
+
+        // W5: 4 writers × 500 durable appends (synchronous=FULL).
+        cases.append(Case(workload: "W5", peer: "Tally", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
+                          prepare: tally("w5-tally.db", .full, warm: { _ = writerEvents.get }) { try TallyPeer.concurrentAppends($0, writerEvents.get) }))
+        cases.append(Case(workload: "W5", peer: "raw C", operations: s.writers * s.perWriter, iterations: 5, warmup: 1, prepare: {
+            let path = BenchPaths.data("w5-raw.db")
+            _ = try RawPeer.fresh(path, synchronous: "FULL")
+            let peers = Holder(try (0..<s.writers).map { _ in try RawPeer(path, synchronous: "FULL") })
+            return Prepared(run: { try RawPeer.concurrentAppend(peers.value!, perWriter: s.perWriter, idPrefix: "w5") },
+                            cleanup: { peers.value = nil; BenchPaths.removeDatabase(path) })
+        }))
+        cases.append(Case(workload: "W5", peer: "GRDB", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
+                          prepare: grdb("w5-grdb.db", "FULL") { try GRDBPeer.concurrentAppend($0, writers: s.writers, perWriter: s.perWriter, idPrefix: "w5") }))
+
+        // W6: import the W4 snapshot into a fresh database (default FULL; one transaction).
+        cases.append(Case(workload: "W6", peer: "Tally", operations: s.documents, iterations: 4, warmup: 1, prepare: {
+            try Fixtures.ensure(s)
+            let path = BenchPaths.freshDatabase("w6-tally.db")
+            let store = Holder(try TallyPeer.open(path, synchronous: .full))
+            return Prepared(run: { try store.value!.importSnapshot(from: Fixtures.snapshot(s)) },
+                            cleanup: { store.value = nil; BenchPaths.removeDatabase(path) })
+        }))
+
+        // W7: the reconciler is not in this commit: `Store.mirror(to:)` of every document
+        // instead, into an empty directory (every file written atomically: temp, fsync,
+        // rename, directory fsync) …
+        // One iteration at full size: it is bound by two fsyncs per file (~100 s here).
+        cases.append(Case(workload: "W7", peer: "Tally", operations: s.documents, iterations: s.documents >= 50_000 ? 1 : 3, warmup: 0, prepare: {
+            try Fixtures.ensure(s)
+            let store = Holder(try TallyPeer.open(Fixtures.stateDatabase(s), synchronous: .normal))
+            let directory = BenchPaths.data("w7-mirror")
+            BenchPaths.removeTree(directory)
+            return Prepared(run: { try store.value!.mirror(to: directory) }, cleanup: {
+                store.value = nil
+                Fixtures.adoptMirror(directory, s)  // W7b's fixture, saving a second 100 s pass
+            })
+        }))
+        // … and again over a complete, unchanged mirror: every file read and compared,
+        // nothing written — the pass closest to what a reconcile does.
+        cases.append(Case(workload: "W7b", peer: "Tally", operations: s.documents, iterations: 5, warmup: 1, prepare: {
+            try Fixtures.ensure(s)
+            let store = Holder(try TallyPeer.open(Fixtures.stateDatabase(s), synchronous: .normal))
+            let directory = try Fixtures.mirror(s)
+            return Prepared(run: {
+                let report = try store.value!.mirror(to: directory)
+                guard report.written == 0 else { throw PeerError("the fixture mirror was not up to date: \(report.written) files written") }
+            }, cleanup: { store.value = nil })
+        }))
+        return cases
+    }
+}
+
+/// Files shared by W4, W6 and W7: made once (by `tally-bench fixtures`, or on first use).
+public enum Fixtures {
+    public static func stateDatabase(_ s: Sizes) -> String { BenchPaths.data("fixture-state-\(s.documents).db") }
+    public static func snapshot(_ s: Sizes) -> String { BenchPaths.data("fixture-state-\(s.documents).tally.jsonl") }
+    public static func mirrorDirectory(_ s: Sizes) -> String { BenchPaths.data("fixture-mirror-\(s.documents)") }
+
+    /// The state database (documents written through Tally, so checksums are Tally's) and
+    /// its snapshot.
+    public static func ensure(_ s: Sizes) throws {
+        let path = stateDatabase(s)
+        let marker = path + ".complete"
+        if !FileManager.default.fileExists(atPath: marker) {
+            BenchPaths.removeDatabase(path)
+            let store = try TallyPeer.open(path, synchronous: .normal)
+            try TallyPeer.putBatches(store, DocumentData.documents(count: s.documents), batch: s.documentBatch)
+            try store.checkpoint(.truncate)
+            unlink(snapshot(s))
+            unlink(mirrorDirectory(s) + ".complete")
+            _ = FileManager.default.createFile(atPath: marker, contents: Data())
+        }
+        if !FileManager.default.fileExists(atPath: snapshot(s)) {
+            let store = try TallyPeer.open(path, synchronous: .normal)
+            try store.exportSnapshot(to: snapshot(s))
+        }
+    }
+
+    /// Keeps a complete mirror made by W7 as W7b's fixture when there is none yet;
+    /// otherwise removes it.
+    public static func adoptMirror(_ directory: String, _ s: Sizes) {
+        let fixture = mirrorDirectory(s)
+        if !FileManager.default.fileExists(atPath: fixture + ".complete") {
+            BenchPaths.removeTree(fixture)
+            if rename(directory, fixture) == 0 {
+                _ = FileManager.default.createFile(atPath: fixture + ".complete", contents: Data())
+                return
+            }
+        }
+        BenchPaths.removeTree(directory)
+    }
+
+    /// A complete mirror of the state database, for W7b.
+    public static func mirror(_ s: Sizes) throws -> String {
+        try ensure(s)
+        let directory = mirrorDirectory(s)
+        let marker = directory + ".complete"
+        if !FileManager.default.fileExists(atPath: marker) {
+            BenchPaths.removeTree(directory)
+            let store = try TallyPeer.open(stateDatabase(s), synchronous: .normal)
+            try store.mirror(to: directory)
+            _ = FileManager.default.createFile(atPath: marker, contents: Data())
+        }
+        return directory
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import Tally
+
+/// Tally through its public API only, as an application would call it.
+public enum TallyPeer {
+    public static func open(_ path: String, synchronous: Connection.Synchronous) throws -> Store {
+        var configuration = Store.Configuration()
+        configuration.synchronous = synchronous
+        configuration.logger.logLevel = .warning
+        let store = try Store(path: path, configuration: configuration)
+        let level = try store.write { tx in try tx.database.scalarInt("PRAGMA synchronous") } ?? -1
+        try Synchronous.check(level, expected: synchronous.rawValue, peer: "Tally")
+        if let kib = Synchronous.experimentalCacheKiB {
+            // Experiments only: the writer connection is long-lived, so the pragma sticks.
+            try store.write { tx in try tx.database.execute("PRAGMA cache_size = -\(kib)") }
+        }
+        return store
+    }
+
+    /// W1: `ledger.append(contentsOf:)` per batch (one transaction each).
+    public static func appendBatches(_ store: Store, _ batches: [[NewEvent]]) throws {
+        for batch in batches { try store.ledger.append(contentsOf: batch) }
+    }
+
+    /// W2: one `ledger.append` (one durable transaction) per event.
+    public static func appendEach(_ store: Store, _ events: [NewEvent]) throws {
+        for event in events { try store.ledger.append(event) }
+    }
+
+    /// W3: `store.write { tx.state.put … }` per batch.
+    public static func putBatches(_ store: Store, _ documents: [Document], batch: Int) throws {
+        var start = 0
+        while start < documents.count {
+            let end = min(start + batch, documents.count)
+            try store.write { tx in
+                for document in documents[start..<end] {
+                    try tx.state.put(document.key, body: document.body, status: DocumentData.status)
+                }
+            }
+            start = end
+        }
+    }
+
+    /// W5: `writers` threads, each calling `ledger.append` for its own events; the store's
+    /// group commit batches what arrives together.
+    public static func concurrentAppends(_ store: Store, _ perWriter: [[NewEvent]]) throws {
+        try Threads.run(perWriter.count) { index in
+            for event in perWriter[index] { try store.ledger.append(event) }
+        }
+    }
+}
+
+/// Runs `count` OS threads (not a pool sized to the 2 cores) and rethrows the first error.
+public enum Threads {
+    private final class Failures: @unchecked Sendable {
+        let lock = NSLock()
+        var errors: [any Error] = []
+        func add(_ error: any Error) { lock.lock(); errors.append(error); lock.unlock() }
+    }
+
+    public static func run(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) throws {
+        let failures = Failures()
+        let group = DispatchGroup()
+        for index in 0..<count {
+            group.enter()
+            let thread = Thread {
+                do { try body(index) } catch { failures.add(error) }
+                group.leave()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        group.wait()
+        if let first = failures.errors.first { throw first }
+    }
+}
+
+/// Every peer's writer is checked to run at the `PRAGMA synchronous` level its workload names.
+enum Synchronous {
+    /// `TALLY_BENCH_CACHE_KIB`: a `PRAGMA cache_size` for every peer's writer, for
+    /// experiments only; unset in the published runs (SQLite's default, 2 MiB).
+    static let experimentalCacheKiB: Int? = ProcessInfo.processInfo.environment["TALLY_BENCH_CACHE_KIB"].flatMap { Int($0) }
+
+    static func check(_ level: Int64, expected: String, peer: String) throws {
+        let names: [Int64: String] = [0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"]
+        guard names[level] == expected.uppercased() else {
+            throw PeerError("\(peer): synchronous is \(names[level] ?? String(level)), expected \(expected)")
+        }
+    }
+}
