@@ -94,7 +94,9 @@ extension Store {
         }
         let path = try SafePath.path(forKey: document.key, under: directory, suffix: MirrorFile.suffix)
         let bytes = MirrorFile.render(document)
-        if let existing = FileManager.default.contents(atPath: path), existing.elementsEqual(bytes) {
+        // Same size first, then one memcmp: re-mirroring an unchanged tree reads every file.
+        if let existing = FileManager.default.contents(atPath: path), existing.count == bytes.count,
+           existing == Data(bytes) {
             return false
         }
         try AtomicFile.write(bytes, to: path, permissions: 0o600)
@@ -106,7 +108,7 @@ extension Store {
     /// not write.
     static func removeStaleFiles(in directory: String, exists: (String) throws -> Bool) throws -> Int64 {
         var removed: Int64 = 0
-        for relative in MirrorWalk(root: directory) {
+        for relative in DirectoryWalker(root: directory) {
             guard let key = MirrorFile.key(forRelativePath: relative), try !exists(key) else { continue }
             let path = (directory as NSString).appendingPathComponent(relative)
             guard let bytes = FileManager.default.contents(atPath: path),
@@ -136,22 +138,5 @@ extension Store {
             configuration.logger.warning("mirror write-through failed; the database is up to date, the mirror is not",
                                          metadata: ["directory": "\(directory)", "error": "\(error)"])
         }
-    }
-}
-
-/// Every regular file under a mirror root, as paths relative to it, streamed (a directory
-/// of 100,000 files is never listed into memory at once). Symbolic links are not followed.
-struct MirrorWalk: Sequence, IteratorProtocol {
-    private let enumerator: FileManager.DirectoryEnumerator?
-
-    init(root: String) {
-        enumerator = FileManager.default.enumerator(atPath: root)
-    }
-
-    mutating func next() -> String? {
-        while let relative = enumerator?.nextObject() as? String {
-            if enumerator?.fileAttributes?[.type] as? FileAttributeType == .typeRegular { return relative }
-        }
-        return nil
     }
 }

@@ -98,7 +98,7 @@ struct CrashRecoveryTests {
             usleep(UInt32.random(in: 5_000...80_000, using: &generator))
             kill(child.process.processIdentifier, SIGKILL)
             child.process.waitUntilExit()
-            for relative in MirrorWalk(root: mirror) {
+            for relative in DirectoryWalker(root: mirror) {
                 guard let key = MirrorFile.key(forRelativePath: relative) else { continue }
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: mirror + "/" + relative))
                 if case let .failure(problem) = MirrorFile.parse(bytes, expectedKey: key) {
@@ -110,7 +110,7 @@ struct CrashRecoveryTests {
         if FileManager.default.fileExists(atPath: mirror) {
             _ = try TempFileSweeper(minimumAge: 0, recursive: true).sweep(mirror)
         }
-        let leftovers = MirrorWalk(root: mirror).filter { $0.contains(".tmp-") }
+        let leftovers = DirectoryWalker(root: mirror).filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)
     }
 

@@ -3,7 +3,7 @@ import Glibc
 /// Streams the regular files under a mirror root as paths relative to it, depth first,
 /// with `readdir` and the entry types it already returns — no `stat` per file and no
 /// listing held in memory, so walking 100,000 files costs little more than reading their
-/// directories. Symbolic links are neither returned nor followed (like ``MirrorWalk``).
+/// directories. Symbolic links are neither returned nor followed.
 ///
 /// A subdirectory that cannot be opened or read is skipped and recorded in ``problems``,
 /// so the checker can say which part of the mirror it could not see.
