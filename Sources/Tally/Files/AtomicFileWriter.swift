@@ -55,32 +55,15 @@ extension AtomicFile {
             guard backups >= 0 else {
                 throw TallyError.invalidInput(field: "backups", reason: "\(backups) is negative")
             }
-            let name = FileOperations.split(path).name
-            guard !path.isEmpty, !name.isEmpty, name != ".", name != ".." else {
-                throw TallyError.invalidInput(field: "path", reason: "'\(path)' does not name a file")
-            }
+            try FileOperations.checkNamesFile(path)
             let operations = FileOperations(syscalls: syscalls)
             let target = try operations.resolveTarget(path, followSymlinks: followSymlinks)
             let (directory, targetName) = FileOperations.split(target)
             try operations.makeDirectories(directory)
 
-            // O_EXCL + O_NOFOLLOW: never reuse or write through anything already at the
-            // temporary name. A collision only means another random name is needed.
-            let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
-            var attempts = 0
-            while true {
-                let candidate = FileOperations.join(directory, TempFileName.make(for: targetName))
-                let opened = FileSyscalls.retryingEINTR { syscalls.open(candidate, flags, permissions) }
-                if opened >= 0 {
-                    self.tempPath = candidate
-                    self.fd = opened
-                    break
-                }
-                attempts += 1
-                guard opened == -EEXIST, attempts < 100 else {
-                    throw TallyError.io(step: "open", path: target, errno: -opened)
-                }
-            }
+            let created = try operations.createTemporary(for: targetName, in: directory, target: target, permissions: permissions)
+            self.tempPath = created.path
+            self.fd = created.fd
             self.path = target
             self.directory = directory
             self.permissions = permissions

@@ -34,33 +34,19 @@ extension AtomicFile {
         ///   - syscalls: The system calls to use.
         /// - Throws: ``TallyError/io(step:path:errno:)`` (`stat`, `mkdir`, `dirsync`, `open`, `close`).
         public init(replacing path: String, permissions: mode_t = 0o600, syscalls: FileSyscalls = .live) throws {
+            try FileOperations.checkNamesFile(path)
             let name = FileOperations.split(path).name
-            guard !path.isEmpty, !name.isEmpty, name != ".", name != ".." else {
-                throw TallyError.invalidInput(field: "path", reason: "'\(path)' does not name a file")
-            }
             let operations = FileOperations(syscalls: syscalls)
             let target = try operations.resolveTarget(path, followSymlinks: false)
             let directory = FileOperations.split(target).directory
             try operations.makeDirectories(directory)
-            let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
-            var attempts = 0
-            while true {
-                let candidate = FileOperations.join(directory, TempFileName.make(for: name))
-                let opened = FileSyscalls.retryingEINTR { syscalls.open(candidate, flags, permissions) }
-                if opened >= 0 {
-                    let closed = syscalls.close(opened)
-                    if closed < 0, closed != -EINTR {
-                        _ = syscalls.unlink(candidate)
-                        throw TallyError.io(step: "close", path: candidate, errno: -closed)
-                    }
-                    temporaryPath = candidate
-                    break
-                }
-                attempts += 1
-                guard opened == -EEXIST, attempts < 100 else {
-                    throw TallyError.io(step: "open", path: target, errno: -opened)
-                }
+            let created = try operations.createTemporary(for: name, in: directory, target: target, permissions: permissions)
+            let closed = syscalls.close(created.fd)
+            if closed < 0, closed != -EINTR {
+                _ = syscalls.unlink(created.path)
+                throw TallyError.io(step: "close", path: created.path, errno: -closed)
             }
+            temporaryPath = created.path
             self.path = target
             self.directory = directory
             self.permissions = permissions

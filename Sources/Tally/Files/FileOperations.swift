@@ -66,6 +66,32 @@ struct FileOperations {
     /// Creates `directory` and any missing parents with mode 0755 (less the umask, as
     /// `mkdir -p` does), fsyncing each parent that gained an entry so the new directories
     /// survive power loss along with the file about to be written into them.
+    /// Refuses a path that does not name a file ("", "dir/", ".", "..").
+    static func checkNamesFile(_ path: String) throws {
+        let name = split(path).name
+        guard !path.isEmpty, !name.isEmpty, name != ".", name != ".." else {
+            throw TallyError.invalidInput(field: "path", reason: "'\(path)' does not name a file")
+        }
+    }
+
+    /// Creates and opens a new temporary file `.NAME.tmp-XXXXXX` for `name` in `directory`.
+    /// O_EXCL + O_NOFOLLOW: never reuse or write through anything already at the temporary
+    /// name; a collision only means another random name is needed.
+    func createTemporary(for name: String, in directory: String, target: String,
+                         permissions: mode_t) throws -> (path: String, fd: Int32) {
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+        var attempts = 0
+        while true {
+            let candidate = FileOperations.join(directory, TempFileName.make(for: name))
+            let opened = FileSyscalls.retryingEINTR { syscalls.open(candidate, flags, permissions) }
+            if opened >= 0 { return (candidate, opened) }
+            attempts += 1
+            guard opened == -EEXIST, attempts < 100 else {
+                throw TallyError.io(step: "open", path: target, errno: -opened)
+            }
+        }
+    }
+
     func makeDirectories(_ directory: String) throws {
         switch try fileType(directory) {
         case .some(S_IFDIR), .some(S_IFLNK):
