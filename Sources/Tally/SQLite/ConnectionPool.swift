@@ -55,12 +55,4 @@ final class ConnectionPool: @unchecked Sendable {
         condition.signal()
         condition.unlock()
     }
-
-    /// Closes idle connections (busy ones close when returned and released).
-    func drain() {
-        condition.lock()
-        opened -= idle.count
-        idle.removeAll()
-        condition.unlock()
-    }
 }
