@@ -59,7 +59,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["Tally"]
+            dependencies: ["Tally", "tally"]
         ),
     ],
     swiftLanguageModes: [.v6]

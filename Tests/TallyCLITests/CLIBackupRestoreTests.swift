@@ -30,8 +30,14 @@ struct CLIBackupRestoreTests {
         // Changes after the backup…
         expectSuccess(try CLI.run(["append", "--stream", "late", "--kind", "charge"], database: scratch.database))
         expectSuccess(try CLI.run(["put", "invoices/INV-1", "{}", "--status", "paid"], database: scratch.database))
-        // …are gone after the restore.
-        let restored = try jsonObject(expectSuccess(try CLI.run(["restore", backup, "--json"], database: scratch.database)))
+        // …are not thrown away without --force, which says how many events would go…
+        expectError(try CLI.run(["restore", backup], database: scratch.database), exit: 4,
+                    mentions: ["ahead of", "by 1 event", "--force"])
+        // …and are gone after a forced restore, the replaced database kept beside it.
+        let restored = try jsonObject(expectSuccess(try CLI.run(["restore", backup, "--force", "--json"], database: scratch.database)))
+        #expect(restored["events_discarded"] as? Int == 1)
+        let replaced = try #require(restored["replaced_path"] as? String)
+        #expect(FileManager.default.fileExists(atPath: replaced))
         #expect(restored["events"] as? Int == 5)
         #expect(restored["documents"] as? Int == 5)
         #expect(try CLI.run(["log", "--json"], database: scratch.database).stdout == before)
@@ -87,7 +93,7 @@ struct CLIBackupRestoreTests {
         // This test process holds the database open, as an application would.
         let store = try Store(path: scratch.database)
         #expect(try store.state.count() == 5)
-        expectError(try CLI.run(["restore", backup], database: scratch.database), exit: 5, mentions: ["another process"])
+        expectError(try CLI.run(["restore", backup], database: scratch.database), exit: 5, mentions: ["another connection or process"])
         #expect(try store.state.count() == 5)
         _ = try store.state.put("still/works", body: [:])
     }

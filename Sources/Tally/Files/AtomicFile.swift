@@ -1,5 +1,3 @@
-import Glibc
-
 /// Writes files that appear whole or not at all.
 ///
 /// The new contents go to a temporary file `.NAME.tmp-XXXXXX` beside the target (the same
@@ -35,7 +33,7 @@ import Glibc
 ///
 /// Dying between any two steps loses at most one backup generation, never `NAME`.
 /// On a filesystem without hard links, step 3 copies the file instead.
-public enum AtomicFile {
+package enum AtomicFile {
     /// Atomically replaces the file at `path` with `bytes`.
     ///
     /// - Parameters:
@@ -49,14 +47,14 @@ public enum AtomicFile {
     ///   - syscalls: The system calls to use; tests pass a fault-injecting seam.
     /// - Throws: ``TallyError/io(step:path:errno:)`` naming the failed step, or
     ///   ``TallyError/invalidInput(field:reason:)`` for a bad argument. The target is untouched.
-    public static func write(
+    package static func write(
         _ bytes: some Collection<UInt8>,
         to path: String,
-        permissions: mode_t = 0o600,
+        permissions: UInt32 = 0o600,
         backups: Int = 0,
         followSymlinks: Bool = false,
         syscalls: FileSyscalls = .live
-    ) throws {
+    ) throws(TallyError) {
         let writer = try Writer(
             path: path, permissions: permissions, backups: backups,
             followSymlinks: followSymlinks, syscalls: syscalls)
@@ -65,7 +63,7 @@ public enum AtomicFile {
     }
 
     /// The name of backup number `index` (1 = newest) of the file at `path`.
-    public static func backupPath(of path: String, index: Int) -> String {
+    package static func backupPath(of path: String, index: Int) -> String {
         "\(path).bak.\(index)"
     }
 }

@@ -1,5 +1,3 @@
-import Glibc
-
 extension AtomicFile {
     /// A streaming atomic writer for files too large to hold in memory.
     ///
@@ -9,16 +7,16 @@ extension AtomicFile {
     /// the writer without committing removes the temporary file and leaves ``path`` as it was.
     ///
     /// A writer is used from one thread at a time.
-    public final class Writer {
+    package final class Writer {
         /// The bytes collected before each `write` system call.
-        public static let bufferSize = 64 * 1024
+        package static let bufferSize = 64 * 1024
 
         /// The file that ``commit()`` replaces (the final target when a symbolic link was followed).
-        public let path: String
+        package let path: String
         /// How many bytes were handed to ``write(_:)`` so far.
-        public private(set) var byteCount: Int64 = 0
+        package private(set) var byteCount: Int64 = 0
 
-        private let permissions: mode_t
+        private let permissions: UInt32
         private let backups: Int
         private let operations: FileOperations
         private var syscalls: FileSyscalls { operations.syscalls }
@@ -41,13 +39,13 @@ extension AtomicFile {
         ///   - syscalls: The system calls to use.
         /// - Throws: ``TallyError/io(step:path:errno:)`` (`stat`, `mkdir`, `dirsync` or `open`),
         ///   or ``TallyError/invalidInput(field:reason:)`` for a bad argument.
-        public init(
+        package init(
             path: String,
-            permissions: mode_t = 0o600,
+            permissions: UInt32 = 0o600,
             backups: Int = 0,
             followSymlinks: Bool = false,
             syscalls: FileSyscalls = .live
-        ) throws {
+        ) throws(TallyError) {
             guard permissions & ~0o7777 == 0 else {
                 throw TallyError.invalidInput(
                     field: "permissions", reason: "0o\(String(permissions, radix: 8)) has bits beyond 0o7777")
@@ -79,15 +77,15 @@ extension AtomicFile {
         ///
         /// - Throws: ``TallyError/io(step:path:errno:)`` with step `write`; the writer is then
         ///   discarded and every later call throws.
-        public func write(_ bytes: some Collection<UInt8>) throws {
+        package func write(_ bytes: some Collection<UInt8>) throws(TallyError) {
             try ensureOpen()
-            do {
-                let done: Void? = try bytes.withContiguousStorageIfAvailable {
-                    try append(UnsafeRawBufferPointer($0))
+            do throws(TallyError) {
+                // The standard library's buffer access rethrows untyped errors, so the typed
+                // error travels out as a Result.
+                let done: Result<Void, TallyError>? = bytes.withContiguousStorageIfAvailable { buffer in
+                    Result { () throws(TallyError) in try append(UnsafeRawBufferPointer(buffer)) }
                 }
-                if done == nil {
-                    try appendElements(bytes)
-                }
+                if let done { try done.get() } else { try appendElements(bytes) }
                 byteCount += Int64(bytes.count)
             } catch {
                 discard()
@@ -98,16 +96,16 @@ extension AtomicFile {
         /// Writes `bytes` without copying them through the buffer when it is empty: the
         /// one-shot ``AtomicFile/write(_:to:permissions:backups:followSymlinks:syscalls:)``
         /// has all its bytes in memory already.
-        func writeUnbuffered(_ bytes: some Collection<UInt8>) throws {
+        func writeUnbuffered(_ bytes: some Collection<UInt8>) throws(TallyError) {
             try ensureOpen()
-            do {
-                let done: Void? = try bytes.withContiguousStorageIfAvailable {
-                    try flush()
-                    try operations.writeAll(fd, UnsafeRawBufferPointer($0), path: path)
+            do throws(TallyError) {
+                let done: Result<Void, TallyError>? = bytes.withContiguousStorageIfAvailable { buffer in
+                    Result { () throws(TallyError) in
+                        try flush()
+                        try operations.writeAll(fd, UnsafeRawBufferPointer(buffer), path: path)
+                    }
                 }
-                if done == nil {
-                    try appendElements(bytes)
-                }
+                if let done { try done.get() } else { try appendElements(bytes) }
                 byteCount += Int64(bytes.count)
             } catch {
                 discard()
@@ -121,9 +119,9 @@ extension AtomicFile {
         /// - Throws: ``TallyError/io(step:path:errno:)``. The temporary file is gone and
         ///   ``path`` holds its previous contents (when the directory fsync fails after the
         ///   rename, the previous file is put back).
-        public func commit() throws {
+        package func commit() throws(TallyError) {
             try ensureOpen()
-            do {
+            do throws(TallyError) {
                 try flush()
                 if let buffer {
                     buffer.deallocate()
@@ -137,7 +135,7 @@ extension AtomicFile {
                 fd = -1
                 // Linux releases the descriptor even when close reports EINTR, and the data
                 // is already fsynced, so EINTR is not a failure here; anything else is.
-                if closed < 0, closed != -EINTR {
+                if closed < 0, closed != -Errno.interrupted.rawValue {
                     throw TallyError.io(step: "close", path: path, errno: -closed)
                 }
                 try publish()
@@ -150,7 +148,7 @@ extension AtomicFile {
 
         /// Abandons the write: removes the temporary file and leaves ``path`` untouched.
         /// Calling it again, or after ``commit()``, does nothing.
-        public func discard() {
+        package func discard() {
             if fd >= 0 {
                 _ = syscalls.close(fd)
                 fd = -1
@@ -168,14 +166,14 @@ extension AtomicFile {
 
         // MARK: - Private
 
-        private func ensureOpen() throws {
+        private func ensureOpen() throws(TallyError) {
             guard !finished else {
                 throw TallyError.invalidInput(
                     field: "AtomicFile.Writer", reason: "the writer for \(path) was already committed or discarded")
             }
         }
 
-        private func append(_ bytes: UnsafeRawBufferPointer) throws {
+        private func append(_ bytes: UnsafeRawBufferPointer) throws(TallyError) {
             if buffered + bytes.count > Self.bufferSize { try flush() }
             if bytes.count >= Self.bufferSize {
                 try operations.writeAll(fd, bytes, path: path)
@@ -188,7 +186,7 @@ extension AtomicFile {
         }
 
         /// The slow path for collections without contiguous storage: copy element by element.
-        private func appendElements(_ bytes: some Collection<UInt8>) throws {
+        private func appendElements(_ bytes: some Collection<UInt8>) throws(TallyError) {
             let buffer = self.buffer ?? allocateBuffer()
             for byte in bytes {
                 if buffered == Self.bufferSize { try flush() }
@@ -203,7 +201,7 @@ extension AtomicFile {
             return buffer
         }
 
-        private func flush() throws {
+        private func flush() throws(TallyError) {
             guard buffered > 0, let buffer else { return }
             try operations.writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]), path: path)
             buffered = 0
@@ -211,8 +209,8 @@ extension AtomicFile {
 
         /// Backups, rename, directory fsync — and putting the old file back if that fsync fails,
         /// since an error must mean "nothing changed".
-        private func publish() throws {
-            let targetExists = try operations.fileType(path) != nil
+        private func publish() throws(TallyError) {
+            let targetExists = try operations.fileKind(path) != nil
             if targetExists && backups > 0 {
                 try BackupRotation(path: path, count: backups, operations: operations).rotate()
                 try operations.syncDirectory(directory)
@@ -231,7 +229,7 @@ extension AtomicFile {
                 throw TallyError.io(step: "rename", path: path, errno: -renamed)
             }
             tempExists = false
-            do {
+            do throws(TallyError) {
                 try operations.syncDirectory(directory)
             } catch {
                 if let rollback {

@@ -1,5 +1,3 @@
-import Glibc
-
 extension AtomicFile {
     /// A file produced by a writer that works by path rather than through ``Writer`` —
     /// SQLite writing a backup copy, for instance — and then published atomically.
@@ -12,13 +10,13 @@ extension AtomicFile {
     /// removes the temporary file.
     ///
     /// A `Staged` file is used from one thread at a time.
-    public final class Staged {
+    package final class Staged {
         /// The file ``publish(removingFirst:)`` replaces or creates.
-        public let path: String
+        package let path: String
         /// Where the producer writes, in the same directory as ``path``.
-        public let temporaryPath: String
+        package let temporaryPath: String
 
-        private let permissions: mode_t
+        private let permissions: UInt32
         private let operations: FileOperations
         private var syscalls: FileSyscalls { operations.syscalls }
         private let directory: String
@@ -33,7 +31,7 @@ extension AtomicFile {
         ///   - permissions: The published file's mode, applied with `fchmod` at publication.
         ///   - syscalls: The system calls to use.
         /// - Throws: ``TallyError/io(step:path:errno:)`` (`stat`, `mkdir`, `dirsync`, `open`, `close`).
-        public init(replacing path: String, permissions: mode_t = 0o600, syscalls: FileSyscalls = .live) throws {
+        package init(replacing path: String, permissions: UInt32 = 0o600, syscalls: FileSyscalls = .live) throws(TallyError) {
             try FileOperations.checkNamesFile(path)
             let name = FileOperations.split(path).name
             let operations = FileOperations(syscalls: syscalls)
@@ -42,7 +40,7 @@ extension AtomicFile {
             try operations.makeDirectories(directory)
             let created = try operations.createTemporary(for: name, in: directory, target: target, permissions: permissions)
             let closed = syscalls.close(created.fd)
-            if closed < 0, closed != -EINTR {
+            if closed < 0, closed != -Errno.interrupted.rawValue {
                 _ = syscalls.unlink(created.path)
                 throw TallyError.io(step: "close", path: created.path, errno: -closed)
             }
@@ -62,10 +60,10 @@ extension AtomicFile {
         ///
         /// - Throws: ``TallyError/io(step:path:errno:)`` (`open`, `read`, `write`, …); no
         ///   temporary file is left behind.
-        public static func copy(of source: String, replacing path: String, permissions: mode_t = 0o600,
-                                syscalls: FileSyscalls = .live) throws -> Staged {
+        package static func copy(of source: String, replacing path: String, permissions: UInt32 = 0o600,
+                                syscalls: FileSyscalls = .live) throws(TallyError) -> Staged {
             let staged = try Staged(replacing: path, permissions: permissions, syscalls: syscalls)
-            do {
+            do throws(TallyError) {
                 try staged.fill(from: source)
             } catch {
                 staged.discard()
@@ -74,11 +72,11 @@ extension AtomicFile {
             return staged
         }
 
-        private func fill(from source: String) throws {
-            let input = FileSyscalls.retryingEINTR { syscalls.open(source, O_RDONLY | O_CLOEXEC, 0) }
+        private func fill(from source: String) throws(TallyError) {
+            let input = FileSyscalls.retryingEINTR { syscalls.open(source, .readOnly, 0) }
             if input < 0 { throw TallyError.io(step: "open", path: source, errno: -input) }
             defer { _ = syscalls.close(input) }
-            let output = FileSyscalls.retryingEINTR { syscalls.open(temporaryPath, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0) }
+            let output = FileSyscalls.retryingEINTR { syscalls.open(temporaryPath, [.writeOnly, .truncate, .noFollow], 0) }
             if output < 0 { throw TallyError.io(step: "open", path: temporaryPath, errno: -output) }
             var outputOpen = true
             defer { if outputOpen { _ = syscalls.close(output) } }
@@ -92,7 +90,7 @@ extension AtomicFile {
             }
             outputOpen = false
             let closed = syscalls.close(output)
-            if closed < 0, closed != -EINTR { throw TallyError.io(step: "close", path: temporaryPath, errno: -closed) }
+            if closed < 0, closed != -Errno.interrupted.rawValue { throw TallyError.io(step: "close", path: temporaryPath, errno: -closed) }
         }
 
         /// Publishes the temporary file as ``path``: fsync and chmod it, remove each path in
@@ -107,24 +105,16 @@ extension AtomicFile {
         /// - Throws: ``TallyError/io(step:path:errno:)`` (`open`, `fsync`, `chmod`, `unlink`,
         ///   `dirsync`, `rename`). On failure before the rename the temporary file is removed
         ///   and ``path`` is untouched (though paths in `removingFirst` may already be gone).
-        public func publish(removingFirst: [String] = []) throws {
+        package func publish(removingFirst: [String] = []) throws(TallyError) {
             guard !finished else {
-                throw TallyError.invalidInput(field: "AtomicFile.Staged", reason: "the staged file for \(path) was already published or discarded")
+                throw TallyError.internal("the staged file for \(path) was already published or discarded")
             }
-            do {
-                let fd = FileSyscalls.retryingEINTR { syscalls.open(temporaryPath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0) }
-                if fd < 0 { throw TallyError.io(step: "open", path: temporaryPath, errno: -fd) }
-                // fsync through a read-only descriptor is enough: it flushes the inode's data,
-                // whoever wrote it (here: another library, through its own descriptor).
-                let synced = FileSyscalls.retryingEINTR { syscalls.fsync(fd) }
-                let changed = synced < 0 ? 0 : FileSyscalls.retryingEINTR { syscalls.fchmod(fd, permissions) }
-                _ = syscalls.close(fd)
-                if synced < 0 { throw TallyError.io(step: "fsync", path: path, errno: -synced) }
-                if changed < 0 { throw TallyError.io(step: "chmod", path: path, errno: -changed) }
+            do throws(TallyError) {
+                try syncAndChmod()
                 var removedAny = false
                 for stale in removingFirst {
                     let result = FileSyscalls.retryingEINTR { syscalls.unlink(stale) }
-                    if result == 0 { removedAny = true } else if result != -ENOENT {
+                    if result == 0 { removedAny = true } else if result != -Errno.noSuchFile.rawValue {
                         throw TallyError.io(step: "unlink", path: stale, errno: -result)
                     }
                 }
@@ -141,9 +131,51 @@ extension AtomicFile {
             try operations.syncDirectory(directory)
         }
 
+        /// Publishes the temporary file under the first name `candidate(1)`, `candidate(2)`, …
+        /// that nothing holds yet (a hard link, which fails rather than replaces, so two
+        /// writers can never publish to one name), removes the temporary name, and fsyncs the
+        /// directory. Returns the name used.
+        ///
+        /// - Throws: ``TallyError/io(step:path:errno:)``; the temporary file is removed.
+        package func publishUnderNewName(_ candidate: (Int) -> String) throws(TallyError) -> String {
+            guard !finished else {
+                throw TallyError.internal("the staged file for \(path) was already published or discarded")
+            }
+            do throws(TallyError) {
+                try syncAndChmod()
+                for sequence in 1...10_000 {
+                    let name = candidate(sequence)
+                    let linked = FileSyscalls.retryingEINTR { syscalls.link(temporaryPath, name) }
+                    if linked == -Errno.fileExists.rawValue { continue }
+                    if linked < 0 { throw TallyError.io(step: "link", path: name, errno: -linked) }
+                    finished = true
+                    _ = syscalls.unlink(temporaryPath)
+                    try operations.syncDirectory(directory)
+                    return name
+                }
+                throw TallyError.io(step: "link", path: candidate(10_000), errno: Errno.fileExists.rawValue)
+            } catch {
+                discard()
+                throw error
+            }
+        }
+
+        /// fsyncs the temporary file and gives it its permissions.
+        private func syncAndChmod() throws(TallyError) {
+            let fd = FileSyscalls.retryingEINTR { syscalls.open(temporaryPath, [.readOnly, .noFollow], 0) }
+            if fd < 0 { throw TallyError.io(step: "open", path: temporaryPath, errno: -fd) }
+            // fsync through a read-only descriptor is enough: it flushes the inode's data,
+            // whoever wrote it (here: another library, through its own descriptor).
+            let synced = FileSyscalls.retryingEINTR { syscalls.fsync(fd) }
+            let changed = synced < 0 ? 0 : FileSyscalls.retryingEINTR { syscalls.fchmod(fd, permissions) }
+            _ = syscalls.close(fd)
+            if synced < 0 { throw TallyError.io(step: "fsync", path: path, errno: -synced) }
+            if changed < 0 { throw TallyError.io(step: "chmod", path: path, errno: -changed) }
+        }
+
         /// Removes the temporary file and leaves ``path`` untouched. Calling it again, or
         /// after ``publish(removingFirst:)``, does nothing.
-        public func discard() {
+        package func discard() {
             guard !finished else { return }
             finished = true
             _ = syscalls.unlink(temporaryPath)
@@ -154,16 +186,16 @@ extension AtomicFile {
     ///
     /// - Throws: ``TallyError/io(step:path:errno:)`` with step `unlink`.
     @discardableResult
-    public static func remove(_ path: String, syscalls: FileSyscalls = .live) throws -> Bool {
+    package static func remove(_ path: String, syscalls: FileSyscalls = .live) throws(TallyError) -> Bool {
         let result = FileSyscalls.retryingEINTR { syscalls.unlink(path) }
-        if result == -ENOENT { return false }
+        if result == -Errno.noSuchFile.rawValue { return false }
         if result < 0 { throw TallyError.io(step: "unlink", path: path, errno: -result) }
         return true
     }
 
     /// Whether `name` (one path component) is one of Tally's temporary file names,
     /// `.NAME.tmp-XXXXXX`, as ``Staged`` and ``Writer`` create them.
-    public static func isTemporaryName(_ name: String) -> Bool {
+    package static func isTemporaryName(_ name: String) -> Bool {
         TempFileName.matches(name)
     }
 }

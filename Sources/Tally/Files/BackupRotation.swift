@@ -1,5 +1,3 @@
-import Glibc
-
 /// Moves `NAME.bak.1…n` down one place and preserves the current `NAME` as `NAME.bak.1`,
 /// without ever removing `NAME` (the order and its reasons are documented on ``AtomicFile``).
 struct BackupRotation {
@@ -9,7 +7,7 @@ struct BackupRotation {
 
     private var syscalls: FileSyscalls { operations.syscalls }
 
-    func rotate() throws {
+    func rotate() throws(TallyError) {
         // Oldest first: each rename overwrites only the copy being dropped (.bak.n) or a
         // name whose copy has just moved further down.
         if count >= 2 {
@@ -18,7 +16,7 @@ struct BackupRotation {
                 let to = AtomicFile.backupPath(of: path, index: index + 1)
                 let result = FileSyscalls.retryingEINTR { syscalls.rename(from, to) }
                 // A missing generation (fewer writes than backups so far) leaves a gap to skip.
-                if result < 0, result != -ENOENT {
+                if result < 0, result != -Errno.noSuchFile.rawValue {
                     throw TallyError.io(step: "rename", path: from, errno: -result)
                 }
             }
@@ -27,7 +25,7 @@ struct BackupRotation {
     }
 
     /// Makes `NAME.bak.1` a second name (or, failing that, a copy) of the current `NAME`.
-    private func preserveCurrent() throws {
+    private func preserveCurrent() throws(TallyError) {
         let (directory, name) = FileOperations.split(path)
         let newest = AtomicFile.backupPath(of: path, index: 1)
         // The staging link carries the old file's modification time, so a concurrent
@@ -44,13 +42,14 @@ struct BackupRotation {
                 // staging name is still there; remove it either way.
                 _ = syscalls.unlink(staging)
                 if renamed == 0 { return }
-                if renamed == -ENOENT && attempt < 3 { continue }
+                if renamed == -Errno.noSuchFile.rawValue && attempt < 3 { continue }
                 throw TallyError.io(step: "rename", path: newest, errno: -renamed)
-            case -ENOENT where attempt < 3:
+            case -Errno.noSuchFile.rawValue where attempt < 3:
                 // Another writer replaced NAME while we linked it: Linux refuses to link an
                 // inode whose last name just went away. The new NAME is complete; link that.
                 continue
-            case -EPERM, -EOPNOTSUPP, -ENOSYS, -EMLINK:
+            case -Errno.notPermitted.rawValue, -Errno.notSupported.rawValue, -Errno.notImplemented.rawValue,
+                 -Errno.tooManyLinks.rawValue:
                 // The filesystem cannot hard-link (vfat, some FUSE and network mounts), or this
                 // inode has too many links: fall back to an atomic copy.
                 try copyCurrent(to: newest)
@@ -61,15 +60,15 @@ struct BackupRotation {
         }
     }
 
-    private func copyCurrent(to destination: String) throws {
-        var info = stat()
+    private func copyCurrent(to destination: String) throws(TallyError) {
+        var info = FileInfo()
         let status = syscalls.lstat(path, &info)
         if status < 0 { throw TallyError.io(step: "stat", path: path, errno: -status) }
-        let source = FileSyscalls.retryingEINTR { syscalls.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0) }
+        let source = FileSyscalls.retryingEINTR { syscalls.open(path, [.readOnly, .noFollow], 0) }
         if source < 0 { throw TallyError.io(step: "open", path: path, errno: -source) }
         defer { _ = syscalls.close(source) }
         let writer = try AtomicFile.Writer(
-            path: destination, permissions: info.st_mode & 0o7777, syscalls: syscalls)
+            path: destination, permissions: info.permissions, syscalls: syscalls)
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: AtomicFile.Writer.bufferSize, alignment: 16)
         defer { chunk.deallocate() }
         while true {

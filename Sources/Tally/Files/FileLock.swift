@@ -1,5 +1,3 @@
-import Glibc
-
 /// An advisory `flock` lock on a sidecar file `PATH.lock`, shared or exclusive, with a timeout.
 ///
 /// The lock lives on a separate file because the protected file itself is replaced by
@@ -11,9 +9,9 @@ import Glibc
 /// two instances exclude each other whether they are in different processes or in different
 /// threads of one process. An instance itself is meant for one thread at a time; create one
 /// per thread or task. Closing (deinit) releases the lock.
-public final class FileLock {
+package final class FileLock {
     /// How the lock is held.
-    public enum Mode: Sendable, Equatable {
+    package enum Mode: Sendable, Equatable {
         /// Many holders at once, excluding ``exclusive`` holders (readers).
         case shared
         /// One holder, excluding everyone else (writers).
@@ -21,11 +19,11 @@ public final class FileLock {
     }
 
     /// The file this lock protects.
-    public let path: String
+    package let path: String
     /// The sidecar file actually locked, `path + ".lock"`.
-    public let lockPath: String
+    package let lockPath: String
     /// The mode currently held, or nil when unlocked.
-    public private(set) var mode: Mode?
+    package private(set) var mode: Mode?
 
     private let syscalls: FileSyscalls
     private var fd: Int32
@@ -39,13 +37,12 @@ public final class FileLock {
     ///     writers with a shared lock, hence the private default.
     ///   - syscalls: The system calls to use.
     /// - Throws: ``TallyError/io(step:path:errno:)`` (`mkdir`, `open`).
-    public init(path: String, permissions: mode_t = 0o600, syscalls: FileSyscalls = .live) throws {
+    package init(path: String, permissions: UInt32 = 0o600, syscalls: FileSyscalls = .live) throws(TallyError) {
         let lockPath = path + ".lock"
         let operations = FileOperations(syscalls: syscalls)
         try operations.makeDirectories(FileOperations.split(lockPath).directory)
-        // O_RDONLY is enough for flock and lets a reader without write access take a shared lock.
-        let flags = O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC
-        let opened = FileSyscalls.retryingEINTR { syscalls.open(lockPath, flags, permissions) }
+        // Read-only is enough for flock and lets a reader without write access take a shared lock.
+        let opened = FileSyscalls.retryingEINTR { syscalls.open(lockPath, [.readOnly, .create, .noFollow], permissions) }
         if opened < 0 { throw TallyError.io(step: "open", path: lockPath, errno: -opened) }
         self.path = path
         self.lockPath = lockPath
@@ -65,13 +62,13 @@ public final class FileLock {
     ///
     /// - Throws: ``TallyError/lockTimeout(path:seconds:)`` naming ``lockPath`` when the lock
     ///   stayed busy; ``TallyError/io(step:path:errno:)`` with step `lock` for other failures.
-    public func lock(_ mode: Mode, timeout: Double? = nil) throws {
-        guard fd >= 0 else { throw TallyError.io(step: "lock", path: lockPath, errno: EBADF) }
-        let operation = mode == .shared ? LOCK_SH : LOCK_EX
+    package func lock(_ mode: Mode, timeout: Double? = nil) throws(TallyError) {
+        guard fd >= 0 else { throw TallyError.io(step: "lock", path: lockPath, errno: Errno.badFileDescriptor.rawValue) }
+        let operation: LockOperation = mode == .shared ? .shared : .exclusive
         // Beyond a few decades (or infinity, or NaN) a timeout means "wait": converting such a
         // value to nanoseconds would overflow.
         guard let timeout, timeout.isFinite, timeout < 1e9 else {
-            let result = FileSyscalls.retryingEINTR { syscalls.flock(fd, operation) }
+            let result = FileSyscalls.retryingEINTR { syscalls.flock(fd, operation, false) }
             if result < 0 { throw TallyError.io(step: "lock", path: lockPath, errno: -result) }
             self.mode = mode
             return
@@ -82,21 +79,18 @@ public final class FileLock {
         let deadline = clock.advanced(by: .nanoseconds(Int64(max(0, timeout) * 1e9)))
         var pause: Int64 = 1_000_000
         while true {
-            let result = FileSyscalls.retryingEINTR { syscalls.flock(fd, operation | LOCK_NB) }
+            let result = FileSyscalls.retryingEINTR { syscalls.flock(fd, operation, true) }
             if result == 0 {
                 self.mode = mode
                 return
             }
-            if result != -EWOULDBLOCK { throw TallyError.io(step: "lock", path: lockPath, errno: -result) }
+            if result != -Errno.wouldBlock.rawValue { throw TallyError.io(step: "lock", path: lockPath, errno: -result) }
             clock = ContinuousClock.now
             if clock >= deadline { throw TallyError.lockTimeout(path: lockPath, seconds: timeout) }
             let remaining = clock.duration(to: deadline)
             let sleep = min(Duration.nanoseconds(pause), remaining)
             let parts = sleep.components
-            var request = timespec(
-                tv_sec: Int(parts.seconds), tv_nsec: Int(parts.attoseconds / 1_000_000_000))
-            var left = timespec()
-            while nanosleep(&request, &left) == -1 && errno == EINTR { request = left }
+            System.sleep(seconds: Double(parts.seconds) + Double(parts.attoseconds) / 1e18)
             pause = min(pause * 2, 50_000_000)
         }
     }
@@ -104,9 +98,9 @@ public final class FileLock {
     /// Releases the lock. Unlocking a lock not held does nothing.
     ///
     /// - Throws: ``TallyError/io(step:path:errno:)`` with step `lock`.
-    public func unlock() throws {
+    package func unlock() throws(TallyError) {
         guard fd >= 0, mode != nil else { return }
-        let result = FileSyscalls.retryingEINTR { syscalls.flock(fd, LOCK_UN) }
+        let result = FileSyscalls.retryingEINTR { syscalls.flock(fd, .unlock, false) }
         if result < 0 { throw TallyError.io(step: "lock", path: lockPath, errno: -result) }
         mode = nil
     }
@@ -114,7 +108,7 @@ public final class FileLock {
     /// Runs `body` holding the lock in `mode`, releasing it afterwards even when `body` throws.
     ///
     /// - Throws: What ``lock(_:timeout:)`` throws, or what `body` throws.
-    public func withLock<T>(_ mode: Mode, timeout: Double? = nil, _ body: () throws -> T) throws -> T {
+    package func withLock<T>(_ mode: Mode, timeout: Double? = nil, _ body: () throws -> T) throws -> T {
         try lock(mode, timeout: timeout)
         defer { try? unlock() }
         return try body()
@@ -123,7 +117,7 @@ public final class FileLock {
     /// Opens a ``FileLock`` for `path`, runs `body` holding it, and closes it.
     ///
     /// - Throws: What ``init(path:permissions:syscalls:)``, ``lock(_:timeout:)`` or `body` throws.
-    public static func withLock<T>(
+    package static func withLock<T>(
         path: String, _ mode: Mode, timeout: Double? = nil, syscalls: FileSyscalls = .live,
         _ body: () throws -> T
     ) throws -> T {

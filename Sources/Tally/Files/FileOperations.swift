@@ -1,15 +1,16 @@
-import Foundation
-import Glibc
-
 /// Small building blocks shared by the `Files/` types, each turning a failed system call
 /// into a `TallyError.io` that names the step and the path.
 ///
 /// They live here so the step names and the EINTR handling are written once.
-struct FileOperations {
-    let syscalls: FileSyscalls
+package struct FileOperations {
+    package let syscalls: FileSyscalls
+
+    package init(syscalls: FileSyscalls) {
+        self.syscalls = syscalls
+    }
 
     /// Splits `path` into its directory and final component. `"x"` lives in `"."`, `"/x"` in `"/"`.
-    static func split(_ path: String) -> (directory: String, name: String) {
+    package static func split(_ path: String) -> (directory: String, name: String) {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
         let name = String(path[path.index(after: slash)...])
         var directory = String(path[..<slash])
@@ -18,17 +19,28 @@ struct FileOperations {
     }
 
     /// Joins a directory and a name without doubling the slash.
-    static func join(_ directory: String, _ name: String) -> String {
+    package static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
-    /// The file type bits of `lstat(path)`, or nil when nothing is there.
-    func fileType(_ path: String) throws -> mode_t? {
-        var info = stat()
+    /// The size of the file at `path` (following links), or nil when it cannot be read.
+    package static func size(of path: String) -> Int64? {
+        if case let .success(info) = System.statInfo(path) { return info.size }
+        return nil
+    }
+
+    /// What is at `path` (`lstat`: a link is reported as a link), or nil when nothing is.
+    package func fileKind(_ path: String) throws(TallyError) -> FileKind? {
+        try fileInfo(path)?.kind
+    }
+
+    /// `lstat(path)`, or nil when nothing is there.
+    package func fileInfo(_ path: String) throws(TallyError) -> FileInfo? {
+        var info = FileInfo()
         let result = syscalls.lstat(path, &info)
-        if result == -ENOENT { return nil }
+        if result == -Errno.noSuchFile.rawValue { return nil }
         if result < 0 { throw TallyError.io(step: "stat", path: path, errno: -result) }
-        return info.st_mode & S_IFMT
+        return info
     }
 
     /// The path whose contents a write to `path` replaces.
@@ -37,37 +49,36 @@ struct FileOperations {
     /// (up to 40 links, like the kernel) to its final target, which need not exist yet.
     /// Refusing uses ELOOP, the errno `O_NOFOLLOW` itself reports, so callers see one error
     /// whether the link was there before the write started or appeared during it.
-    func resolveTarget(_ path: String, followSymlinks: Bool) throws -> String {
+    package func resolveTarget(_ path: String, followSymlinks: Bool) throws(TallyError) -> String {
         var current = path
         for _ in 0..<40 {
-            guard let type = try fileType(current) else { return current }
-            switch type {
-            case S_IFLNK:
-                guard followSymlinks else { throw TallyError.io(step: "open", path: current, errno: ELOOP) }
-                let destination = try readLink(current)
+            guard let kind = try fileKind(current) else { return current }
+            switch kind {
+            case .symbolicLink:
+                guard followSymlinks else {
+                    throw TallyError.io(step: "open", path: current, errno: Errno.tooManySymbolicLinks.rawValue)
+                }
+                let destination: String
+                switch System.readLink(current) {
+                case let .success(text): destination = text
+                case let .failure(error): throw TallyError.io(step: "stat", path: current, errno: error.rawValue)
+                }
                 current = destination.hasPrefix("/")
                     ? destination : Self.join(Self.split(current).directory, destination)
-            case S_IFDIR:
-                throw TallyError.io(step: "open", path: current, errno: EISDIR)
+            case .directory:
+                throw TallyError.io(step: "open", path: current, errno: Errno.isDirectory.rawValue)
             default:
                 return current
             }
         }
-        throw TallyError.io(step: "open", path: path, errno: ELOOP)
-    }
-
-    private func readLink(_ path: String) throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = Glibc.readlink(path, &buffer, buffer.count - 1)
-        if count < 0 { throw TallyError.io(step: "stat", path: path, errno: errno) }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        throw TallyError.io(step: "open", path: path, errno: Errno.tooManySymbolicLinks.rawValue)
     }
 
     /// Creates `directory` and any missing parents with mode 0755 (less the umask, as
     /// `mkdir -p` does), fsyncing each parent that gained an entry so the new directories
     /// survive power loss along with the file about to be written into them.
     /// Refuses a path that does not name a file ("", "dir/", ".", "..").
-    static func checkNamesFile(_ path: String) throws {
+    package static func checkNamesFile(_ path: String) throws(TallyError) {
         let name = split(path).name
         guard !path.isEmpty, !name.isEmpty, name != ".", name != ".." else {
             throw TallyError.invalidInput(field: "path", reason: "'\(path)' does not name a file")
@@ -77,42 +88,42 @@ struct FileOperations {
     /// Creates and opens a new temporary file `.NAME.tmp-XXXXXX` for `name` in `directory`.
     /// O_EXCL + O_NOFOLLOW: never reuse or write through anything already at the temporary
     /// name; a collision only means another random name is needed.
-    func createTemporary(for name: String, in directory: String, target: String,
-                         permissions: mode_t) throws -> (path: String, fd: Int32) {
-        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+    package func createTemporary(for name: String, in directory: String, target: String,
+                         permissions: UInt32) throws(TallyError) -> (path: String, fd: Int32) {
+        let options: OpenOptions = [.writeOnly, .create, .exclusive, .noFollow]
         var attempts = 0
         while true {
             let candidate = FileOperations.join(directory, TempFileName.make(for: name))
-            let opened = FileSyscalls.retryingEINTR { syscalls.open(candidate, flags, permissions) }
+            let opened = FileSyscalls.retryingEINTR { syscalls.open(candidate, options, permissions) }
             if opened >= 0 { return (candidate, opened) }
             attempts += 1
-            guard opened == -EEXIST, attempts < 100 else {
+            guard opened == -Errno.fileExists.rawValue, attempts < 100 else {
                 throw TallyError.io(step: "open", path: target, errno: -opened)
             }
         }
     }
 
-    func makeDirectories(_ directory: String) throws {
-        switch try fileType(directory) {
-        case .some(S_IFDIR), .some(S_IFLNK):
+    package func makeDirectories(_ directory: String) throws(TallyError) {
+        switch try fileKind(directory) {
+        case .some(.directory), .some(.symbolicLink):
             // A link is resolved by the kernel on open; if it does not lead to a directory,
             // the open reports ENOTDIR with the path, which is as clear as anything we could say.
             return
         case nil:
             break
         default:
-            throw TallyError.io(step: "mkdir", path: directory, errno: ENOTDIR)
+            throw TallyError.io(step: "mkdir", path: directory, errno: Errno.notDirectory.rawValue)
         }
         let parent = Self.split(directory).directory
         if parent != directory { try makeDirectories(parent) }
         let result = FileSyscalls.retryingEINTR { syscalls.mkdir(directory, 0o755) }
-        if result == -EEXIST { return }  // another writer made it first; that is fine
+        if result == -Errno.fileExists.rawValue { return }  // another writer made it first; that is fine
         if result < 0 { throw TallyError.io(step: "mkdir", path: directory, errno: -result) }
         try syncDirectory(parent)
     }
 
     /// fsyncs a directory so the entries created or renamed in it are durable.
-    func syncDirectory(_ directory: String) throws {
+    package func syncDirectory(_ directory: String) throws(TallyError) {
         let fd = FileSyscalls.retryingEINTR { syscalls.openDirectory(directory) }
         if fd < 0 { throw TallyError.io(step: "dirsync", path: directory, errno: -fd) }
         let result = FileSyscalls.retryingEINTR { syscalls.fsync(fd) }
@@ -121,7 +132,7 @@ struct FileOperations {
     }
 
     /// Writes all of `bytes`, continuing after short writes and EINTR.
-    func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    package func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(TallyError) {
         var offset = 0
         while offset < bytes.count {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
@@ -129,25 +140,92 @@ struct FileOperations {
             if written < 0 { throw TallyError.io(step: "write", path: path, errno: Int32(-written)) }
             // A regular file never accepts zero bytes without an error; treat it as one
             // rather than spinning forever.
-            if written == 0 { throw TallyError.io(step: "write", path: path, errno: EIO) }
+            if written == 0 { throw TallyError.io(step: "write", path: path, errno: Errno.ioError.rawValue) }
             offset += written
         }
     }
 
-    /// Reads a whole file. `nil` when it does not exist.
-    func readAll(_ path: String) throws -> Data? {
-        let fd = FileSyscalls.retryingEINTR { syscalls.open(path, O_RDONLY | O_CLOEXEC, 0) }
-        if fd == -ENOENT { return nil }
-        if fd < 0 { throw TallyError.io(step: "open", path: path, errno: -fd) }
+    /// The entries of `directory` (not following a link at its own name), with the kinds
+    /// of entries whose type `readdir` did not report filled in by `lstat`.
+    package func listDirectory(_ directory: String) throws(TallyError) -> [System.DirectoryEntry] {
+        let fd = FileSyscalls.retryingEINTR { syscalls.open(directory, [.readOnly, .directory, .noFollow], 0) }
+        if fd < 0 { throw TallyError.io(step: "read", path: directory, errno: -fd) }
+        let stream: System.DirectoryStream
+        switch System.DirectoryStream.open(descriptor: fd) {
+        case let .success(opened): stream = opened
+        case let .failure(error): throw TallyError.io(step: "read", path: directory, errno: error.rawValue)
+        }
+        var entries: [System.DirectoryEntry] = []
+        while let next = stream.next() {
+            switch next {
+            case var .success(entry):
+                if entry.kind == .unknown, let info = try fileInfo(Self.join(directory, entry.name)) { entry.kind = info.kind }
+                entries.append(entry)
+            case let .failure(error):
+                throw TallyError.io(step: "read", path: directory, errno: error.rawValue)
+            }
+        }
+        return entries
+    }
+
+    /// Reads a whole file that someone else may have written (a mirror file, a manifest, a
+    /// snapshot header), so that it can neither hang Tally nor lead it elsewhere: a symbolic
+    /// link is never followed, a FIFO, socket or device is reported without being read (and
+    /// without blocking in `open`), and a file over `limit` bytes is refused instead of
+    /// being loaded. Returns nil when nothing is at `path`.
+    ///
+    /// - Throws: ``TallyError/unsafeFile(path:reason:)`` for a link, a special file or an
+    ///   oversized file; ``TallyError/io(step:path:errno:)`` for other failures.
+    package func readUntrusted(_ path: String, limit: Int) throws(TallyError) -> [UInt8]? {
+        // Look before opening, so a device or FIFO is never even opened (opening some
+        // devices has effects); the descriptor is checked again below against a swap.
+        guard let before = try fileInfo(path) else { return nil }
+        try Self.requireRegular(before, path: path, limit: limit)
+        let fd = FileSyscalls.retryingEINTR { syscalls.open(path, [.readOnly, .noFollow, .nonBlocking], 0) }
+        switch fd {
+        case -Errno.noSuchFile.rawValue: return nil
+        case -Errno.tooManySymbolicLinks.rawValue: throw Self.unsafe(path, .symbolicLink)
+        case -Errno.noSuchDevice.rawValue: throw Self.unsafe(path, .socket)
+        case ..<0: throw TallyError.io(step: "open", path: path, errno: -fd)
+        default: break
+        }
         defer { _ = syscalls.close(fd) }
-        var data = Data()
+        var info = FileInfo()
+        let status = syscalls.fstat(fd, &info)
+        if status < 0 { throw TallyError.io(step: "stat", path: path, errno: -status) }
+        try Self.requireRegular(info, path: path, limit: limit)
+        return try readToEnd(fd, path: path, limit: limit, expected: Int(info.size))
+    }
+
+    /// Reads from an open descriptor until the end, refusing more than `limit` bytes.
+    package func readToEnd(_ fd: Int32, path: String, limit: Int, expected: Int = 0) throws(TallyError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(max(expected, 0) + 1, limit + 1))
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         defer { chunk.deallocate() }
         while true {
             let count = FileSyscalls.retryingEINTR { syscalls.read(fd, chunk) }
             if count < 0 { throw TallyError.io(step: "read", path: path, errno: Int32(-count)) }
-            if count == 0 { return data }
-            data.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<count]))
+            if bytes.count > limit {
+                throw TallyError.unsafeFile(path: path, reason: "it holds more than \(Self.describeSize(limit)), the limit for this file")
+            }
         }
+    }
+
+    package static func requireRegular(_ info: FileInfo, path: String, limit: Int) throws(TallyError) {
+        guard info.kind == .regular else { throw unsafe(path, info.kind) }
+        guard info.size <= Int64(limit) else {
+            throw TallyError.unsafeFile(path: path, reason: "it is \(describeSize(Int(info.size))), over the limit of \(describeSize(limit)) for this file")
+        }
+    }
+
+    package static func unsafe(_ path: String, _ kind: FileKind) -> TallyError {
+        .unsafeFile(path: path, reason: "it is \(kind.description), not a regular file")
+    }
+
+    package static func describeSize(_ bytes: Int) -> String {
+        bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
     }
 }

@@ -1,53 +1,75 @@
-import Foundation
-
 /// Reads a file one line at a time with bounded memory: a fixed read buffer plus at most
 /// one line, which may not exceed `maximumLineBytes` (so a damaged or hostile file cannot
 /// make the reader allocate without limit).
 ///
 /// Lines are split on `\n`; the newline is not part of the line. ``endedWithNewline`` tells
 /// whether the last line returned was terminated, which lets callers spot a file cut short.
-public final class LineReader {
+package final class LineReader {
     /// The file being read.
-    public let path: String
+    package let path: String
     /// The 1-based number of the last line returned (0 before the first).
-    public private(set) var lineNumber = 0
+    package private(set) var lineNumber = 0
     /// True when the last line returned ended with `\n`.
-    public private(set) var endedWithNewline = true
+    package private(set) var endedWithNewline = true
     /// Bytes consumed so far, including newlines.
-    public private(set) var bytesRead: Int64 = 0
+    package private(set) var bytesRead: Int64 = 0
 
     private let descriptor: Int32
+    private let ownsDescriptor: Bool
+    private let syscalls: FileSyscalls
     private let maximumLineBytes: Int
     private var buffer: [UInt8]
     private var start = 0
     private var end = 0
     private var atEndOfFile = false
 
-    /// Opens `path` for reading.
+    /// Opens `path` for reading. The user named this file, so a pipe (`<(cmd)`,
+    /// `/dev/stdin`) is read like a file; a directory, socket or block device is refused.
     ///
-    /// - Throws: ``TallyError/io(step:path:errno:)`` with step `open` when it cannot be read.
-    public init(path: String, maximumLineBytes: Int = 16 << 20, bufferSize: Int = 1 << 20) throws(TallyError) {
-        self.path = path
-        self.maximumLineBytes = max(1, maximumLineBytes)
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw TallyError.io(step: "open", path: path, errno: errno) }
-        var status = stat()
-        if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
-            close(descriptor)
-            throw TallyError.io(step: "read", path: path, errno: EISDIR)
+    /// - Throws: ``TallyError/io(step:path:errno:)`` with step `open` when it cannot be read,
+    ///   ``TallyError/unsafeFile(path:reason:)`` for something that is not a file or a pipe.
+    package convenience init(path: String, maximumLineBytes: Int = 16 << 20, bufferSize: Int = 1 << 20,
+                             syscalls: FileSyscalls = .live) throws(TallyError) {
+        let descriptor = FileSyscalls.retryingEINTR { syscalls.open(path, .readOnly, 0) }
+        guard descriptor >= 0 else {
+            throw TallyError.io(step: "open", path: path, errno: -descriptor)
         }
+        var info = FileInfo()
+        if syscalls.fstat(descriptor, &info) == 0 {
+            switch info.kind {
+            case .regular, .fifo, .characterDevice: break
+            case .directory:
+                _ = syscalls.close(descriptor)
+                throw TallyError.io(step: "read", path: path, errno: Errno.isDirectory.rawValue)
+            default:
+                _ = syscalls.close(descriptor)
+                throw FileOperations.unsafe(path, info.kind)
+            }
+        }
+        self.init(descriptor: descriptor, name: path, owned: true, maximumLineBytes: maximumLineBytes,
+                  bufferSize: bufferSize, syscalls: syscalls)
+    }
+
+    /// Reads an already open descriptor (standard input), named `name` in errors.
+    package init(descriptor: Int32, name: String, owned: Bool, maximumLineBytes: Int = 16 << 20,
+                 bufferSize: Int = 1 << 20, syscalls: FileSyscalls = .live) {
+        self.path = name
         self.descriptor = descriptor
+        self.ownsDescriptor = owned
+        self.syscalls = syscalls
+        self.maximumLineBytes = max(1, maximumLineBytes)
         self.buffer = [UInt8](repeating: 0, count: max(4096, bufferSize))
     }
 
     deinit {
-        close(descriptor)
+        if ownsDescriptor { _ = syscalls.close(descriptor) }
     }
 
-    /// The size of the file in bytes (for progress), or nil when unknown.
-    public var fileSize: Int64? {
-        var status = stat()
-        return fstat(descriptor, &status) == 0 ? Int64(status.st_size) : nil
+    /// The size of the file in bytes (for progress), or nil when unknown (a pipe).
+    package var fileSize: Int64? {
+        var info = FileInfo()
+        guard syscalls.fstat(descriptor, &info) == 0, info.kind == .regular else { return nil }
+        return info.size
     }
 
     /// Calls `body` with the next line's bytes (valid only during the call) and returns its
@@ -55,7 +77,7 @@ public final class LineReader {
     ///
     /// - Throws: ``TallyError/snapshot(path:line:reason:)`` for a line over the limit, or
     ///   ``TallyError/io(step:path:errno:)`` for a read error; rethrows `body`'s errors.
-    public func nextLine<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T? {
+    package func nextLine<T>(_ body: (UnsafeBufferPointer<UInt8>) throws(TallyError) -> T) throws(TallyError) -> T? {
         var scanned = 0  // bytes after `start` already searched for a newline
         while true {
             if let newline = findNewline(from: start + scanned) {
@@ -77,14 +99,12 @@ public final class LineReader {
     /// every byte of a snapshot, so it must be fast even in debug builds).
     private func findNewline(from index: Int) -> Int? {
         guard index < end else { return nil }
-        return buffer.withUnsafeBufferPointer { raw -> Int? in
-            guard let base = raw.baseAddress,
-                  let found = memchr(base + index, Int32(UInt8(ascii: "\n")), end - index) else { return nil }
-            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        return buffer.withUnsafeBytes { raw -> Int? in
+            System.firstIndex(of: UInt8(ascii: "\n"), in: UnsafeRawBufferPointer(rebasing: raw[index..<end])).map { $0 + index }
         }
     }
 
-    private func emit<T>(upTo index: Int, newline: Bool, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
+    private func emit<T>(upTo index: Int, newline: Bool, _ body: (UnsafeBufferPointer<UInt8>) throws(TallyError) -> T) throws(TallyError) -> T {
         lineNumber += 1
         endedWithNewline = newline
         let lineStart = start
@@ -93,7 +113,7 @@ public final class LineReader {
         guard index - lineStart <= maximumLineBytes else {
             throw TallyError.snapshot(path: path, line: lineNumber, reason: "the line is longer than \(maximumLineBytes) bytes; the file is damaged or not a snapshot")
         }
-        return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[lineStart..<index])) }
+        return try buffer.withBytes { (all) throws(TallyError) -> T in try body(UnsafeBufferPointer(rebasing: all[lineStart..<index])) }
     }
 
     /// Reads more bytes after the pending ones, compacting or growing the buffer as needed.
@@ -101,9 +121,10 @@ public final class LineReader {
         if start > 0 {
             let pending = end - start
             if pending > 0 {
-                buffer.withUnsafeMutableBufferPointer { raw in
+                let from = start
+                buffer.withUnsafeMutableBytes { raw in
                     guard let base = raw.baseAddress else { return }
-                    memmove(base, base + start, pending)
+                    base.copyMemory(from: base + from, byteCount: pending)
                 }
             }
             end = pending
@@ -113,13 +134,13 @@ public final class LineReader {
             buffer += [UInt8](repeating: 0, count: min(buffer.count, maximumLineBytes + 1))
         }
         while true {
-            let count = buffer.withUnsafeMutableBufferPointer { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return read(descriptor, base + end, raw.count - end)
+            let from = end
+            let count = buffer.withUnsafeMutableBytes { raw -> Int in
+                syscalls.read(descriptor, UnsafeMutableRawBufferPointer(rebasing: raw[from...]))
             }
             if count < 0 {
-                if errno == EINTR { continue }
-                throw TallyError.io(step: "read", path: path, errno: errno)
+                if count == -Int(Errno.interrupted.rawValue) { continue }
+                throw TallyError.io(step: "read", path: path, errno: Int32(-count))
             }
             if count == 0 { atEndOfFile = true }
             end += count

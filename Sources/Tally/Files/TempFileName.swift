@@ -2,20 +2,20 @@
 ///
 /// The writer creates them and the sweeper deletes them, so both must agree byte for byte:
 /// a looser pattern in the sweeper would delete other programs' files.
-enum TempFileName {
+package enum TempFileName {
     /// The characters of the random suffix. Letters and digits only, so the name never needs
     /// quoting in a shell and never looks like an option.
-    static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
-    static let marker: [UInt8] = Array(".tmp-".utf8)
-    static let randomLength = 6
+    package static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+    package static let marker: [UInt8] = Array(".tmp-".utf8)
+    package static let randomLength = 6
     /// Longest file name Linux filesystems accept (NAME_MAX).
-    static let nameMax = 255
+    package static let nameMax = 255
 
     /// A fresh temporary name for a file called `name`, at most ``nameMax`` bytes long.
     ///
     /// A long `name` is cut (at a character boundary) so the temporary name still fits: the
     /// final name may be up to 255 bytes, but the temporary one carries 12 more.
-    static func make(for name: String) -> String {
+    package static func make(for name: String) -> String {
         let room = nameMax - 1 - marker.count - randomLength
         var kept = ""
         var used = 0
@@ -36,7 +36,7 @@ enum TempFileName {
 
     /// Whether `fileName` (a single path component) is exactly one of our temporary names:
     /// a dot, a non-empty name, `.tmp-`, then exactly six characters of ``alphabet``.
-    static func matches(_ fileName: String) -> Bool {
+    package static func matches(_ fileName: String) -> Bool {
         let bytes = Array(fileName.utf8)
         let suffixLength = marker.count + randomLength
         guard bytes.count >= 1 + 1 + suffixLength, bytes.count <= nameMax, bytes[0] == UInt8(ascii: ".") else {

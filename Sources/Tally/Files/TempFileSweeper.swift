@@ -1,6 +1,3 @@
-import Foundation
-import Glibc
-
 /// Removes temporary files that ``AtomicFile`` left behind when a process died mid-write.
 ///
 /// Only regular files whose name is exactly `.NAME.tmp-XXXXXX` (a dot, a non-empty name,
@@ -14,13 +11,13 @@ import Glibc
 /// file's older modification time, so a sweep running at that moment may remove one. The
 /// writer copes (it relinks a lost backup staging link; a lost rollback link only matters
 /// if the directory fsync then fails), so this is safe, merely not free.
-public struct TempFileSweeper: Sendable {
+package struct TempFileSweeper: Sendable {
     /// Files modified less than this many seconds ago are kept.
-    public var minimumAge: TimeInterval
+    package var minimumAge: Double
     /// Whether to descend into subdirectories (never through symbolic links).
-    public var recursive: Bool
+    package var recursive: Bool
     /// The system calls to use.
-    public var syscalls: FileSyscalls
+    package var syscalls: FileSyscalls
 
     /// Creates a sweeper.
     ///
@@ -29,7 +26,7 @@ public struct TempFileSweeper: Sendable {
     ///     the past are removed.
     ///   - recursive: Also sweep subdirectories.
     ///   - syscalls: The system calls to use.
-    public init(minimumAge: TimeInterval, recursive: Bool = false, syscalls: FileSyscalls = .live) {
+    package init(minimumAge: Double, recursive: Bool = false, syscalls: FileSyscalls = .live) {
         self.minimumAge = minimumAge
         self.recursive = recursive
         self.syscalls = syscalls
@@ -43,28 +40,27 @@ public struct TempFileSweeper: Sendable {
     /// - Throws: ``TallyError/io(step:path:errno:)`` with step `read` when a directory cannot
     ///   be listed, `stat` or `unlink` when a candidate cannot be examined or removed. Files
     ///   removed before the error stay removed.
-    public func sweep(_ directory: String, now: Date = Date()) throws -> [String] {
+    package func sweep(_ directory: String, now: Double = Clock.secondsSince1970()) throws(TallyError) -> [String] {
         var removed: [String] = []
-        try sweep(directory, cutoff: now.timeIntervalSince1970 - minimumAge, into: &removed)
+        try sweep(directory, cutoff: now - minimumAge, into: &removed)
         return removed
     }
 
-    private func sweep(_ directory: String, cutoff: TimeInterval, into removed: inout [String]) throws {
+    private func sweep(_ directory: String, cutoff: Double, into removed: inout [String]) throws(TallyError) {
         for name in try entries(of: directory) {
             let path = FileOperations.join(directory, name)
-            var info = stat()
+            var info = FileInfo()
             let result = syscalls.lstat(path, &info)
-            if result == -ENOENT { continue }  // gone since the listing: someone else cleaned up
+            if result == -Errno.noSuchFile.rawValue { continue }  // gone since the listing: someone else cleaned up
             if result < 0 { throw TallyError.io(step: "stat", path: path, errno: -result) }
-            switch info.st_mode & S_IFMT {
-            case S_IFREG where TempFileName.matches(name):
-                let modified = TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9
-                guard modified <= cutoff else { continue }
+            switch info.kind {
+            case .regular where TempFileName.matches(name):
+                guard info.modified <= cutoff else { continue }
                 let unlinked = syscalls.unlink(path)
-                if unlinked == -ENOENT { continue }
+                if unlinked == -Errno.noSuchFile.rawValue { continue }
                 if unlinked < 0 { throw TallyError.io(step: "unlink", path: path, errno: -unlinked) }
                 removed.append(path)
-            case S_IFDIR where recursive:
+            case .directory where recursive:
                 try sweep(path, cutoff: cutoff, into: &removed)
             default:
                 continue
@@ -74,28 +70,7 @@ public struct TempFileSweeper: Sendable {
 
     /// The names in `directory`, opened with O_NOFOLLOW so a directory swapped for a symbolic
     /// link after its lstat is not entered.
-    private func entries(of directory: String) throws -> [String] {
-        let fd = FileSyscalls.retryingEINTR {
-            syscalls.open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
-        }
-        if fd < 0 { throw TallyError.io(step: "read", path: directory, errno: -fd) }
-        guard let stream = fdopendir(fd) else {
-            let error = errno
-            _ = syscalls.close(fd)
-            throw TallyError.io(step: "read", path: directory, errno: error)
-        }
-        defer { closedir(stream) }
-        var names: [String] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(stream) else {
-                if errno != 0 { throw TallyError.io(step: "read", path: directory, errno: errno) }
-                return names
-            }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
+    private func entries(of directory: String) throws(TallyError) -> [String] {
+        try FileOperations(syscalls: syscalls).listDirectory(directory).map(\.name)
     }
 }

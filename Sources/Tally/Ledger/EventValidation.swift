@@ -1,4 +1,4 @@
-import Foundation
+
 
 /// The checks every new event passes before it reaches SQL, each failing with an
 /// ``TallyError/invalidInput(field:reason:)`` that names the field.
@@ -7,13 +7,13 @@ enum EventValidation {
     struct Checked {
         let event: NewEvent
         let eventID: String
-        let canonicalPayload: String
+        let canonicalPayload: [UInt8]
     }
 
     static func check(_ event: NewEvent, maximumPayloadBytes: Int) throws(TallyError) -> Checked {
         try checkText(event.stream, field: "stream", maximumBytes: 255)
         try checkText(event.kind, field: "kind", maximumBytes: 64)
-        let eventID = event.eventID ?? UUID().uuidString.lowercased()
+        let eventID = event.eventID ?? EventID.generate()
         try checkText(eventID, field: "event id", maximumBytes: 128)
         if let currency = event.currency {
             guard currency.utf8.count == 3, currency.utf8.allSatisfy({ (65...90).contains($0) }) else {
@@ -37,14 +37,14 @@ enum EventValidation {
         guard case .object = event.payload else {
             throw TallyError.invalidInput(field: "payload", reason: "it must be a JSON object such as {\"sku\": \"A1\"}")
         }
-        let payload: String
+        let payload: [UInt8]
         do {
-            payload = try CanonicalJSON.encode(event.payload)
+            payload = try CanonicalJSON.bytes(event.payload)
         } catch {
-            throw TallyError.invalidInput(field: "payload", reason: "\(error)")
+            throw TallyError.invalidInput(field: "payload", reason: error.description)
         }
-        guard payload.utf8.count <= maximumPayloadBytes else {
-            throw TallyError.invalidInput(field: "payload", reason: "it is \(payload.utf8.count) bytes of canonical JSON, over the limit of \(maximumPayloadBytes)")
+        guard payload.count <= maximumPayloadBytes else {
+            throw TallyError.invalidInput(field: "payload", reason: "it is \(payload.count) bytes of canonical JSON, over the limit of \(maximumPayloadBytes)")
         }
         return Checked(event: event, eventID: eventID, canonicalPayload: payload)
     }

@@ -1,73 +1,174 @@
-import Foundation
-
-/// The ledger of a ``Store``: append-only, hash-chained events, grouped in streams.
+/// The ledger: append-only, hash-chained events, grouped in streams.
 ///
-/// Appends made here from many threads at once are group-committed: batched into one
-/// durable transaction, each caller returning once the commit holding its event is on disk.
-/// Reads return cursors that page through the table instead of loading it.
-public struct Ledger: Sendable, EventAppending {
-    let store: Store
+/// `store.ledger` and `tx.ledger` are the same type: from the store, each append is its
+/// own durable transaction, group-committed with concurrent callers, and each read a read
+/// transaction on a reader connection; from a ``Transaction``, appends and reads join that
+/// transaction.
+///
+/// Every event read is verified: its hash is recomputed from its content, and an event
+/// changed behind Tally's back throws ``TallyError/corruptDatabase(path:detail:)`` instead
+/// of being returned. Reads return ``PagedCursor``s that page through the table instead of
+/// loading it.
+public struct Ledger: Sendable {
+    let context: AccessContext
+
+    /// The result of ``record(_:)``: the event as stored, and whether it was already there.
+    public struct AppendResult: Sendable, Hashable {
+        /// The event as stored.
+        public let event: LedgerEvent
+        /// True when an event with the same id and content was already in the ledger (an
+        /// idempotent retry): nothing was written, and ``event`` is the original.
+        public let isReplay: Bool
+    }
+
+    /// The last event's position and hash.
+    public struct Head: Sendable, Hashable, Codable {
+        /// The last event's seq; 0 for an empty ledger.
+        public let seq: Int64
+        /// The last event's hash; 64 zeros for an empty ledger.
+        public let hash: String
+    }
 
     // MARK: Appending
 
-    /// Appends one event and returns it as stored, once it is durable (group-committed with
-    /// concurrent callers).
+    /// Appends one event and returns it as stored, once it is durable (from the store:
+    /// group-committed with concurrent callers; from a transaction: when it commits).
+    ///
+    /// Resending an event with the same ``NewEvent/eventID`` and content returns the stored
+    /// event and writes nothing.
     ///
     /// - Throws: ``TallyError/invalidInput(field:reason:)``,
-    ///   ``TallyError/duplicateEvent(eventID:existingSeq:)``, ``TallyError/conflict(subject:expected:actual:)``.
+    ///   ``TallyError/duplicateEvent(eventID:existingSeq:)``,
+    ///   ``TallyError/conflict(subject:expected:actual:)``.
     @discardableResult
     public func append(_ event: NewEvent) throws(TallyError) -> LedgerEvent {
-        let stored = try append(contentsOf: [event])
-        guard let first = stored.first else {
-            throw TallyError.invalidInput(field: "append", reason: "no event was stored; please report this bug")
+        try record(event).event
+    }
+
+    /// Appends one event (as ``append(_:)``) and says whether it was an idempotent replay.
+    @discardableResult
+    public func record(_ event: NewEvent) throws(TallyError) -> AppendResult {
+        guard let first = try appendChecked([check(event, index: nil)]).first else {
+            throw TallyError.internal("an append returned no event")
         }
-        return first
+        return AppendResult(event: first.event, isReplay: first.replayed)
+    }
+
+    /// Appends one event and returns it as stored (see ``append(_:)``).
+    ///
+    /// - Parameters:
+    ///   - stream: The stream, e.g. `invoice/INV-1001`.
+    ///   - kind: What happened, e.g. `charge`.
+    ///   - amount: Minor units (cents for EUR); requires `currency`.
+    ///   - currency: ISO 4217, three uppercase letters.
+    ///   - quantity: A finite non-monetary quantity.
+    ///   - payload: Details, a JSON object (at most 1 MiB of canonical JSON by default).
+    ///   - eventID: Idempotency key; resending the same event with it returns the stored
+    ///     event and writes nothing. A time-ordered UUID (version 7) when nil.
+    ///   - expectedStreamVersion: Fail with ``TallyError/conflict(subject:expected:actual:)``
+    ///     unless the stream is at this version (0 = new stream).
+    @discardableResult
+    public func append(stream: String, kind: String, amount: Int64? = nil, currency: String? = nil,
+                       quantity: Double? = nil, payload: JSONValue = [:], eventID: String? = nil,
+                       expectedStreamVersion: Int64? = nil) throws(TallyError) -> LedgerEvent {
+        try append(NewEvent(stream: stream, kind: kind, amount: amount, currency: currency, quantity: quantity,
+                            payload: payload, eventID: eventID, expectedStreamVersion: expectedStreamVersion))
+    }
+
+    /// Appends one event whose payload is an app's own `Encodable` type, encoded with
+    /// Tally's encoder (see ``JSONValue/init(encoding:)``); it must encode to a JSON object.
+    @discardableResult
+    public func append(stream: String, kind: String, amount: Int64? = nil, currency: String? = nil,
+                       quantity: Double? = nil, payload: some Encodable, eventID: String? = nil,
+                       expectedStreamVersion: Int64? = nil) throws(TallyError) -> LedgerEvent {
+        try append(NewEvent(stream: stream, kind: kind, amount: amount, currency: currency, quantity: quantity,
+                            payload: try JSONValueEncoder().encode(payload, field: "payload"), eventID: eventID,
+                            expectedStreamVersion: expectedStreamVersion))
     }
 
     /// Appends events in order, all or nothing: if one is invalid or conflicts, none is
     /// stored. Use it for bulk loads (one transaction, one fsync for the whole batch).
     @discardableResult
     public func append(contentsOf events: [NewEvent]) throws(TallyError) -> [LedgerEvent] {
-        let limit = store.configuration.maximumPayloadBytes
         var checked: [EventValidation.Checked] = []
         checked.reserveCapacity(events.count)
         for (index, event) in events.enumerated() {
-            do {
-                checked.append(try EventValidation.check(event, maximumPayloadBytes: limit))
-            } catch let TallyError.invalidInput(field, reason) where events.count > 1 {
-                throw TallyError.invalidInput(field: "event \(index + 1) \(field)", reason: reason)
-            }
+            checked.append(try check(event, index: events.count > 1 ? index : nil))
         }
         if checked.isEmpty { return [] }
-        return try store.mapErrors {
-            try store.groupCommitter.submit({ db in
-                var cursor = LedgerTable.AppendCursor()
-                return try checked.map { try LedgerTable.append($0, on: db, cursor: &cursor) }
-            }, runBatch: runBatch)
+        return try appendChecked(checked).map(\.event)
+    }
+
+    func check(_ event: NewEvent, index: Int?) throws(TallyError) -> EventValidation.Checked {
+        do {
+            return try EventValidation.check(event, maximumPayloadBytes: context.store.configuration.maximumPayloadBytes)
+        } catch let TallyError.invalidInput(field, reason) where index != nil {
+            throw TallyError.invalidInput(field: "event \((index ?? 0) + 1) \(field)", reason: reason)
         }
     }
 
-    /// Runs one group-commit batch: one transaction, a savepoint per request.
-    private func runBatch(_ batch: [GroupCommitter.Request]) {
+    /// Appends validated events through the context: group commit from the store, the
+    /// caller's transaction otherwise.
+    func appendChecked(_ checked: [EventValidation.Checked]) throws(TallyError) -> GroupCommitter.Output {
+        switch context {
+        case let .store(store):
+            guard store.writer != nil else { throw store.readOnlyError() }
+            return try store.groupCommitter.submit(Self.work(checked), runBatch: { batch in Self.runBatch(batch, on: store) })
+        case let .transaction(transaction):
+            let db = try transaction.usableConnection(writing: true)
+            var results: GroupCommitter.Output = []
+            for event in checked {
+                let result = try LedgerTable.append(event, on: db, cursor: &transaction.appendCursor)
+                if !result.replayed { transaction.appendedEvents += 1 }
+                results.append(result)
+            }
+            return results
+        }
+    }
+
+    static func work(_ checked: [EventValidation.Checked]) -> GroupCommitter.Work {
+        { (db: Connection, cursor: inout LedgerTable.AppendCursor) throws(TallyError) -> GroupCommitter.Output in
+            var results: GroupCommitter.Output = []
+            results.reserveCapacity(checked.count)
+            for event in checked { results.append(try LedgerTable.append(event, on: db, cursor: &cursor)) }
+            return results
+        }
+    }
+
+    /// Runs one group-commit batch: one transaction, a savepoint per request when there are
+    /// several, so one bad request fails alone.
+    static func runBatch(_ batch: [GroupCommitter.Request], on store: Store) {
+        var appended = 0
         do {
-            try store.withWriter { db in
-                try db.transaction(.immediate) {
+            try store.withWriter { (db: Connection) throws(TallyError) -> Void in
+                try db.transaction(.immediate) { () throws(TallyError) -> Void in
+                    var cursor = LedgerTable.AppendCursor()
                     if batch.count == 1 {
-                        batch[0].result = Result { try batch[0].work(db) }
+                        let result = Result { () throws(TallyError) -> GroupCommitter.Output in try batch[0].work(db, &cursor) }
+                        batch[0].result = result
                         // A failed lone request rolls back the whole (empty) transaction.
-                        if case let .failure(error) = batch[0].result { throw error }
+                        if case let .failure(error) = result { throw error }
                         return
                     }
                     for request in batch {
                         // SQLite may abort the whole transaction on some errors (disk full);
                         // then later requests must not run in autocommit mode.
                         guard db.isInTransaction else {
-                            request.result = .failure(TallyError.invalidInput(field: "append", reason: "the batch transaction was aborted by an earlier error; retry"))
+                            request.result = .failure(.invalidInput(field: "append", reason: "the batch transaction was aborted by an earlier error in it; retry"))
                             continue
                         }
-                        request.result = Result { try db.savepoint { try request.work(db) } }
+                        let saved = cursor
+                        request.result = Result { () throws(TallyError) -> GroupCommitter.Output in
+                            try db.savepoint { () throws(TallyError) -> GroupCommitter.Output in try request.work(db, &cursor) }
+                        }
+                        // What a rolled-back request read or wrote must not carry over.
+                        if case .failure = request.result { cursor = saved }
                     }
                 }
+                for request in batch {
+                    if case let .success(results) = request.result { appended += results.filter { !$0.replayed }.count }
+                }
+                store.afterCommit(touchedKeys: [], appendedEvents: appended)
             }
         } catch {
             // The commit failed (or never started): nothing in this batch is durable.
@@ -80,129 +181,80 @@ public struct Ledger: Sendable, EventAppending {
     // MARK: Reading
 
     /// The last event's seq and hash: (0, 64 zeros) for an empty ledger.
-    public func head() throws(TallyError) -> (seq: Int64, hash: String) {
-        try store.readTyped { try LedgerTable.head(on: $0) }
+    public func head() throws(TallyError) -> Head {
+        try context.read { (db: Connection) throws(TallyError) -> Head in
+            let head = try LedgerTable.head(on: db)
+            return Head(seq: head.seq, hash: head.hash)
+        }
     }
 
     /// The event at `seq`, or nil.
     public func event(seq: Int64) throws(TallyError) -> LedgerEvent? {
-        try store.readTyped { try LedgerTable.event(seq: seq, on: $0) }
+        try context.read { (db: Connection) throws(TallyError) -> LedgerEvent? in try LedgerTable.event(seq: seq, on: db) }
     }
 
     /// The event with this idempotency key, or nil.
     public func event(id: String) throws(TallyError) -> LedgerEvent? {
-        try store.readTyped { try LedgerTable.event(id: id, on: $0) }
+        try context.read { (db: Connection) throws(TallyError) -> LedgerEvent? in try LedgerTable.event(id: id, on: db) }
     }
 
     /// Events with `from ≤ seq ≤ through` in seq order, a page at a time.
     public func events(from: Int64 = 1, through: Int64 = .max, pageSize: Int = 512) -> PagedCursor<LedgerEvent> {
-        let store = self.store
+        let context = self.context
         let size = max(1, pageSize)
-        return PagedCursor(pageSize: size) { (last: LedgerEvent?) throws(TallyError) in
-            try store.readTyped { db in
-                let statement = try db.cachedStatement("SELECT \(LedgerTable.columns) FROM ledger WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?")
-                defer { statement.reset() }
-                try statement.bind(last.map { $0.seq + 1 } ?? from, at: 1)
-                try statement.bind(through, at: 2)
-                try statement.bind(Int64(size), at: 3)
-                return try Self.collect(statement, path: db.path)
+        return PagedCursor(pageSize: size, queues: context.queues) { (last: LedgerEvent?) throws(TallyError) -> [LedgerEvent] in
+            try context.read { (db: Connection) throws(TallyError) -> [LedgerEvent] in
+                try LedgerTable.events(from: last.map { $0.seq + 1 } ?? from, through: through, limit: size, on: db)
             }
         }
     }
 
     /// The events of one stream in stream-version order, starting after `afterVersion`.
     public func events(inStream stream: String, afterVersion: Int64 = 0, pageSize: Int = 512) -> PagedCursor<LedgerEvent> {
-        let store = self.store
+        let context = self.context
         let size = max(1, pageSize)
-        return PagedCursor(pageSize: size) { (last: LedgerEvent?) throws(TallyError) in
-            try store.readTyped { db in
-                let statement = try db.cachedStatement("SELECT \(LedgerTable.columns) FROM ledger WHERE stream = ? AND stream_version > ? ORDER BY stream_version LIMIT ?")
-                defer { statement.reset() }
-                try statement.bind(stream, at: 1)
-                try statement.bind(last?.streamVersion ?? afterVersion, at: 2)
-                try statement.bind(Int64(size), at: 3)
-                return try Self.collect(statement, path: db.path)
+        return PagedCursor(pageSize: size, queues: context.queues) { (last: LedgerEvent?) throws(TallyError) -> [LedgerEvent] in
+            try context.read { (db: Connection) throws(TallyError) -> [LedgerEvent] in
+                try LedgerTable.events(inStream: stream, afterVersion: last?.streamVersion ?? afterVersion, limit: size, on: db)
             }
         }
     }
 
     /// The `count` most recent events, newest first.
     public func latest(_ count: Int) throws(TallyError) -> [LedgerEvent] {
-        try store.readTyped { db in
-            let statement = try db.cachedStatement("SELECT \(LedgerTable.columns) FROM ledger ORDER BY seq DESC LIMIT ?")
-            defer { statement.reset() }
-            try statement.bind(Int64(max(0, count)), at: 1)
-            return try Self.collect(statement, path: db.path)
-        }
+        try context.read { (db: Connection) throws(TallyError) -> [LedgerEvent] in try LedgerTable.latest(max(0, count), on: db) }
     }
 
     /// The current version of a stream (0 when it has no events).
     public func streamVersion(_ stream: String) throws(TallyError) -> Int64 {
-        try store.readTyped { try LedgerTable.streamVersion(stream, on: $0) }
+        try context.read { (db: Connection) throws(TallyError) -> Int64 in try LedgerTable.streamVersion(stream, on: db) }
     }
 
     /// Balances per stream and currency (events with an amount only), in stream order;
-    /// only `stream`'s when given.
-    public func balances(stream: String? = nil, pageSize: Int = 256) -> PagedCursor<Balance> {
-        let store = self.store
-        let size = max(1, pageSize)
-        return PagedCursor(pageSize: size) { (last: Balance?) throws(TallyError) in
-            try store.readTyped { db in
-                // Keyset on (stream, currency) so each page starts where the last one ended.
-                let statement = try db.cachedStatement("""
-                    SELECT stream, currency, sum(amount), count(*), max(seq) FROM ledger
-                     WHERE amount IS NOT NULL AND (?1 IS NULL OR stream = ?1)
-                       AND (stream, currency) > (?2, ?3)
-                     GROUP BY stream, currency ORDER BY stream, currency LIMIT ?4
-                    """)
-                defer { statement.reset() }
-                try statement.bind(stream, at: 1)
-                try statement.bind(last?.stream ?? "", at: 2)
-                try statement.bind(last?.currency ?? "", at: 3)
-                try statement.bind(Int64(size), at: 4)
-                var balances: [Balance] = []
-                while try statement.step() {
-                    balances.append(Balance(stream: statement.string(0), currency: statement.string(1),
-                                            balance: statement.int64(2), events: statement.int64(3), lastSeq: statement.int64(4)))
+    /// only `stream`'s when given. Computed from the events themselves, each one verified,
+    /// so a balance never includes an amount changed behind Tally's back.
+    ///
+    /// - Throws: ``TallyError/corruptDatabase(path:detail:)`` for an altered event, and
+    ///   ``TallyError/invalidInput(field:reason:)`` when a sum would overflow 64 bits.
+    public func balances(stream: String? = nil) -> PagedCursor<Balance> {
+        let context = self.context
+        // One stream per page (its balances in currency order), so memory holds one stream's
+        // events' sums at a time; a page is never short until the end.
+        return PagedCursor(pageSize: 1, queues: context.queues) { (last: Balance?) throws(TallyError) -> [Balance] in
+            try context.read { (db: Connection) throws(TallyError) -> [Balance] in
+                var after = last?.stream
+                while let next = try LedgerTable.nextStream(after: after, only: stream, on: db) {
+                    let balances = try LedgerTable.balances(ofStream: next, on: db)
+                    if !balances.isEmpty { return balances }
+                    after = next
                 }
-                return balances
+                return []
             }
         }
     }
 
     /// Recomputes every hash in the chain and reports the first break, if any.
     public func verifyChain() throws(TallyError) -> ChainReport {
-        try store.readTyped { try LedgerTable.verifyChain(on: $0) }
-    }
-
-    private static func collect(_ statement: Statement, path: String) throws -> [LedgerEvent] {
-        var events: [LedgerEvent] = []
-        while try statement.step() {
-            events.append(try LedgerTable.event(from: statement, path: path))
-        }
-        return events
-    }
-}
-
-/// The ledger inside a ``Store/write(_:)`` transaction: appends join that transaction and
-/// commit (or roll back) with everything else in it.
-public struct TransactionLedger: EventAppending {
-    let transaction: Transaction
-
-    /// Appends one event inside the transaction; it commits (or rolls back) with the rest.
-    @discardableResult
-    public func append(_ event: NewEvent) throws(TallyError) -> LedgerEvent {
-        let checked = try EventValidation.check(event, maximumPayloadBytes: transaction.store.configuration.maximumPayloadBytes)
-        return try transaction.store.mapErrors { try LedgerTable.append(checked, on: transaction.database) }
-    }
-
-    /// The event at `seq` as this transaction sees it.
-    public func event(seq: Int64) throws(TallyError) -> LedgerEvent? {
-        try transaction.store.mapErrors { try LedgerTable.event(seq: seq, on: transaction.database) }
-    }
-
-    /// The current version of a stream as this transaction sees it.
-    public func streamVersion(_ stream: String) throws(TallyError) -> Int64 {
-        try transaction.store.mapErrors { try LedgerTable.streamVersion(stream, on: transaction.database) }
+        try context.read { (db: Connection) throws(TallyError) -> ChainReport in try LedgerTable.verifyChain(on: db) }
     }
 }

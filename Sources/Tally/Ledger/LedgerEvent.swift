@@ -1,4 +1,4 @@
-import Foundation
+
 
 /// One stored ledger event: an immutable, hash-chained record of something that happened
 /// to a stream (a charge, a payment, an escalation).
@@ -75,6 +75,13 @@ public struct LedgerEvent: Codable, Sendable, Hashable {
         try container.encode(hash, forKey: .hash)
     }
 
+    /// The payload as an app's own `Decodable` type (see ``JSONValue/decode(_:)``).
+    ///
+    /// - Throws: ``TallyError/invalidInput(field:reason:)`` naming where it does not match.
+    public func payload<T: Decodable>(as type: T.Type) throws(TallyError) -> T {
+        try JSONValueDecoder().decode(type, from: payload, field: "payload of ledger seq \(seq)")
+    }
+
     /// The hash this event's content and `prevHash` should have; equal to ``hash`` for an
     /// intact event.
     public func computedHash() throws(TallyError) -> String {
@@ -99,7 +106,7 @@ public struct NewEvent: Sendable, Hashable {
     public var quantity: Double?
     /// Details; must be a JSON object.
     public var payload: JSONValue
-    /// Idempotency key (1…128 bytes); a random UUID when nil.
+    /// Idempotency key (1…128 bytes); a time-ordered UUID (version 7) when nil.
     public var eventID: String?
     /// When set, the append fails with ``TallyError/conflict(subject:expected:actual:)``
     /// unless the stream is at exactly this version (0 = the stream must be new).

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+
 
 /// The ledger's hash formula, in one place (DESIGN.md "Hashes"):
 ///

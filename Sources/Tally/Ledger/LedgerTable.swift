@@ -1,16 +1,38 @@
-import Foundation
-
-/// The SQL behind the ledger, on a connection the caller already holds (inside a write
-/// transaction for appends). ``Ledger`` and ``TransactionLedger`` are thin fronts to it.
+/// All the SQL behind the ledger, on a connection the caller already holds (inside a write
+/// transaction for appends). ``Ledger`` is a thin front to it.
 enum LedgerTable {
     static let columns = "seq, event_id, stream, stream_version, kind, amount, currency, quantity, payload, recorded_at, prev_hash, hash"
 
+    private static let headSQL = InternalSQL("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+    private static let tipSQL = InternalSQL("SELECT \(columns) FROM ledger ORDER BY seq DESC LIMIT 1")
+    private static let insertSQL = InternalSQL("INSERT INTO ledger (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    private static let streamVersionSQL = InternalSQL("SELECT coalesce(max(stream_version), 0) FROM ledger WHERE stream = ?")
+    private static let byIDSQL = InternalSQL("SELECT \(columns) FROM ledger WHERE event_id = ?")
+    private static let bySeqSQL = InternalSQL("SELECT \(columns) FROM ledger WHERE seq = ?")
+    private static let rangeSQL = InternalSQL("SELECT \(columns) FROM ledger WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?")
+    private static let streamSQL = InternalSQL(
+        "SELECT \(columns) FROM ledger WHERE stream = ? AND stream_version > ? ORDER BY stream_version LIMIT ?")
+    private static let latestSQL = InternalSQL("SELECT \(columns) FROM ledger ORDER BY seq DESC LIMIT ?")
+    private static let nextStreamSQL = InternalSQL("SELECT min(stream) FROM ledger WHERE stream > ?")
+    private static let amountsOfStreamSQL = InternalSQL(
+        "SELECT \(columns) FROM ledger WHERE stream = ? AND amount IS NOT NULL ORDER BY stream_version")
+
     /// The last event's seq and hash, or (0, 64 zeros) for an empty ledger.
-    static func head(on db: Connection) throws -> (seq: Int64, hash: String) {
-        let statement = try db.cachedStatement("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+    static func head(on db: Connection) throws(TallyError) -> (seq: Int64, hash: String) {
+        let statement = try db.statement(headSQL)
         defer { statement.reset() }
         guard try statement.step() else { return (0, Digest.zeroHash) }
         return (statement.int64(0), statement.string(1))
+    }
+
+    /// The chain tip an append extends, with its own hash recomputed: a new event is never
+    /// chained onto an event that was altered.
+    static func verifiedTip(on db: Connection) throws(TallyError) -> (seq: Int64, hash: String) {
+        let statement = try db.statement(tipSQL)
+        defer { statement.reset() }
+        guard try statement.step() else { return (0, Digest.zeroHash) }
+        let tip = try event(from: statement, path: db.path)
+        return (tip.seq, tip.hash)
     }
 
     /// What a run of appends inside one transaction already knows: the chain tip and the
@@ -21,35 +43,19 @@ enum LedgerTable {
         var streamVersions: [String: Int64] = [:]
     }
 
-    /// Appends one validated event. Must run inside a write transaction: the chain tip and
+    /// Appends one validated event (or recognises an idempotent retry of one), reusing and
+    /// advancing what `cursor` knows. Must run inside a write transaction: the chain tip and
     /// the stream version are read there, so concurrent processes cannot fork the chain.
-    static func append(_ checked: EventValidation.Checked, on db: Connection) throws -> LedgerEvent {
-        var cursor = AppendCursor()
-        return try append(checked, on: db, cursor: &cursor)
-    }
-
-    /// Appends one validated event, reusing (and advancing) what `cursor` knows, so a batch
-    /// does not re-read the tip and the stream version for every event.
-    static func append(_ checked: EventValidation.Checked, on db: Connection, cursor: inout AppendCursor) throws -> LedgerEvent {
+    static func append(_ checked: EventValidation.Checked, on db: Connection,
+                       cursor: inout AppendCursor) throws(TallyError) -> (event: LedgerEvent, replayed: Bool) {
         let event = checked.event
-        // Only a caller-chosen id can be a retry; a generated one is new (and UNIQUE guards it).
-        if event.eventID != nil, let existing = try self.event(id: checked.eventID, on: db) {
-            guard existing.stream == event.stream, existing.kind == event.kind, existing.amount == event.amount,
-                  existing.currency == event.currency, existing.quantity == event.quantity,
-                  existing.payload == event.payload
-            else {
-                throw TallyError.duplicateEvent(eventID: checked.eventID, existingSeq: existing.seq)
-            }
-            return existing  // an idempotent retry: nothing is written
-        }
-        let current = try cursor.streamVersions[event.stream] ?? streamVersion(event.stream, on: db)
-        if let expected = event.expectedStreamVersion, expected != current {
-            throw TallyError.conflict(subject: event.stream, expected: expected, actual: current)
-        }
-        let tip = try cursor.tip ?? head(on: db)
+        // (Not `??`: its autoclosure rethrows untyped errors.)
+        let current: Int64
+        if let known = cursor.streamVersions[event.stream] { current = known } else { current = try streamVersion(event.stream, on: db) }
+        let tip: (seq: Int64, hash: String)
+        if let known = cursor.tip { tip = known } else { tip = try verifiedTip(on: db) }
         let recordedAt = Timestamp.now()
-        var payload = checked.canonicalPayload
-        let hash = payload.withUTF8 {
+        let hash = checked.canonicalPayload.withUnsafeBufferPointer {
             LedgerHash.hash(
                 prevHash: tip.hash, seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream,
                 streamVersion: current + 1, kind: event.kind, amount: event.amount, currency: event.currency,
@@ -59,16 +65,47 @@ enum LedgerTable {
             seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream, streamVersion: current + 1,
             kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
             payload: event.payload, recordedAt: recordedAt, prevHash: tip.hash, hash: hash)
-        try insert(stored, canonicalPayload: checked.canonicalPayload, on: db)
+        if let expected = event.expectedStreamVersion, expected != current {
+            // A retry of an event that already moved the stream is a replay, not a conflict.
+            if event.eventID != nil, let replay = try replayed(checked, on: db) { return (replay, true) }
+            throw TallyError.conflict(subject: event.stream, expected: expected, actual: current)
+        }
+        do throws(TallyError) {
+            try insert(stored, canonicalPayload: checked.canonicalPayload, on: db)
+        } catch where event.eventID != nil && isEventIDClash(error) {
+            // Only a caller-chosen id can be a retry; detecting it from the UNIQUE clash
+            // spares every other append a lookup.
+            guard let replay = try replayed(checked, on: db) else { throw error }
+            return (replay, true)
+        }
         cursor.tip = (stored.seq, stored.hash)
         cursor.streamVersions[event.stream] = stored.streamVersion
-        return stored
+        return (stored, false)
+    }
+
+    private static func isEventIDClash(_ error: TallyError) -> Bool {
+        guard let sqlite = error.sqliteError, sqlite.code == .constraintUnique else { return false }
+        return sqlite.message.contains("ledger.event_id")
+    }
+
+    /// The stored event when `checked` is an exact retry of it; nil when its id is unused;
+    /// ``TallyError/duplicateEvent(eventID:existingSeq:)`` when the id holds other content.
+    private static func replayed(_ checked: EventValidation.Checked, on db: Connection) throws(TallyError) -> LedgerEvent? {
+        guard let existing = try event(id: checked.eventID, on: db) else { return nil }
+        let event = checked.event
+        guard existing.stream == event.stream, existing.kind == event.kind, existing.amount == event.amount,
+              existing.currency == event.currency, existing.quantity == event.quantity,
+              existing.payload == event.payload
+        else {
+            throw TallyError.duplicateEvent(eventID: checked.eventID, existingSeq: existing.seq)
+        }
+        return existing
     }
 
     /// Inserts an event whose fields (and hash) are already decided: appends and snapshot
     /// import. The schema's triggers re-check seq, prev_hash and stream_version.
-    static func insert(_ event: LedgerEvent, canonicalPayload: String, on db: Connection) throws {
-        let statement = try db.cachedStatement("INSERT INTO ledger (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    static func insert(_ event: LedgerEvent, canonicalPayload: [UInt8], on db: Connection) throws(TallyError) {
+        let statement = try db.statement(insertSQL)
         try statement.bind(event.seq, at: 1)
         try statement.bind(event.eventID, at: 2)
         try statement.bind(event.stream, at: 3)
@@ -77,7 +114,7 @@ enum LedgerTable {
         try statement.bind(event.amount, at: 6)
         try statement.bind(event.currency, at: 7)
         try statement.bind(event.quantity, at: 8)
-        try statement.bind(canonicalPayload, at: 9)
+        try canonicalPayload.withBytes { (bytes) throws(TallyError) in try statement.bindText(bytes, at: 9) }
         try statement.bind(event.recordedAt, at: 10)
         try statement.bind(event.prevHash, at: 11)
         try statement.bind(event.hash, at: 12)
@@ -85,35 +122,125 @@ enum LedgerTable {
     }
 
     /// The stream's last version (0 for a new stream).
-    static func streamVersion(_ stream: String, on db: Connection) throws -> Int64 {
-        let statement = try db.cachedStatement("SELECT coalesce(max(stream_version), 0) FROM ledger WHERE stream = ?")
+    static func streamVersion(_ stream: String, on db: Connection) throws(TallyError) -> Int64 {
+        let statement = try db.statement(streamVersionSQL)
         defer { statement.reset() }
         try statement.bind(stream, at: 1)
         _ = try statement.step()
         return statement.int64(0)
     }
 
-    static func event(id: String, on db: Connection) throws -> LedgerEvent? {
-        try first("SELECT \(columns) FROM ledger WHERE event_id = ?", id, on: db)
+    static func event(id: String, on db: Connection) throws(TallyError) -> LedgerEvent? {
+        try first(byIDSQL, id, on: db)
     }
 
-    static func event(seq: Int64, on db: Connection) throws -> LedgerEvent? {
-        try first("SELECT \(columns) FROM ledger WHERE seq = ?", seq, on: db)
+    static func event(seq: Int64, on db: Connection) throws(TallyError) -> LedgerEvent? {
+        try first(bySeqSQL, seq, on: db)
     }
 
-    private static func first(_ sql: String, _ argument: some SQLiteBindable, on db: Connection) throws -> LedgerEvent? {
-        let statement = try db.cachedStatement(sql)
+    private static func first(_ sql: InternalSQL, _ argument: some SQLiteBindable, on db: Connection) throws(TallyError) -> LedgerEvent? {
+        let statement = try db.statement(sql)
         defer { statement.reset() }
         try statement.bind(argument, at: 1)
         return try statement.step() ? try event(from: statement, path: db.path) : nil
     }
 
-    /// Reads the current row of a statement selecting ``columns`` in order.
+    static func events(from: Int64, through: Int64, limit: Int, on db: Connection) throws(TallyError) -> [LedgerEvent] {
+        let statement = try db.statement(rangeSQL)
+        defer { statement.reset() }
+        try statement.bind(from, at: 1)
+        try statement.bind(through, at: 2)
+        try statement.bind(Int64(limit), at: 3)
+        return try collect(statement, path: db.path)
+    }
+
+    static func events(inStream stream: String, afterVersion: Int64, limit: Int, on db: Connection) throws(TallyError) -> [LedgerEvent] {
+        let statement = try db.statement(streamSQL)
+        defer { statement.reset() }
+        try statement.bind(stream, at: 1)
+        try statement.bind(afterVersion, at: 2)
+        try statement.bind(Int64(limit), at: 3)
+        return try collect(statement, path: db.path)
+    }
+
+    static func latest(_ count: Int, on db: Connection) throws(TallyError) -> [LedgerEvent] {
+        let statement = try db.statement(latestSQL)
+        defer { statement.reset() }
+        try statement.bind(Int64(count), at: 1)
+        return try collect(statement, path: db.path)
+    }
+
+    /// The first stream after `after` in stream order (`only` restricts it to that stream).
+    static func nextStream(after: String?, only: String?, on db: Connection) throws(TallyError) -> String? {
+        if let only { return after == nil || only > (after ?? "") ? only : nil }
+        let statement = try db.statement(nextStreamSQL)
+        defer { statement.reset() }
+        try statement.bind(after ?? "", at: 1)
+        guard try statement.step(), !statement.isNull(0) else { return nil }
+        // "" is below every stream (streams are non-empty), so the first call starts at the top.
+        return statement.string(0)
+    }
+
+    /// The balances of one stream per currency, summed from its verified events, with
+    /// overflow detected instead of wrapping.
+    static func balances(ofStream stream: String, on db: Connection) throws(TallyError) -> [Balance] {
+        let statement = try db.statement(amountsOfStreamSQL)
+        defer { statement.reset() }
+        try statement.bind(stream, at: 1)
+        var sums: [String: (total: Int64, events: Int64, lastSeq: Int64)] = [:]
+        while try statement.step() {
+            let event = try event(from: statement, path: db.path)
+            guard let amount = event.amount, let currency = event.currency else { continue }
+            var sum = sums[currency] ?? (0, 0, 0)
+            let (total, overflow) = sum.total.addingReportingOverflow(amount)
+            guard !overflow else {
+                throw TallyError.invalidInput(
+                    field: "balance of \(stream) in \(currency)",
+                    reason: "the sum of its amounts passes ±9,223,372,036,854,775,807 minor units at seq \(event.seq), more than 64 bits hold")
+            }
+            sum = (total, sum.events + 1, event.seq)
+            sums[currency] = sum
+        }
+        return sums.keys.sorted().compactMap { currency in
+            sums[currency].map { Balance(stream: stream, currency: currency, balance: $0.total, events: $0.events, lastSeq: $0.lastSeq) }
+        }
+    }
+
+    static func collect(_ statement: Statement, path: String) throws(TallyError) -> [LedgerEvent] {
+        var events: [LedgerEvent] = []
+        while try statement.step() {
+            events.append(try event(from: statement, path: path))
+        }
+        return events
+    }
+
+    /// Reads the current row of a statement selecting ``columns`` in order, recomputing its
+    /// hash: an event changed behind Tally's back is reported, never returned.
     static func event(from row: Statement, path: String) throws(TallyError) -> LedgerEvent {
+        let event = try unverifiedEvent(from: row, path: path)
+        let computed = row.withUTF8(8) {
+            LedgerHash.hash(prevHash: event.prevHash, seq: event.seq, eventID: event.eventID, stream: event.stream,
+                            streamVersion: event.streamVersion, kind: event.kind, amount: event.amount,
+                            currency: event.currency, quantity: event.quantity, canonicalPayload: $0,
+                            recordedAt: event.recordedAt)
+        }
+        guard computed == event.hash else {
+            throw TallyError.corruptDatabase(
+                path: path,
+                detail: "ledger seq \(event.seq) was altered: its content hashes to \(computed) but its stored hash is \(event.hash)")
+        }
+        return event
+    }
+
+    /// Reads the current row without checking its hash (chain verification reports breaks
+    /// itself instead of throwing).
+    static func unverifiedEvent(from row: Statement, path: String) throws(TallyError) -> LedgerEvent {
         let seq = row.int64(0)
         let payload: JSONValue
         do {
-            payload = try row.withUTF8(8) { try JSONValue.parse(utf8: $0) }
+            payload = try row.withUTF8(8) { (bytes) throws(JSONParseError) -> JSONValue in
+                try JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(bytes))
+            }
         } catch {
             throw TallyError.corruptDatabase(path: path, detail: "ledger seq \(seq) has a payload that is not valid JSON: \(error)")
         }

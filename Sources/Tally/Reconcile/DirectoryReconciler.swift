@@ -1,28 +1,34 @@
-import Foundation
-import Glibc
-
-/// Compares the database with a state-file mirror directory, in two streaming passes over
-/// one read transaction: every database document in key order (its file is read, compared
-/// and, with a ``MirrorRepairer``, rewritten), then a walk of the directory for files the
-/// first pass did not account for (extra documents, foreign files, temporary files).
-/// Memory holds one document and one file at a time, plus the findings.
+/// Compares the database with a state-file mirror directory, in streaming passes over one
+/// read transaction: every database document in key order (its file is read, compared and,
+/// with a ``MirrorRepairer``, rewritten), then a walk of the directory for files the first
+/// pass did not account for (extra documents, foreign files, temporary files, links and
+/// special files), then `MANIFEST.json`. Memory holds one document and one file at a time,
+/// plus the findings.
+///
+/// It reads the directory exactly as ``MirrorWriter`` writes it (the same reader, the same
+/// findings), so a mirror followed by a reconcile is clean unless the mirror reported
+/// something itself.
 struct DirectoryReconciler {
     let db: Connection
+    /// The ledger inside the same read transaction, for domain rules.
+    let ledger: Ledger
     /// The mirror root, without trailing slashes, so paths read the same in every finding.
     let root: String
+    let databasePath: String
     let rules: [any DomainRule]
-    let progress: (@Sendable (Progress) -> Void)?
+    let progress: (@Sendable (OperationProgress) -> Void)?
     var repairer: MirrorRepairer?
     private var report: ReconcileReport
     private var reader: MirrorFileReader
-    private let files = FileOperations(syscalls: .live)
+    private var entries = EntriesDigest()
 
-    init(db: Connection, directory: String, rules: [any DomainRule], progress: (@Sendable (Progress) -> Void)?,
+    init(transaction: Transaction, directory: String, rules: [any DomainRule], progress: (@Sendable (OperationProgress) -> Void)?,
          repairer: MirrorRepairer?) {
-        var root = directory
-        while root.count > 1, root.hasSuffix("/") { root.removeLast() }
-        self.db = db
+        let root = Store.trimmed(directory)
+        self.db = transaction.connection
+        self.ledger = transaction.ledger
         self.root = root
+        self.databasePath = transaction.store.path
         self.reader = MirrorFileReader(root: root)
         self.rules = rules
         self.progress = progress
@@ -33,28 +39,35 @@ struct DirectoryReconciler {
     /// Throws ``TallyError/io(step:path:errno:)`` (step `open`) unless `directory` is an
     /// existing directory: a mistyped path must not read as "every file is missing".
     static func checkDirectory(_ directory: String) throws(TallyError) {
-        var info = stat()
-        guard stat(directory, &info) == 0 else { throw TallyError.io(step: "open", path: directory, errno: errno) }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw TallyError.io(step: "open", path: directory, errno: ENOTDIR) }
+        switch System.statInfo(directory) {
+        case let .success(info) where info.kind == .directory: return
+        case .success: throw TallyError.io(step: "open", path: directory, errno: Errno.notDirectory.rawValue)
+        case let .failure(error): throw TallyError.io(step: "open", path: directory, errno: error.rawValue)
+        }
     }
 
-    mutating func run() throws -> ReconcileReport {
+    mutating func run() throws(TallyError) -> ReconcileReport {
+        let identity = try LedgerIdentity.read(on: db)
+        let manifest = try MirrorDirectory.readManifest(root)
+        if case let .manifest(found)? = manifest, found.ledgerID != identity {
+            throw MirrorDirectory.foreignMirror(root, manifest: found, ledgerID: identity)
+        }
         try checkDatabaseDocuments()
         try walkDirectory()
+        try checkManifest(manifest, ledgerID: identity)
         if let repairer { report.repairs = repairer.repairs }
         return report
     }
 
     // MARK: Pass 1: every database document
 
-    private mutating func checkDatabaseDocuments() throws {
-        let total = try db.scalarInt("SELECT count(*) FROM state") ?? 0
+    private mutating func checkDatabaseDocuments() throws(TallyError) {
+        let total = try StateTable.count(status: nil, on: db)
         let statement = try db.prepare("SELECT \(StateTable.columns) FROM state ORDER BY key")
-        let ledger = DomainRuleLedger(db: db)
         while try statement.step() {
             report.documentsChecked += 1
             if report.documentsChecked % 1000 == 0 {
-                progress?(Progress(phase: "state", done: report.documentsChecked, total: total))
+                progress?(OperationProgress(phase: .state, done: report.documentsChecked, total: total))
             }
             let document: StateDocument
             switch DocumentComparison.storedRow(statement) {
@@ -66,21 +79,27 @@ struct DirectoryReconciler {
                 repairer?.leave("'\(key)'", because: "the database's copy is corrupt; restore the database first")
                 continue
             }
+            entries.add(key: document.key, version: document.version, checksum: document.checksum)
             report.findings += DocumentComparison.runRules(rules, on: document, ledger: ledger)
             try checkFile(of: document)
         }
-        progress?(Progress(phase: "state", done: report.documentsChecked, total: total))
+        progress?(OperationProgress(phase: .state, done: report.documentsChecked, total: total))
     }
 
-    private mutating func checkFile(of document: StateDocument) throws {
+    private mutating func checkFile(of document: StateDocument) throws(TallyError) {
+        let expected = MirrorFile.render(document)
         let path: String
         let bytes: [UInt8]
-        switch reader.read(document.key) {
+        switch reader.read(document.key, limit: MirrorFileReader.limit(expected: expected.count)) {
         case let .bytes(found, contents):
             path = found
             bytes = contents
         case let .absent(found):
-            try missing(document, path: found)
+            report.findings.append(Finding(kind: .missing, key: document.key, path: found, databaseVersion: document.version,
+                                           databaseChecksum: document.checksum,
+                                           detail: "the database has version \(document.version) but there is no file; "
+                                               + "a mirror or a repair writes it"))
+            try repairer?.rewrite(document, path: found, because: .missing)
             return
         case let .impossible(reason):
             report.findings.append(Finding(kind: .missing, key: document.key, databaseVersion: document.version,
@@ -88,20 +107,22 @@ struct DirectoryReconciler {
                                            detail: "the document cannot have a mirror file: \(reason)"))
             repairer?.leave("'\(document.key)'", because: "it cannot have a mirror file; rename the document")
             return
+        case let .unsafe(found, reason):
+            report.filesChecked += 1
+            report.findings.append(MirrorFindings.unsafe(path: found, key: document.key, reason: reason))
+            repairer?.leave(found, because: "\(reason); remove it, then repair again")
+            return
         case let .unreadable(found, error):
             report.filesChecked += 1
-            try corrupt(document, path: found, version: nil, checksum: nil,
-                        problem: "it cannot be read (\(error.description))")
+            try corrupt(document, path: found, version: nil, checksum: nil, problem: "it cannot be read (\(error.problem))")
             return
         }
         report.filesChecked += 1
-        let expected = MirrorFile.render(document)
         if bytes == expected { return }  // the common case: exactly what mirror writes
         switch MirrorFile.parse(bytes, expectedKey: document.key) {
         case let .failure(problem):
-            let salvaged = DocumentComparison.salvage(try? JSONValue.parse(utf8: bytes))
-            try corrupt(document, path: path, version: salvaged.version, checksum: salvaged.checksum,
-                        problem: problem.description)
+            let salvaged = DocumentComparison.salvage(try? JSONValue.parseStrict(utf8: bytes))
+            try corrupt(document, path: path, version: salvaged.version, checksum: salvaged.checksum, problem: problem.description)
         case let .success(file):
             // A file with the same content in another layout (re-indented by hand) agrees.
             guard let finding = DocumentComparison.compare(document, with: file, path: path, side: .file) else { return }
@@ -110,104 +131,98 @@ struct DirectoryReconciler {
         }
     }
 
-    private mutating func missing(_ document: StateDocument, path: String) throws {
-        report.findings.append(Finding(kind: .missing, key: document.key, path: path, databaseVersion: document.version,
-                                       databaseChecksum: document.checksum,
-                                       detail: "the database has version \(document.version) but there is no file; "
-                                           + "`tally reconcile --repair` (or `tally mirror`) writes it"))
-        try repairer?.rewrite(document, path: path, because: .missing)
-    }
-
     private mutating func corrupt(_ document: StateDocument, path: String, version: Int64?, checksum: String?,
-                                  problem: String) throws {
+                                  problem: String) throws(TallyError) {
         report.findings.append(Finding(kind: .corrupt, key: document.key, path: path, databaseVersion: document.version,
                                        fileVersion: version, databaseChecksum: document.checksum, fileChecksum: checksum,
-                                       detail: "the file is corrupt: \(problem); `tally reconcile --repair` rewrites it "
-                                           + "from the database"))
+                                       detail: "the file is corrupt: \(problem); a repair rewrites it from the database"))
         try repairer?.rewrite(document, path: path, because: .corrupt)
     }
 
     // MARK: Pass 2: files the database does not account for
 
-    private mutating func walkDirectory() throws {
+    private mutating func walkDirectory() throws(TallyError) {
         var walked: Int64 = 0
         let walker = DirectoryWalker(root: root)
+        let ownFiles = MirrorDirectory.databaseFiles(databasePath, under: root)
+        let now = repairer?.now ?? Clock.secondsSince1970()
         for relative in walker {
             walked += 1
-            if walked % 1000 == 0 { progress?(Progress(phase: "files", done: walked, total: 0)) }
-            if relative == MirrorFile.manifestName { continue }
+            if walked % 1000 == 0 { progress?(OperationProgress(phase: .files, done: walked, total: 0)) }
+            if relative == MirrorFile.manifestName || ownFiles.contains(relative) { continue }
             let path = FileOperations.join(root, relative)
-            let name = FileOperations.split(relative).name
-            if TempFileName.matches(name) {
-                try orphanTemp(path)
+            if TempFileName.matches(FileOperations.split(relative).name) {
+                report.filesChecked += 1
+                let age = MirrorDirectory.age(of: path, now: now)
+                report.findings.append(MirrorFindings.orphanTemp(path: path, age: age))
+                try repairer?.orphanTemp(path: path, age: age)
                 continue
             }
             guard let key = MirrorFile.key(forRelativePath: relative) else {
                 report.filesChecked += 1
-                report.findings.append(Finding(kind: .extra, path: path,
-                                               detail: "the file is not a mirror file (its name is not KEY.json for a valid "
-                                                   + "key); remove it or move it out of the mirror directory"))
+                report.findings.append(MirrorFindings.notAMirrorFile(path: path))
                 repairer?.leave(path, because: "not a mirror file Tally wrote; remove it by hand if it is not needed")
                 continue
             }
             // Keys in the database were checked in pass 1, file and all.
             if try StateTable.currentVersion(key, on: db) > 0 { continue }
             report.filesChecked += 1
-            try extra(key: key, path: path)
+            switch MirrorFindings.classifyExtra(key: key, path: path) {
+            case let .removable(file):
+                report.findings.append(Finding(kind: .extra, key: key, path: path, fileVersion: file.version,
+                                               fileChecksum: file.checksum,
+                                               detail: "the file holds version \(file.version) of '\(key)', which the database "
+                                                   + "does not have (deleted, or never written here); a mirror removes it, "
+                                                   + "as does a repair that removes extra files"))
+                try repairer?.extra(path: path, isMirrorFile: true)
+            case let .leave(finding):
+                report.findings.append(finding)
+                if finding.kind == .unsafe {
+                    repairer?.leave(path, because: "it is not a regular file; remove it by hand")
+                } else {
+                    try repairer?.extra(path: path, isMirrorFile: false)
+                }
+            }
         }
-        for (relative, code) in walker.problems {
-            let path = relative.isEmpty ? root : FileOperations.join(root, relative)
-            report.findings.append(Finding(kind: .corrupt, path: path,
-                                           detail: "the directory cannot be read (\(String(cString: strerror(code))), errno "
-                                               + "\(code)), so the files in it were not checked for extra or temporary "
-                                               + "files; fix its permissions and reconcile again"))
+        let db = self.db
+        report.findings += try MirrorFindings.walkProblems(walker, root: root, ownFiles: ownFiles) { (key) throws(TallyError) -> Bool in
+            try StateTable.currentVersion(key, on: db) > 0
         }
-        progress?(Progress(phase: "files", done: walked, total: walked))
+        progress?(OperationProgress(phase: .files, done: walked, total: walked))
     }
 
-    private mutating func extra(key: String, path: String) throws {
-        let bytes: Data
-        do {
-            bytes = try files.readAll(path) ?? Data()
-        } catch {
-            report.findings.append(Finding(kind: .extra, key: key, path: path,
-                                           detail: "the database has no document '\(key)', and the file cannot be read "
-                                               + "(\(error)); remove it if it is not needed"))
-            repairer?.leave(path, because: "it cannot be read")
-            return
-        }
-        switch MirrorFile.parse(bytes, expectedKey: key) {
-        case let .success(file):
-            report.findings.append(Finding(kind: .extra, key: key, path: path, fileVersion: file.version,
-                                           fileChecksum: file.checksum,
-                                           detail: "the file holds version \(file.version) of '\(key)', which the database "
-                                               + "does not have (deleted, or never written here); "
-                                               + "`tally reconcile --repair --remove-extra` removes it"))
-            try repairer?.extra(path: path, isMirrorFile: true)
-        case let .failure(problem):
-            let salvaged = DocumentComparison.salvage(try? JSONValue.parse(utf8: bytes))
-            report.findings.append(Finding(kind: .extra, key: key, path: path, fileVersion: salvaged.version,
-                                           fileChecksum: salvaged.checksum,
-                                           detail: "the database has no document '\(key)', and the file is not a valid "
-                                               + "mirror file either (\(problem)); remove it if it is not needed"))
-            try repairer?.extra(path: path, isMirrorFile: false)
-        }
-    }
+    // MARK: Pass 3: the manifest
 
-    private mutating func orphanTemp(_ path: String) throws {
-        report.filesChecked += 1
-        var info = stat()
-        let age: TimeInterval
-        if lstat(path, &info) == 0 {
-            let modified = TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9
-            age = max(0, (repairer?.now ?? Date()).timeIntervalSince1970 - modified)
-        } else {
-            age = 0
+    /// Checks `MANIFEST.json` against the database: present, readable, at the ledger's head,
+    /// with the right document count and digest. A repair rewrites it.
+    private mutating func checkManifest(_ state: MirrorDirectory.ManifestState?, ledgerID: String) throws(TallyError) {
+        let path = MirrorDirectory.manifestPath(root)
+        let head = try LedgerTable.head(on: db)
+        var problems: [(Finding.Kind, String)] = []
+        switch state {
+        case nil:
+            problems.append((.missing, "the mirror has no MANIFEST.json"))
+        case let .unreadable(reason):
+            problems.append((.corrupt, "MANIFEST.json cannot be read as a mirror manifest: \(reason)"))
+        case let .manifest(manifest):
+            if manifest.ledgerHeadSeq != head.seq || manifest.ledgerHeadHash != head.hash {
+                problems.append((.stale, "MANIFEST.json records ledger head seq \(manifest.ledgerHeadSeq) but the database is at seq \(head.seq)"))
+            }
+            if manifest.documents != report.documentsChecked {
+                problems.append((.mismatch, "MANIFEST.json counts \(manifest.documents) documents but the database has \(report.documentsChecked)"))
+            } else if manifest.entriesDigest != entries.hex {
+                problems.append((.mismatch, "MANIFEST.json's entries digest does not match the database's documents (a version or checksum differs)"))
+            }
         }
-        report.findings.append(Finding(kind: .orphanTemp, path: path,
-                                       detail: "a temporary file left by an interrupted write (modified \(Int(age)) s ago); "
-                                           + "`tally reconcile --repair` removes it once it is "
-                                           + "\(Int(MirrorRepairer.orphanTempMinimumAge)) s old"))
-        try repairer?.orphanTemp(path: path, age: age)
+        guard !problems.isEmpty else { return }
+        for (kind, detail) in problems {
+            report.findings.append(Finding(kind: kind, path: path, detail: detail + "; a repair (or a mirror) rewrites it"))
+        }
+        if let repairer {
+            let manifest = MirrorManifest(ledgerID: ledgerID, generatedAt: Timestamp.now(), ledgerHeadSeq: head.seq,
+                                          ledgerHeadHash: head.hash, documents: report.documentsChecked, entriesDigest: entries.hex)
+            try repairer.writeManifest(manifest, to: path)
+            self.repairer?.note("rewrote \(path) from the database")
+        }
     }
 }

@@ -6,7 +6,7 @@
 /// ```json
 /// {"target": "state/", "documents_checked": 120, "files_checked": 121,
 ///  "findings": [<Finding>, …], "repairs": ["rewrote state/invoices/INV-2.json …", …],
-///  "is_clean": false, "exit_status": 1}
+///  "is_clean": false}
 /// ```
 ///
 /// - `target`: the mirror directory or snapshot file compared with the database.
@@ -17,8 +17,8 @@
 ///   directory walk).
 /// - `repairs`: one sentence per action ``Store/repair(mirror:removeExtra:progress:)`` took
 ///   or declined to take; empty for a plain reconcile.
-/// - `is_clean`, `exit_status`: derived from `findings` (0 clean, 1 findings); written for
-///   convenience and ignored when decoding.
+/// - `is_clean`: derived from `findings`; written for convenience and ignored when
+///   decoding.
 public struct ReconcileReport: Sendable, Codable, Equatable {
     /// The mirror directory or snapshot file compared with the database.
     public var target: String
@@ -44,49 +44,16 @@ public struct ReconcileReport: Sendable, Codable, Equatable {
     /// True when the database and the target agree: no findings.
     public var isClean: Bool { findings.isEmpty }
 
-    /// The process exit status DESIGN.md assigns: 0 clean, 1 findings. A repair reports
-    /// what it found, so it exits 1 even when it fixed everything; reconcile again to
-    /// confirm the result is clean.
-    public var exitStatus: Int32 { isClean ? 0 : 1 }
-
-    /// The report for people: a title, the findings as a table grouped by kind, the
-    /// repairs, and a summary line with what to do next.
-    public func renderTable() -> String {
-        var lines = ["Reconciled the database with \(target): \(FindingTable.plural(documentsChecked, "document")), "
-            + "\(FindingTable.plural(filesChecked, "file")) checked."]
-        let table = FindingTable.lines(findings)
-        if !table.isEmpty {
-            lines.append("")
-            lines += table
-        }
-        if !repairs.isEmpty {
-            lines.append("")
-            lines.append("Repairs:")
-            lines += repairs.map { "  " + $0 }
-        }
-        lines.append("")
-        if isClean {
-            lines.append("Clean: the database and \(target) agree.")
-        } else if repairs.isEmpty {
-            lines.append("\(FindingTable.plural(findings.count, "finding")) (\(FindingTable.countsByKind(findings))). "
-                + "The database is the source of truth: `tally reconcile --dir DIR --repair` rewrites a mirror from it.")
-        } else {
-            lines.append("\(FindingTable.plural(findings.count, "finding")) (\(FindingTable.countsByKind(findings))), "
-                + "\(FindingTable.plural(repairs.count, "repair line")) above. Reconcile again to confirm the mirror is clean.")
-        }
-        return lines.joined(separator: "\n")
-    }
-
     enum CodingKeys: String, CodingKey {
         case target, findings, repairs
         case documentsChecked = "documents_checked", filesChecked = "files_checked"
     }
 
     private enum DerivedKeys: String, CodingKey {
-        case isClean = "is_clean", exitStatus = "exit_status"
+        case isClean = "is_clean"
     }
 
-    /// Encodes the stored members and the derived `is_clean` and `exit_status`.
+    /// Encodes the stored members and the derived `is_clean`.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(target, forKey: .target)
@@ -96,6 +63,5 @@ public struct ReconcileReport: Sendable, Codable, Equatable {
         try container.encode(repairs, forKey: .repairs)
         var derived = encoder.container(keyedBy: DerivedKeys.self)
         try derived.encode(isClean, forKey: .isClean)
-        try derived.encode(exitStatus, forKey: .exitStatus)
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Compares the database with a snapshot file by merging two key-ordered streams — the
 /// database's documents (one statement in one read transaction) and the snapshot's state
 /// records (``SnapshotStateCursor``) — so memory holds one document of each side.
@@ -8,21 +6,24 @@ import Foundation
 /// on since (documents added, changed, deleted) as much as damage; the details say which.
 struct SnapshotReconciler {
     let db: Connection
+    /// The ledger inside the same read transaction, for domain rules.
+    let ledger: Ledger
     let cursor: SnapshotStateCursor
     let rules: [any DomainRule]
-    let progress: (@Sendable (Progress) -> Void)?
+    let progress: (@Sendable (OperationProgress) -> Void)?
     private var report: ReconcileReport
     private var line: [UInt8] = []
 
-    init(db: Connection, cursor: SnapshotStateCursor, rules: [any DomainRule], progress: (@Sendable (Progress) -> Void)?) {
-        self.db = db
+    init(transaction: Transaction, cursor: SnapshotStateCursor, rules: [any DomainRule], progress: (@Sendable (OperationProgress) -> Void)?) {
+        self.db = transaction.connection
+        self.ledger = transaction.ledger
         self.cursor = cursor
         self.rules = rules
         self.progress = progress
         self.report = ReconcileReport(target: cursor.path)
     }
 
-    mutating func run() throws -> ReconcileReport {
+    mutating func run() throws(TallyError) -> ReconcileReport {
         let prefix = cursor.keyPrefix
         let total = try db.scalarInt("SELECT count(*) FROM state WHERE key >= ? AND key < ?", [prefix, prefix + "\u{7F}"]) ?? 0
         // Keys are ASCII below 0x7F, so this range is exactly the keys under the prefix,
@@ -48,25 +49,25 @@ struct SnapshotReconciler {
             }
             if report.documentsChecked >= reported + 1000 {
                 reported = report.documentsChecked
-                progress?(Progress(phase: "state", done: reported, total: total))
+                progress?(OperationProgress(phase: .state, done: reported, total: total))
             }
         }
         try cursor.finish()
         report.findings += cursor.takeFindings()
         report.filesChecked = cursor.stateRecords
         report.findings += orphanTemps()
-        progress?(Progress(phase: "state", done: report.documentsChecked, total: total))
+        progress?(OperationProgress(phase: .state, done: report.documentsChecked, total: total))
         return report
     }
 
-    private func nextRecord() throws -> SnapshotStateRecord? {
+    private func nextRecord() throws(TallyError) -> SnapshotStateRecord? {
         try cursor.next()
     }
 
     // MARK: The three cases of the merge
 
     /// A document the snapshot does not have: added after the snapshot was taken.
-    private mutating func databaseOnly(_ row: Statement) throws {
+    private mutating func databaseOnly(_ row: Statement) throws(TallyError) {
         report.findings += cursor.takeFindings()
         report.documentsChecked += 1
         guard let document = databaseDocument(row) else { return }
@@ -94,7 +95,7 @@ struct SnapshotReconciler {
     }
 
     /// A key both sides have.
-    private mutating func both(_ row: Statement, _ record: SnapshotStateRecord) throws {
+    private mutating func both(_ row: Statement, _ record: SnapshotStateRecord) throws(TallyError) {
         report.findings += cursor.takeFindings()
         report.documentsChecked += 1
         // Export writes exactly these bytes for an intact row, so equal bytes prove the two
@@ -136,7 +137,7 @@ struct SnapshotReconciler {
     private mutating func databaseDocument(_ row: Statement) -> StateDocument? {
         switch DocumentComparison.storedRow(row) {
         case let .document(document):
-            report.findings += DocumentComparison.runRules(rules, on: document, ledger: DomainRuleLedger(db: db))
+            report.findings += DocumentComparison.runRules(rules, on: document, ledger: ledger)
             return document
         case let .corrupt(key, version, expected, actual):
             report.findings.append(DocumentComparison.databaseCorrupt(key: key, version: version, checksum: expected,
@@ -177,7 +178,7 @@ struct SnapshotReconciler {
         case let .number(seq)? where seq == seq.rounded() && seq >= 1 && seq < 9e15: ledgerSeq = Int64(seq)
         default: return corrupt("\"ledger_seq\" is neither a positive integer nor null")
         }
-        let actual = (try? CanonicalJSON.encode(body)).map { Digest.sha256Hex($0) } ?? "(not canonicalizable)"
+        let actual = (try? CanonicalJSON.bytes(body)).map { Digest.sha256Hex($0) } ?? "(not canonicalizable)"
         guard actual == checksum else { return corrupt("its body hashes to \(actual) but the record says \(checksum)") }
         return .document(StateDocument(key: record.key, version: version, status: status, body: body, checksum: checksum,
                                       updatedAt: updatedAt, ledgerSeq: ledgerSeq))
@@ -186,8 +187,8 @@ struct SnapshotReconciler {
     /// Temporary files an interrupted export of this snapshot left beside it.
     private func orphanTemps() -> [Finding] {
         let (directory, name) = FileOperations.split(cursor.path)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
-        return names.sorted().compactMap { candidate -> Finding? in
+        guard let entries = try? FileOperations(syscalls: .live).listDirectory(directory) else { return [] }
+        return entries.map(\.name).sorted().compactMap { candidate -> Finding? in
             guard TempFileName.matches(candidate) else { return nil }
             // `.NAME.tmp-XXXXXX`, where NAME may have been shortened to fit.
             let stem = candidate.dropFirst().dropLast(TempFileName.marker.count + TempFileName.randomLength)

@@ -1,16 +1,20 @@
 import CSQLite
-import Foundation
 
-/// One SQLite database connection.
+/// One SQLite database connection: the only type (with ``Statement``) that holds a raw
+/// `sqlite3` handle.
 ///
 /// A connection is not thread-safe: it is owned by one thread at a time (``Store`` guards
 /// its connections with locks). Opening only opens; ``configure(_:)`` applies the pragmas
 /// Tally relies on (WAL, synchronous, foreign keys) once the caller has checked that the
-/// file is a Tally database — setting WAL writes to the file header, so it must not happen
+/// file is a Tally database: setting WAL writes to the file header, so it must not happen
 /// to someone else's file.
-public final class Connection {
+///
+/// Every failure is translated here, once, into ``TallyError`` naming this database: damage
+/// becomes ``TallyError/corruptDatabase(path:detail:)``, a file that is not a database
+/// ``TallyError/notATallyDatabase(path:reason:)``, anything else ``TallyError/sqlite(_:)``.
+package final class Connection {
     /// How to open the file.
-    public enum Mode: Sendable {
+    package enum Mode: Sendable {
         /// Read and write; create the file if it does not exist.
         case readWriteCreate
         /// Read and write an existing file.
@@ -19,52 +23,49 @@ public final class Connection {
         case readOnly
     }
 
-    /// SQLite's `PRAGMA synchronous` levels. Tally defaults to ``full``: a committed
-    /// transaction survives power loss.
-    public enum Synchronous: String, Sendable, CaseIterable {
-        case off = "OFF", normal = "NORMAL", full = "FULL", extra = "EXTRA"
-    }
-
     /// The settings a connection is configured with.
-    public struct Configuration: Sendable {
-        /// Durability level; `.full` unless you accept losing the last commits on power loss.
-        public var synchronous: Synchronous = .full
+    package struct Configuration: Sendable {
+        package var synchronous: Store.Configuration.Synchronous = .full
         /// How long to wait for another connection's lock before failing with `SQLITE_BUSY`.
-        public var busyTimeout: Double = 10
-        /// Enforce `REFERENCES` clauses.
-        public var foreignKeys = true
-        /// Most statements kept prepared by ``cachedStatement(_:)``.
-        public var statementCacheCapacity = 64
-        /// Include bound arguments in ``SQLiteError/arguments``. Off by default: arguments
-        /// may hold customer data that must not reach logs. Turn it on while debugging.
-        public var publicStatementArguments = false
+        package var busyTimeout: Double = 10
+        package var foreignKeys = true
+        /// Most statements kept prepared by ``cachedStatement(_:)`` (Tally's own statements
+        /// have their own cache, see ``statement(_:)``).
+        package var statementCacheCapacity = 64
+        /// Include bound arguments in ``SQLiteError/arguments``.
+        package var publicStatementArguments = false
 
-        /// The defaults: WAL, `synchronous=FULL`, foreign keys on, 10 s busy timeout.
-        public init() {}
+        package init() {}
     }
 
     /// Transaction behaviours of `BEGIN`.
-    public enum TransactionKind: String, Sendable {
+    package enum TransactionKind: Sendable {
         /// Takes locks on first use; for read transactions.
-        case deferred = "DEFERRED"
+        case deferred
         /// Takes the write lock at once (waiting up to the busy timeout); for writes, so two
         /// writers never deadlock upgrading read locks.
-        case immediate = "IMMEDIATE"
+        case immediate
+        /// Excludes every other connection, readers included (restore).
+        case exclusive
     }
 
     /// The path the connection was opened with.
-    public let path: String
+    package let path: String
     /// The mode the connection was opened in.
-    public let mode: Mode
+    package let mode: Mode
     let handle: OpaquePointer
+    /// Tally's own statements, indexed by ``InternalSQL/id``: no hashing of SQL text on
+    /// the hot paths, and user-level statements can never evict them.
+    private var internalStatements: [Statement?] = []
+    /// Other statements by SQL text (dynamic SQL, tests), bounded.
     private var statementCache: [String: Statement] = [:]
     private var cacheCapacity = 64
-    private var publicArguments = false
+    private(set) var publicArguments = false
     private var savepointDepth = 0
 
     /// Opens (or creates) the database at `path`. Does not read the file yet: SQLite reads
     /// lazily, so a file that is not a database is reported by the first query.
-    public init(path: String, mode: Mode = .readWriteCreate, busyTimeout: Double = 10) throws(SQLiteError) {
+    package init(path: String, mode: Mode = .readWriteCreate, busyTimeout: Double = 10) throws(TallyError) {
         self.path = path
         self.mode = mode
         var flags: Int32 = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
@@ -78,29 +79,37 @@ public final class Connection {
         guard code == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_close_v2(handle)
-            throw SQLiteError(code: code, message: "cannot open \(path): \(message)")
+            throw TallyError(SQLiteError(code: code, message: "cannot open \(path): \(message)"), path: path)
         }
         self.handle = handle
         sqlite3_extended_result_codes(handle, 1)
-        sqlite3_busy_timeout(handle, Int32(max(0, min(busyTimeout * 1000, Double(Int32.max)))))
+        setBusyTimeout(busyTimeout)
     }
 
     deinit {
+        internalStatements.removeAll()
         statementCache.removeAll()
         // close_v2 defers the close until any statement still alive is finalized.
         sqlite3_close_v2(handle)
     }
 
+    private func setBusyTimeout(_ seconds: Double) {
+        sqlite3_busy_timeout(handle, Int32(max(0, min(seconds * 1000, Double(Int32.max)))))
+    }
+
     /// Applies `configuration`: WAL journal (read-write connections), synchronous level,
     /// foreign keys, busy timeout and statement cache size.
-    public func configure(_ configuration: Configuration) throws(SQLiteError) {
-        sqlite3_busy_timeout(handle, Int32(max(0, min(configuration.busyTimeout * 1000, Double(Int32.max)))))
+    package func configure(_ configuration: Configuration) throws(TallyError) {
+        setBusyTimeout(configuration.busyTimeout)
         cacheCapacity = max(1, configuration.statementCacheCapacity)
         publicArguments = configuration.publicStatementArguments
         if mode != .readOnly {
             let journal = try scalarText("PRAGMA journal_mode = WAL")
             guard journal?.lowercased() == "wal" else {
-                throw SQLiteError(code: SQLITE_ERROR, message: "could not switch \(path) to WAL mode (journal_mode is \(journal ?? "unknown")); is it on a filesystem without shared memory support?", sql: "PRAGMA journal_mode = WAL")
+                throw TallyError(SQLiteError(
+                    code: SQLITE_ERROR,
+                    message: "could not switch \(path) to WAL mode (journal_mode is \(journal ?? "unknown")); is it on a file system without shared-memory support?",
+                    sql: "PRAGMA journal_mode = WAL"), path: path)
             }
         }
         try execute("PRAGMA synchronous = \(configuration.synchronous.rawValue)")
@@ -109,26 +118,46 @@ public final class Connection {
 
     // MARK: Errors
 
-    /// Builds an error from a result code, with this connection's message.
-    func error(_ code: Int32, sql: String?) -> SQLiteError {
+    /// The error for a failed call, with this connection's message, as a ``TallyError``.
+    func error(_ code: Int32, sql: String?) -> TallyError {
+        TallyError(sqliteError(code, sql: sql), path: path)
+    }
+
+    /// The raw SQLite error for a failed call: the returned code is authoritative; the
+    /// connection's extended code refines it when both agree on the primary code.
+    func sqliteError(_ code: Int32, sql: String?) -> SQLiteError {
         let extended = sqlite3_extended_errcode(handle)
-        // The returned code is authoritative; the connection's code adds the extended part
-        // when both agree on the primary code.
         let best = (extended & 0xFF) == (code & 0xFF) ? extended : code
         return SQLiteError(code: best, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
     }
 
     // MARK: Statements
 
-    /// Prepares a new statement. The caller owns it; prefer ``cachedStatement(_:)`` for SQL
-    /// that runs often.
-    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+    /// Prepares a new statement. The caller owns it; prefer ``statement(_:)`` for Tally's
+    /// own SQL and ``cachedStatement(_:)`` for other SQL that runs often.
+    package func prepare(_ sql: String) throws(TallyError) -> Statement {
         try Statement(connection: self, sql: sql)
+    }
+
+    /// The prepared statement for one of Tally's own SQL statements, reset and with cleared
+    /// bindings, prepared once per connection.
+    package func statement(_ sql: InternalSQL) throws(TallyError) -> Statement {
+        if sql.id < internalStatements.count, let statement = internalStatements[sql.id] {
+            statement.reset()
+            statement.clearBindings()
+            return statement
+        }
+        let statement = try prepare(sql.sql)
+        if sql.id >= internalStatements.count {
+            internalStatements += Array(repeating: nil, count: sql.id + 1 - internalStatements.count)
+        }
+        internalStatements[sql.id] = statement
+        return statement
     }
 
     /// Returns a prepared statement for `sql`, reset and with cleared bindings, reusing the
     /// one prepared earlier on this connection when there is one.
-    public func cachedStatement(_ sql: String) throws(SQLiteError) -> Statement {
+    package func cachedStatement(_ sql: String) throws(TallyError) -> Statement {
         if let statement = statementCache[sql] {
             statement.reset()
             statement.clearBindings()
@@ -136,7 +165,7 @@ public final class Connection {
         }
         let statement = try prepare(sql)
         if statementCache.count >= cacheCapacity {
-            // Rare (the library uses a fixed set of statements): dropping all keeps it simple.
+            // Rare (Tally's hot statements live in the internal cache): dropping all keeps it simple.
             statementCache.removeAll()
         }
         statementCache[sql] = statement
@@ -144,38 +173,28 @@ public final class Connection {
     }
 
     /// Runs one or more SQL statements that return no rows (a script such as a migration).
-    public func execute(_ sql: String) throws(SQLiteError) {
+    package func execute(_ sql: String) throws(TallyError) {
         var message: UnsafeMutablePointer<CChar>?
         let code = sqlite3_exec(handle, sql, nil, nil, &message)
         guard code == SQLITE_OK else {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
             sqlite3_free(message)
             let extended = sqlite3_extended_errcode(handle)
-            throw SQLiteError(code: (extended & 0xFF) == (code & 0xFF) ? extended : code, message: text, sql: sql)
+            throw TallyError(SQLiteError(code: (extended & 0xFF) == (code & 0xFF) ? extended : code, message: text, sql: sql),
+                             path: path)
         }
     }
 
     /// Runs one statement with arguments, discarding any rows.
-    public func execute(_ sql: String, _ arguments: [any SQLiteBindable]) throws(SQLiteError) {
-        do {
-            let statement = try cachedStatement(sql)
-            try statement.bind(arguments)
-            try statement.run()
-        } catch {
-            throw withArguments(error, arguments)
-        }
-    }
-
-    /// Adds the arguments to an error when the configuration allows showing them.
-    func withArguments(_ error: SQLiteError, _ arguments: [any SQLiteBindable]) -> SQLiteError {
-        guard publicArguments, error.arguments == nil else { return error }
-        let rendered = "[" + arguments.map { $0.sqliteValue.description }.joined(separator: ", ") + "]"
-        return SQLiteError(code: error.extendedResultCode, message: error.message, sql: error.sql, arguments: rendered)
+    package func execute(_ sql: String, _ arguments: [any SQLiteBindable]) throws(TallyError) {
+        let statement = try cachedStatement(sql)
+        try statement.bind(arguments)
+        try statement.run()
     }
 
     /// Runs a query and collects every row as dynamically typed values. For small results
-    /// (pragmas, tests); stream large results with a ``Statement``.
-    public func rows(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> [[SQLiteValue]] {
+    /// (pragmas, schema checks); stream large results with a ``Statement``.
+    package func rows(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(TallyError) -> [[SQLiteValue]] {
         let statement = try prepare(sql)
         try statement.bind(arguments)
         var rows: [[SQLiteValue]] = []
@@ -186,54 +205,101 @@ public final class Connection {
     }
 
     /// The first column of the first row, or `nil` when there is no row.
-    public func scalar(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> SQLiteValue? {
+    package func scalar(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(TallyError) -> SQLiteValue? {
         let statement = try prepare(sql)
         try statement.bind(arguments)
         return try statement.step() ? statement.value(0) : nil
     }
 
     /// The first column of the first row as an integer (`nil` when no row or NULL).
-    public func scalarInt(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> Int64? {
+    package func scalarInt(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(TallyError) -> Int64? {
         if case let .integer(value)? = try scalar(sql, arguments) { return value }
         return nil
     }
 
     /// The first column of the first row as text (`nil` when no row or NULL).
-    public func scalarText(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> String? {
+    package func scalarText(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(TallyError) -> String? {
         if case let .text(value)? = try scalar(sql, arguments) { return value }
         return nil
     }
 
     /// The rowid of the last row inserted on this connection.
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.
-    public var changes: Int { Int(sqlite3_changes(handle)) }
+    package var changes: Int { Int(sqlite3_changes(handle)) }
 
     /// True while a transaction is open.
-    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+    package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     // MARK: Transactions
 
+    private static let beginDeferred = InternalSQL("BEGIN DEFERRED")
+    private static let beginImmediate = InternalSQL("BEGIN IMMEDIATE")
+    private static let beginExclusive = InternalSQL("BEGIN EXCLUSIVE")
+    private static let commitSQL = InternalSQL("COMMIT")
+    private static let rollbackSQL = InternalSQL("ROLLBACK")
+
+    /// Starts a transaction (a prepared statement: parsing `BEGIN` on every durable append
+    /// is measurable).
+    package func begin(_ kind: TransactionKind) throws(TallyError) {
+        switch kind {
+        case .deferred: try statement(Self.beginDeferred).run()
+        case .immediate: try statement(Self.beginImmediate).run()
+        case .exclusive: try statement(Self.beginExclusive).run()
+        }
+    }
+
+    /// Commits the open transaction.
+    package func commit() throws(TallyError) {
+        try statement(Self.commitSQL).run()
+    }
+
+    /// Rolls back the open transaction, if there is one; never fails (a failed rollback
+    /// leaves SQLite to roll back when the connection closes, and the original error is the
+    /// one worth reporting).
+    package func rollback() {
+        guard isInTransaction else { return }
+        do {
+            try statement(Self.rollbackSQL).run()
+        } catch {
+            _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+        }
+    }
+
     /// Runs `body` in a transaction: commits when it returns, rolls back when it throws
     /// (or when the commit itself fails), then rethrows.
-    public func transaction<T>(_ kind: TransactionKind = .deferred, _ body: () throws -> T) throws -> T {
-        try execute("BEGIN \(kind.rawValue)")
-        let result: T
+    package func transaction<T>(_ kind: TransactionKind = .deferred,
+                                _ body: () throws(TallyError) -> T) throws(TallyError) -> T {
+        try begin(kind)
         do {
-            result = try body()
-            try execute("COMMIT")
+            let result = try body()
+            try commit()
+            return result
         } catch {
-            rollbackIfNeeded()
+            rollback()
             throw error
         }
-        return result
+    }
+
+    /// ``transaction(_:_:)`` for closures that may throw any error (the caller's own), which
+    /// comes back unchanged.
+    package func transaction<T>(_ kind: TransactionKind = .deferred, throwing body: () throws -> T) throws -> T {
+        try begin(kind)
+        do {
+            let result = try body()
+            try commit()
+            return result
+        } catch {
+            rollback()
+            throw error
+        }
     }
 
     /// Runs `body` in a savepoint, which nests inside a transaction or another savepoint:
     /// released when `body` returns, rolled back to (and released) when it throws. Only the
     /// savepoint's changes are undone; the enclosing transaction goes on.
-    public func savepoint<T>(_ body: () throws -> T) throws -> T {
+    package func savepoint<T>(_ body: () throws(TallyError) -> T) throws(TallyError) -> T {
         savepointDepth += 1
         defer { savepointDepth -= 1 }
         let name = "tally_savepoint_\(savepointDepth)"
@@ -246,52 +312,62 @@ public final class Connection {
             // If SQLite already rolled the whole transaction back (e.g. SQLITE_FULL), there is
             // no savepoint left to roll back to; the error below says what happened.
             if isInTransaction {
-                try? execute("ROLLBACK TO \(name)")
-                try? execute("RELEASE \(name)")
+                _ = try? execute("ROLLBACK TO \(name)")
+                _ = try? execute("RELEASE \(name)")
             }
             throw error
         }
     }
 
-    private func rollbackIfNeeded() {
-        if isInTransaction { try? execute("ROLLBACK") }
+    /// ``savepoint(_:)`` for closures that may throw any error (the caller's own), which
+    /// comes back unchanged after the savepoint is rolled back.
+    package func savepoint<T>(throwing body: () throws -> T) throws -> T {
+        var result: T?
+        var callerError: (any Error)?
+        do {
+            result = try savepoint { () throws(TallyError) -> T? in
+                do {
+                    return try body()
+                } catch let error as TallyError {
+                    throw error
+                } catch {
+                    callerError = error
+                    throw TallyError.internal("rolled back for the caller's error")
+                }
+            }
+        } catch {
+            if let callerError { throw callerError }
+            throw error
+        }
+        guard let result else { throw TallyError.internal("savepoint finished without a result") }
+        return result
     }
 
     // MARK: Maintenance
 
     /// `PRAGMA wal_checkpoint` modes.
-    public enum CheckpointMode: Int32, Sendable {
+    package enum CheckpointMode: Int32, Sendable {
         case passive = 0, full = 1, restart = 2, truncate = 3
-    }
-
-    /// The outcome of a checkpoint.
-    public struct CheckpointResult: Sendable, Equatable {
-        /// Frames in the WAL file.
-        public var walFrames: Int
-        /// Frames copied back into the database.
-        public var checkpointedFrames: Int
-        /// True when readers or writers kept the checkpoint from completing.
-        public var wasBusy: Bool
     }
 
     /// Copies WAL content back into the database file (`sqlite3_wal_checkpoint_v2`).
     /// `.truncate` also empties the WAL file when no reader needs it.
-    public func checkpoint(_ mode: CheckpointMode = .passive) throws(SQLiteError) -> CheckpointResult {
+    package func checkpoint(_ mode: CheckpointMode = .passive) throws(TallyError) -> WALCheckpoint {
         var log: Int32 = 0
         var done: Int32 = 0
         let code = sqlite3_wal_checkpoint_v2(handle, nil, mode.rawValue, &log, &done)
         if code == SQLITE_BUSY {
-            return CheckpointResult(walFrames: Int(log), checkpointedFrames: Int(done), wasBusy: true)
+            return WALCheckpoint(walFrames: Int(max(log, 0)), checkpointedFrames: Int(max(done, 0)), wasBusy: true)
         }
         guard code == SQLITE_OK else { throw error(code, sql: "PRAGMA wal_checkpoint") }
-        return CheckpointResult(walFrames: Int(max(log, 0)), checkpointedFrames: Int(max(done, 0)), wasBusy: false)
+        return WALCheckpoint(walFrames: Int(max(log, 0)), checkpointedFrames: Int(max(done, 0)), wasBusy: false)
     }
 
     /// Copies this database into `destination` with SQLite's online backup API, a
     /// consistent snapshot even while other connections write. `progress` receives
     /// (pages remaining, total pages) after each step.
-    public func backup(to destination: Connection, pagesPerStep: Int32 = 1024,
-                       progress: ((Int, Int) -> Void)? = nil) throws(SQLiteError) {
+    package func backup(to destination: Connection, pagesPerStep: Int32 = 1024,
+                        progress: ((Int, Int) -> Void)? = nil) throws(TallyError) {
         guard let backup = sqlite3_backup_init(destination.handle, "main", handle, "main") else {
             throw destination.error(sqlite3_errcode(destination.handle), sql: nil)
         }
@@ -307,6 +383,48 @@ public final class Connection {
         }
     }
 
+    /// `PRAGMA data_version`: changes whenever another connection (of any process) commits
+    /// to this database; the cheap probe behind cross-process change notification.
+    package func dataVersion() throws(TallyError) -> Int64 {
+        let statement = try statement(Self.dataVersionSQL)
+        defer { statement.reset() }
+        _ = try statement.step()
+        return statement.int64(0)
+    }
+
+    private static let dataVersionSQL = InternalSQL("PRAGMA data_version")
+
     /// The version of the SQLite library in use, e.g. "3.40.1".
-    public static var sqliteVersion: String { String(cString: sqlite3_libversion()) }
+    package static var sqliteVersion: String { String(cString: sqlite3_libversion()) }
+}
+
+/// One of Tally's own SQL statements, prepared once per connection and found again by a
+/// small integer rather than by hashing its text.
+///
+/// Declare them as `static let` constants beside the code that runs them.
+package final class InternalSQL: Sendable {
+    /// The SQL text.
+    package let sql: String
+    /// The statement's slot in every connection's internal cache.
+    package let id: Int
+
+    private static let counter = Locked(0)
+
+    package init(_ sql: String) {
+        self.sql = sql
+        self.id = Self.counter.withLock { value in
+            defer { value += 1 }
+            return value
+        }
+    }
+}
+
+/// The outcome of a WAL checkpoint.
+package struct WALCheckpoint: Sendable, Equatable {
+    /// Frames in the WAL file.
+    package var walFrames: Int
+    /// Frames copied back into the database.
+    package var checkpointedFrames: Int
+    /// True when readers or writers kept the checkpoint from completing.
+    package var wasBusy: Bool
 }

@@ -1,30 +1,35 @@
-import Foundation
-
 /// A small pool of read-only connections, so reads run beside the writer (WAL lets them see
 /// the last committed state without blocking it).
 ///
 /// Connections are opened on demand up to `capacity`; a caller that finds them all busy
 /// waits for one to come back.
 final class ConnectionPool: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = PlatformCondition()
     private var idle: [Connection] = []
     private var opened = 0
     private let capacity: Int
-    private let makeConnection: () throws -> Connection
+    private let makeConnection: () throws(TallyError) -> Connection
 
-    init(capacity: Int, makeConnection: @escaping () throws -> Connection) {
+    init(capacity: Int, makeConnection: @escaping () throws(TallyError) -> Connection) {
         self.capacity = max(1, capacity)
         self.makeConnection = makeConnection
     }
 
     /// Runs `body` with a connection of the pool, returned to the pool afterwards.
-    func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+    func withConnection<T, E: Error>(_ body: (Connection) throws(E) -> T) throws -> T {
         let connection = try checkOut()
         defer { checkIn(connection) }
         return try body(connection)
     }
 
-    private func checkOut() throws -> Connection {
+    /// ``withConnection(_:)`` for closures that throw only ``TallyError``.
+    func withTypedConnection<T>(_ body: (Connection) throws(TallyError) -> T) throws(TallyError) -> T {
+        let connection = try checkOut()
+        defer { checkIn(connection) }
+        return try body(connection)
+    }
+
+    private func checkOut() throws(TallyError) -> Connection {
         condition.lock()
         while idle.isEmpty && opened >= capacity {
             condition.wait()
@@ -49,7 +54,7 @@ final class ConnectionPool: @unchecked Sendable {
     private func checkIn(_ connection: Connection) {
         // A connection left inside a transaction (a body that escaped a read scope) must not
         // carry an old snapshot into the next borrower.
-        if connection.isInTransaction { try? connection.execute("ROLLBACK") }
+        connection.rollback()
         condition.lock()
         idle.append(connection)
         condition.signal()

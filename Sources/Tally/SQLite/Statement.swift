@@ -1,18 +1,20 @@
 import CSQLite
-import Foundation
 
 /// A prepared SQL statement with an explicit lifecycle: prepare, bind, step, reset, finalize.
 ///
 /// A statement belongs to the ``Connection`` that prepared it and, like it, must be used by
 /// one thread at a time. Cached statements (``Connection/cachedStatement(_:)``) are reset
 /// and cleared before each reuse; a statement is finalized by ``finalize()`` or on deinit.
-public final class Statement {
+package final class Statement {
     /// The SQL text this statement was prepared from.
-    public let sql: String
+    package let sql: String
     private var handle: OpaquePointer?
     private unowned let connection: Connection
+    /// The arguments last bound with ``bind(_:)-([any SQLiteBindable])``, rendered, when the
+    /// connection may show them in errors.
+    private var renderedArguments: String?
 
-    init(connection: Connection, sql: String) throws(SQLiteError) {
+    init(connection: Connection, sql: String) throws(TallyError) {
         self.connection = connection
         self.sql = sql
         var handle: OpaquePointer?
@@ -27,10 +29,9 @@ public final class Statement {
             throw connection.error(code, sql: sql)
         }
         if !tail.isEmpty {
-            let rest = tail.trimmingCharacters(in: .whitespacesAndNewlines.union(.init(charactersIn: ";")))
-            if !rest.isEmpty {
+            if tail.contains(where: { $0 != ";" && $0 != " " && $0 != "\n" && $0 != "\t" && $0 != "\r" }) {
                 sqlite3_finalize(handle)
-                throw SQLiteError(code: SQLITE_MISUSE, message: "only one statement can be prepared at a time; use Connection.execute(script:) for several", sql: sql)
+                throw TallyError(SQLiteError(code: SQLITE_MISUSE, message: "only one statement can be prepared at a time; use Connection.execute(_:) for a script", sql: sql), path: connection.path)
             }
         }
         self.handle = handle
@@ -41,14 +42,14 @@ public final class Statement {
     }
 
     /// Releases the statement. Further use throws `SQLITE_MISUSE`.
-    public func finalize() {
+    package func finalize() {
         sqlite3_finalize(handle)
         handle = nil
     }
 
-    private func live() throws(SQLiteError) -> OpaquePointer {
+    private func live() throws(TallyError) -> OpaquePointer {
         guard let handle else {
-            throw SQLiteError(code: SQLITE_MISUSE, message: "statement used after finalize()", sql: sql)
+            throw TallyError(SQLiteError(code: SQLITE_MISUSE, message: "statement used after finalize()", sql: sql), path: connection.path)
         }
         return handle
     }
@@ -56,20 +57,20 @@ public final class Statement {
     // MARK: Binding
 
     /// The number of parameters (`?`, `?NNN`, `:name`, `@name`, `$name`) in the SQL.
-    public var parameterCount: Int32 { sqlite3_bind_parameter_count(handle) }
+    package var parameterCount: Int32 { sqlite3_bind_parameter_count(handle) }
 
     /// Binds a 64-bit integer to the 1-based parameter `index`.
-    public func bind(_ value: Int64, at index: Int32) throws(SQLiteError) {
+    package func bind(_ value: Int64, at index: Int32) throws(TallyError) {
         try check(sqlite3_bind_int64(live(), index, value))
     }
 
     /// Binds a double to the 1-based parameter `index`.
-    public func bind(_ value: Double, at index: Int32) throws(SQLiteError) {
+    package func bind(_ value: Double, at index: Int32) throws(TallyError) {
         try check(sqlite3_bind_double(live(), index, value))
     }
 
     /// Binds text (UTF-8) to the 1-based parameter `index`. SQLite copies the bytes.
-    public func bind(_ value: String, at index: Int32) throws(SQLiteError) {
+    package func bind(_ value: String, at index: Int32) throws(TallyError) {
         let handle = try live()
         var value = value
         let code = value.withUTF8 { bytes -> Int32 in
@@ -85,7 +86,7 @@ public final class Statement {
     }
 
     /// Binds UTF-8 bytes as text to the 1-based parameter `index`, without building a String.
-    public func bindText(_ utf8: UnsafeBufferPointer<UInt8>, at index: Int32) throws(SQLiteError) {
+    package func bindText(_ utf8: UnsafeBufferPointer<UInt8>, at index: Int32) throws(TallyError) {
         let handle = try live()
         guard let base = utf8.baseAddress, !utf8.isEmpty else {
             try check(sqlite3_bind_text(handle, index, "", 0, nil))
@@ -98,7 +99,7 @@ public final class Statement {
     }
 
     /// Binds a blob to the 1-based parameter `index`. SQLite copies the bytes.
-    public func bind(_ value: Data, at index: Int32) throws(SQLiteError) {
+    package func bind(_ value: [UInt8], at index: Int32) throws(TallyError) {
         let handle = try live()
         let code = value.withUnsafeBytes { bytes in
             // sqlite3_bind_blob with a NULL pointer binds NULL; use zeroblob for an empty blob.
@@ -110,12 +111,12 @@ public final class Statement {
     }
 
     /// Binds SQL NULL to the 1-based parameter `index`.
-    public func bindNull(at index: Int32) throws(SQLiteError) {
+    package func bindNull(at index: Int32) throws(TallyError) {
         try check(sqlite3_bind_null(live(), index))
     }
 
     /// Binds any ``SQLiteBindable`` value (optionals bind NULL when nil).
-    public func bind(_ value: some SQLiteBindable, at index: Int32) throws(SQLiteError) {
+    package func bind(_ value: some SQLiteBindable, at index: Int32) throws(TallyError) {
         switch value.sqliteValue {
         case .null: try bindNull(at: index)
         case let .integer(value): try bind(value, at: index)
@@ -126,26 +127,30 @@ public final class Statement {
     }
 
     /// Binds a value to a named parameter such as `:key`, `@key` or `$key` (include the prefix).
-    public func bind(_ value: some SQLiteBindable, named name: String) throws(SQLiteError) {
+    package func bind(_ value: some SQLiteBindable, named name: String) throws(TallyError) {
         let index = sqlite3_bind_parameter_index(try live(), name)
         guard index > 0 else {
-            throw SQLiteError(code: SQLITE_RANGE, message: "no parameter named \(name)", sql: sql)
+            throw TallyError(SQLiteError(code: SQLITE_RANGE, message: "no parameter named \(name)", sql: sql), path: connection.path)
         }
         try bind(value, at: index)
     }
 
     /// Binds values to parameters 1, 2, 3, … in order.
-    public func bind(_ values: [any SQLiteBindable]) throws(SQLiteError) {
+    package func bind(_ values: [any SQLiteBindable]) throws(TallyError) {
         guard values.count == Int(parameterCount) else {
-            throw SQLiteError(code: SQLITE_RANGE, message: "statement has \(parameterCount) parameters, got \(values.count) arguments", sql: sql)
+            throw TallyError(SQLiteError(code: SQLITE_RANGE, message: "statement has \(parameterCount) parameters, got \(values.count) arguments", sql: sql), path: connection.path)
         }
         for (offset, value) in values.enumerated() {
             try bind(value, at: Int32(offset + 1))
         }
+        if connection.publicArguments {
+            renderedArguments = "[" + values.map { $0.sqliteValue.description }.joined(separator: ", ") + "]"
+        }
     }
 
     /// Sets every parameter back to NULL.
-    public func clearBindings() {
+    package func clearBindings() {
+        renderedArguments = nil
         sqlite3_clear_bindings(handle)
     }
 
@@ -153,55 +158,57 @@ public final class Statement {
 
     /// Advances to the next row. Returns `true` when a row is available, `false` when done.
     @discardableResult
-    public func step() throws(SQLiteError) -> Bool {
+    package func step() throws(TallyError) -> Bool {
         let code = sqlite3_step(try live())
         switch code {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         default:
             // sqlite3_reset returns the same error; the connection's message describes it.
-            throw connection.error(code, sql: sql)
+            let error = connection.sqliteError(code, sql: sql)
+            throw TallyError(SQLiteError(code: error.code, message: error.message, sql: sql, arguments: renderedArguments),
+                             path: connection.path)
         }
     }
 
     /// Runs the statement to completion, discarding rows, then resets it.
-    public func run() throws(SQLiteError) {
+    package func run() throws(TallyError) {
         defer { reset() }
         while try step() {}
     }
 
     /// Rewinds the statement so it can run again; bindings are kept.
-    public func reset() {
+    package func reset() {
         sqlite3_reset(handle)
     }
 
     // MARK: Columns
 
     /// The number of columns in a result row.
-    public var columnCount: Int32 { sqlite3_column_count(handle) }
+    package var columnCount: Int32 { sqlite3_column_count(handle) }
 
     /// The name of the 0-based column `index`.
-    public func columnName(_ index: Int32) -> String {
+    package func columnName(_ index: Int32) -> String {
         sqlite3_column_name(handle, index).map { String(cString: $0) } ?? ""
     }
 
     /// True when the 0-based column `index` of the current row is NULL.
-    public func isNull(_ index: Int32) -> Bool {
+    package func isNull(_ index: Int32) -> Bool {
         sqlite3_column_type(handle, index) == SQLITE_NULL
     }
 
     /// The 0-based column `index` as a 64-bit integer (0 for NULL).
-    public func int64(_ index: Int32) -> Int64 {
+    package func int64(_ index: Int32) -> Int64 {
         sqlite3_column_int64(handle, index)
     }
 
     /// The 0-based column `index` as a double (0 for NULL).
-    public func double(_ index: Int32) -> Double {
+    package func double(_ index: Int32) -> Double {
         sqlite3_column_double(handle, index)
     }
 
     /// The 0-based column `index` as text ("" for NULL).
-    public func string(_ index: Int32) -> String {
+    package func string(_ index: Int32) -> String {
         guard let text = sqlite3_column_text(handle, index) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, index))
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
@@ -209,38 +216,38 @@ public final class Statement {
 
     /// Calls `body` with the raw UTF-8 bytes of a text column, valid only during the call.
     /// Avoids building a `String` on hot paths (hashing, streaming export).
-    public func withUTF8<T, E: Error>(_ index: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> T) throws(E) -> T {
+    package func withUTF8<T, E: Error>(_ index: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> T) throws(E) -> T {
         let text = sqlite3_column_text(handle, index)
         let count = Int(sqlite3_column_bytes(handle, index))
         return try body(UnsafeBufferPointer(start: text, count: text == nil ? 0 : count))
     }
 
     /// The 0-based column `index` as bytes (empty for NULL).
-    public func data(_ index: Int32) -> Data {
+    package func bytes(_ index: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(handle, index))
-        guard let bytes = sqlite3_column_blob(handle, index), count > 0 else { return Data() }
-        return Data(bytes: bytes, count: count)
+        guard let bytes = sqlite3_column_blob(handle, index), count > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
     /// The 0-based column `index` as an optional integer.
-    public func optionalInt64(_ index: Int32) -> Int64? { isNull(index) ? nil : int64(index) }
+    package func optionalInt64(_ index: Int32) -> Int64? { isNull(index) ? nil : int64(index) }
     /// The 0-based column `index` as an optional double.
-    public func optionalDouble(_ index: Int32) -> Double? { isNull(index) ? nil : double(index) }
+    package func optionalDouble(_ index: Int32) -> Double? { isNull(index) ? nil : double(index) }
     /// The 0-based column `index` as optional text.
-    public func optionalString(_ index: Int32) -> String? { isNull(index) ? nil : string(index) }
+    package func optionalString(_ index: Int32) -> String? { isNull(index) ? nil : string(index) }
 
     /// The 0-based column `index` as a dynamically typed value.
-    public func value(_ index: Int32) -> SQLiteValue {
+    package func value(_ index: Int32) -> SQLiteValue {
         switch sqlite3_column_type(handle, index) {
         case SQLITE_INTEGER: return .integer(int64(index))
         case SQLITE_FLOAT: return .real(double(index))
         case SQLITE_TEXT: return .text(string(index))
-        case SQLITE_BLOB: return .blob(data(index))
+        case SQLITE_BLOB: return .blob(bytes(index))
         default: return .null
         }
     }
 
-    private func check(_ code: Int32) throws(SQLiteError) {
+    private func check(_ code: Int32) throws(TallyError) {
         guard code == SQLITE_OK else { throw connection.error(code, sql: sql) }
     }
 }

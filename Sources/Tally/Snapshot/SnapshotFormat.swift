@@ -1,7 +1,7 @@
-/// The snapshot file format (DESIGN.md "Snapshots"): JSON Lines, one record per line.
+/// The snapshot file format: JSON Lines, one record per line.
 ///
 /// ```
-/// {"format":"tally-snapshot","version":1,"schema_version":1,"created_at":"…","ledger_head":{"seq":N,"hash":"…"},"include_ledger":true,"key_prefix":""}
+/// {"created_at":"…","format":"tally-snapshot","include_ledger":true,"key_prefix":"","ledger_head":{"hash":"…","seq":N},"ledger_id":"…","schema_version":2,"version":2}
 /// {"type":"state","key":"…","version":3,"status":"paid","body":{…},"checksum":"…","updated_at":"…","ledger_seq":17}
 /// {"type":"event","seq":1,"event_id":"…",…,"prev_hash":"…","hash":"…"}
 /// {"type":"end","records":M,"sha256":"<hex SHA-256 of every byte before this line>"}
@@ -11,13 +11,22 @@
 /// and event records (not the header or the trailer). Bodies and payloads are written as
 /// their canonical JSON (RFC 8785), so exporting the same data twice gives the same bytes
 /// apart from `created_at`.
-public enum SnapshotFormat {
+package enum SnapshotFormat {
     /// The `format` member of every snapshot header.
-    public static let formatName = "tally-snapshot"
-    /// The snapshot format version this build writes and reads.
-    public static let version = 1
-    /// The longest line a reader accepts, so a damaged file cannot exhaust memory.
-    public static let defaultMaximumLineBytes = 16 << 20
+    package static let formatName = "tally-snapshot"
+    /// The snapshot format version this build writes. Version 2 added `ledger_id` to the
+    /// header; this build reads versions 1 and 2.
+    package static let version = 2
+    /// The versions this build reads.
+    package static let readableVersions: ClosedRange<Int64> = 1...2
+    /// The longest line a reader accepts by default, so a damaged file cannot exhaust memory.
+    package static let defaultMaximumLineBytes = 16 << 20
+
+    /// The longest line a store with `configuration` must accept: room for its largest
+    /// document or payload plus the record around it, so anything it accepted imports.
+    package static func maximumLineBytes(for configuration: Store.Configuration) -> Int {
+        max(defaultMaximumLineBytes, max(configuration.maximumDocumentBytes, configuration.maximumPayloadBytes) * 2 + 64 * 1024)
+    }
 
     /// Appends the JSON of a state record (without the newline); `body` is canonical JSON.
     static func appendStateRecord(key: String, version: Int64, status: String?, canonicalBody: UnsafeBufferPointer<UInt8>,

@@ -37,6 +37,13 @@ public struct StateDocument: Codable, Sendable, Hashable {
         case ledgerSeq = "ledger_seq"
     }
 
+    /// The body as an app's own `Decodable` type (see ``JSONValue/decode(_:)``).
+    ///
+    /// - Throws: ``TallyError/invalidInput(field:reason:)`` naming where it does not match.
+    public func body<T: Decodable>(as type: T.Type) throws(TallyError) -> T {
+        try JSONValueDecoder().decode(type, from: body, field: "body of '\(key)'")
+    }
+
     /// Encodes every member, writing `null` for absent optionals.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

@@ -1,75 +1,110 @@
-/// The state documents of a ``Store``: versioned, checksummed JSON under path-like keys.
+/// The state documents: versioned, checksummed JSON under path-like keys.
 ///
-/// Each write here is its own transaction; use ``Store/write(_:)`` and
-/// ``Transaction/state`` to combine several writes, or writes with ledger appends. Every
-/// read verifies the checksum and throws ``TallyError/corruptState(key:expected:actual:)``
-/// for a body changed behind Tally's back.
+/// `store.state` and `tx.state` are the same type: from the store, each write is its own
+/// transaction and each read a read transaction; from a ``Transaction``, they join it (use
+/// ``Store/write(_:)`` to combine several writes, or writes with ledger appends). Every read
+/// verifies the checksum and throws ``TallyError/corruptState(key:expected:actual:)`` for a
+/// body changed behind Tally's back.
 public struct StateStore: Sendable {
-    let store: Store
+    let context: AccessContext
+
+    /// What ``save(_:body:status:expectedVersion:causedBy:)`` did.
+    public struct SaveResult: Sendable, Hashable {
+        /// The document as stored now.
+        public let document: StateDocument
+        /// False when the body and status equal the current version's: nothing was written
+        /// and ``document`` is the current version.
+        public let written: Bool
+        /// Other keys that differ from this one only in letter case. They would share one
+        /// mirror file on a case-insensitive file system (macOS, Windows); rename one.
+        public let caseCollisions: [String]
+    }
 
     /// Creates or replaces the document under `key`.
     ///
+    /// Writing the same body and status again writes nothing and returns the current version.
+    ///
     /// - Parameters:
+    ///   - status: ``StatusUpdate/keep`` (the default) keeps the current status (none for a
+    ///     new document); a string sets it; `nil` clears it.
     ///   - expectedVersion: nil writes unconditionally; 0 requires that the key does not
     ///     exist; n requires that it is at version n. Otherwise
     ///     ``TallyError/conflict(subject:expected:actual:)``.
     ///   - causedBy: The ledger event this change follows from (stored as `ledger_seq`).
     @discardableResult
-    public func put(_ key: String, body: JSONValue, status: String? = nil, expectedVersion: Int64? = nil,
+    public func put(_ key: String, body: JSONValue, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
                     causedBy: LedgerEvent? = nil) throws(TallyError) -> StateDocument {
-        try store.writeTyped { tx in
-            try tx.state.put(key, body: body, status: status, expectedVersion: expectedVersion, causedBy: causedBy)
-        }
+        try save(key, body: body, status: status, expectedVersion: expectedVersion, causedBy: causedBy).document
     }
 
-    /// Changes an existing document's body and/or status (nil keeps the current value).
-    /// Throws ``TallyError/notFound(key:)`` when the key does not exist.
+    /// Creates or replaces the document under `key` with an app's own `Encodable` value,
+    /// encoded with Tally's encoder (see ``JSONValue/init(encoding:)``).
     @discardableResult
-    public func update(_ key: String, body: JSONValue? = nil, status: String? = nil, expectedVersion: Int64? = nil,
+    public func put(_ key: String, body: some Encodable, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
+                    causedBy: LedgerEvent? = nil) throws(TallyError) -> StateDocument {
+        let value = try JSONValueEncoder().encode(body, field: "body of '\(TallyError.printable(key))'")
+        return try put(key, body: value, status: status, expectedVersion: expectedVersion, causedBy: causedBy)
+    }
+
+    /// ``put(_:body:status:expectedVersion:causedBy:)`` that also says whether anything was
+    /// written and which keys differ from `key` only in case.
+    @discardableResult
+    public func save(_ key: String, body: JSONValue, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
+                     causedBy: LedgerEvent? = nil) throws(TallyError) -> SaveResult {
+        try apply(StateTable.Write(key: key, body: body, status: status, expectedVersion: expectedVersion,
+                                   causedBy: causedBy?.seq, mustExist: false))
+    }
+
+    /// Changes an existing document's body and/or status (nil body and ``StatusUpdate/keep``
+    /// keep the current values).
+    ///
+    /// - Throws: ``TallyError/notFound(key:)`` when the key does not exist, and what
+    ///   ``put(_:body:status:expectedVersion:causedBy:)`` throws.
+    @discardableResult
+    public func update(_ key: String, body: JSONValue? = nil, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
                        causedBy: LedgerEvent? = nil) throws(TallyError) -> StateDocument {
-        try store.writeTyped { tx in
-            try tx.state.update(key, body: body, status: status, expectedVersion: expectedVersion, causedBy: causedBy)
+        try apply(StateTable.Write(key: key, body: body, status: status, expectedVersion: expectedVersion,
+                                   causedBy: causedBy?.seq, mustExist: true)).document
+    }
+
+    private func apply(_ write: StateTable.Write) throws(TallyError) -> SaveResult {
+        var write = write
+        write.maximumBytes = context.store.configuration.maximumDocumentBytes
+        return try context.write { (tx: Transaction) throws(TallyError) -> SaveResult in
+            let (document, written) = try StateTable.apply(write, on: tx.connection)
+            if written { tx.touchedKeys.insert(write.key) }
+            let collisions = try StateTable.caseCollisions(of: write.key, on: tx.connection)
+            return SaveResult(document: document, written: written, caseCollisions: collisions)
         }
     }
 
     /// Deletes the document under `key`; its history keeps every version and a tombstone.
     /// Returns the version that was deleted.
+    ///
+    /// - Throws: ``TallyError/notFound(key:)``, ``TallyError/conflict(subject:expected:actual:)``.
     @discardableResult
     public func delete(_ key: String, expectedVersion: Int64? = nil) throws(TallyError) -> Int64 {
-        try store.writeTyped { tx in try tx.state.delete(key, expectedVersion: expectedVersion) }
+        try context.write { (tx: Transaction) throws(TallyError) -> Int64 in
+            let version = try StateTable.delete(key, expectedVersion: expectedVersion, on: tx.connection)
+            tx.touchedKeys.insert(key)
+            return version
+        }
     }
 
     /// The current document under `key`, or nil.
     public func get(_ key: String) throws(TallyError) -> StateDocument? {
         try SafePath.validateKey(key)
-        return try store.readTyped { try StateTable.document(key, on: $0) }
+        return try context.read { (db: Connection) throws(TallyError) -> StateDocument? in try StateTable.document(key, on: db) }
     }
 
     /// Documents in key order, optionally only those whose key starts with `prefix` and/or
     /// with `status`, a page at a time.
     public func list(prefix: String = "", status: String? = nil, pageSize: Int = 512) -> PagedCursor<StateDocument> {
-        let store = self.store
+        let context = self.context
         let size = max(1, pageSize)
-        return PagedCursor(pageSize: size) { (last: StateDocument?) throws(TallyError) in
-            try store.readTyped { db in
-                // Keys are ASCII below 0x7F, so [prefix, prefix + "\u{7F}") is exactly the keys
-                // that start with prefix, as an index range. Later pages start after the last key.
-                let lower = last == nil ? ">=" : ">"
-                let statement = try db.cachedStatement("""
-                    SELECT \(StateTable.columns) FROM state
-                     WHERE key \(lower) ?1 AND key < ?2 AND (?3 IS NULL OR status = ?3)
-                     ORDER BY key LIMIT ?4
-                    """)
-                defer { statement.reset() }
-                try statement.bind(last?.key ?? prefix, at: 1)
-                try statement.bind(prefix + "\u{7F}", at: 2)
-                try statement.bind(status, at: 3)
-                try statement.bind(Int64(size), at: 4)
-                var documents: [StateDocument] = []
-                while try statement.step() {
-                    documents.append(try StateTable.document(from: statement))
-                }
-                return documents
+        return PagedCursor(pageSize: size, queues: context.queues) { (last: StateDocument?) throws(TallyError) -> [StateDocument] in
+            try context.read { (db: Connection) throws(TallyError) -> [StateDocument] in
+                try StateTable.list(prefix: prefix, status: status, after: last?.key, limit: size, on: db)
             }
         }
     }
@@ -77,82 +112,38 @@ public struct StateStore: Sendable {
     /// Every version of `key` ever written, oldest first, deletions included as tombstones.
     public func history(_ key: String, pageSize: Int = 256) throws(TallyError) -> PagedCursor<StateHistoryEntry> {
         try SafePath.validateKey(key)
-        let store = self.store
+        let context = self.context
         let size = max(1, pageSize)
-        return PagedCursor(pageSize: size) { (last: StateHistoryEntry?) throws(TallyError) in
-            try store.readTyped { db in
-                let statement = try db.cachedStatement("""
-                    SELECT key, version, status, body, checksum, updated_at, ledger_seq, deleted
-                      FROM state_history WHERE key = ? AND version > ? ORDER BY version LIMIT ?
-                    """)
-                defer { statement.reset() }
-                try statement.bind(key, at: 1)
-                try statement.bind(last?.version ?? 0, at: 2)
-                try statement.bind(Int64(size), at: 3)
-                var entries: [StateHistoryEntry] = []
-                while try statement.step() {
-                    let body: JSONValue?
-                    do {
-                        body = statement.isNull(3) ? nil : try statement.withUTF8(3) { try JSONValue.parse(utf8: $0) }
-                    } catch {
-                        throw TallyError.corruptDatabase(path: db.path, detail: "state_history of '\(key)' version \(statement.int64(1)) is not valid JSON: \(error)")
-                    }
-                    entries.append(StateHistoryEntry(
-                        key: statement.string(0), version: statement.int64(1), status: statement.optionalString(2),
-                        body: body, checksum: statement.optionalString(4), updatedAt: statement.string(5),
-                        ledgerSeq: statement.optionalInt64(6), deleted: statement.int64(7) != 0))
-                }
-                return entries
+        return PagedCursor(pageSize: size, queues: context.queues) { (last: StateHistoryEntry?) throws(TallyError) -> [StateHistoryEntry] in
+            try context.read { (db: Connection) throws(TallyError) -> [StateHistoryEntry] in
+                try StateTable.history(key, after: last?.version ?? 0, limit: size, on: db)
             }
         }
     }
 
     /// How many documents there are, optionally with `status`.
     public func count(status: String? = nil) throws(TallyError) -> Int64 {
-        try store.readTyped { db in
-            try db.scalarInt("SELECT count(*) FROM state WHERE (?1 IS NULL OR status = ?1)", [status]) ?? 0
-        }
+        try context.read { (db: Connection) throws(TallyError) -> Int64 in try StateTable.count(status: status, on: db) }
     }
 }
 
-/// The state documents inside a ``Store/write(_:)`` transaction: writes join that
-/// transaction and commit (or roll back) with everything else in it, ledger appends included.
-public struct TransactionState {
-    let transaction: Transaction
+/// How a write treats a document's status label.
+///
+/// A string literal sets the status and `nil` clears it, so calls read naturally:
+/// `put(key, body: b, status: "paid")`, `update(key, status: nil)`.
+public enum StatusUpdate: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByNilLiteral {
+    /// Keep the current status (a new document gets none).
+    case keep
+    /// Remove the status.
+    case clear
+    /// Set the status to this label (1…64 bytes, no control characters).
+    case set(String)
 
-    /// Creates or replaces a document (see ``StateStore/put(_:body:status:expectedVersion:causedBy:)``).
-    @discardableResult
-    public func put(_ key: String, body: JSONValue, status: String? = nil, expectedVersion: Int64? = nil,
-                    causedBy: LedgerEvent? = nil) throws(TallyError) -> StateDocument {
-        try apply(StateTable.Write(key: key, body: body, status: .some(status), expectedVersion: expectedVersion,
-                                   causedBy: causedBy?.seq, mustExist: false))
-    }
+    /// `.set(value)`.
+    public init(stringLiteral value: String) { self = .set(value) }
+    /// `.clear`.
+    public init(nilLiteral: ()) { self = .clear }
 
-    /// Changes an existing document (see ``StateStore/update(_:body:status:expectedVersion:causedBy:)``).
-    @discardableResult
-    public func update(_ key: String, body: JSONValue? = nil, status: String? = nil, expectedVersion: Int64? = nil,
-                       causedBy: LedgerEvent? = nil) throws(TallyError) -> StateDocument {
-        try apply(StateTable.Write(key: key, body: body, status: status.map { .some($0) }, expectedVersion: expectedVersion,
-                                   causedBy: causedBy?.seq, mustExist: true))
-    }
-
-    /// Deletes a document, leaving a tombstone in its history.
-    @discardableResult
-    public func delete(_ key: String, expectedVersion: Int64? = nil) throws(TallyError) -> Int64 {
-        let version = try transaction.store.mapErrors { try StateTable.delete(key, expectedVersion: expectedVersion, on: transaction.database) }
-        transaction.touchedKeys.insert(key)
-        return version
-    }
-
-    /// The current document as this transaction sees it.
-    public func get(_ key: String) throws(TallyError) -> StateDocument? {
-        try SafePath.validateKey(key)
-        return try transaction.store.mapErrors { try StateTable.document(key, on: transaction.database) }
-    }
-
-    private func apply(_ write: StateTable.Write) throws(TallyError) -> StateDocument {
-        let document = try transaction.store.mapErrors { try StateTable.apply(write, on: transaction.database) }
-        transaction.touchedKeys.insert(write.key)
-        return document
-    }
+    /// `.set(status)` for a status, `.clear` for nil.
+    public init(_ status: String?) { self = status.map { .set($0) } ?? .clear }
 }

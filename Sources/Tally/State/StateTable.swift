@@ -1,31 +1,56 @@
-import Foundation
-
-/// The SQL behind the state documents, on a connection the caller holds (inside a write
-/// transaction for writes). ``StateStore`` and ``TransactionState`` are thin fronts to it.
+/// All the SQL behind the state documents, on a connection the caller holds (inside a write
+/// transaction for writes). ``StateStore`` is a thin front to it.
 enum StateTable {
     static let columns = "key, version, status, body, checksum, updated_at, ledger_seq"
+
+    private static let documentSQL = InternalSQL("SELECT \(columns) FROM state WHERE key = ?")
+    private static let insertSQL = InternalSQL(
+        "INSERT INTO state (key, version, status, body, checksum, updated_at, ledger_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+    private static let updateSQL = InternalSQL(
+        "UPDATE state SET version = ?2, status = ?3, body = ?4, checksum = ?5, updated_at = ?6, ledger_seq = ?7 WHERE key = ?1")
+    private static let deleteSQL = InternalSQL("DELETE FROM state WHERE key = ?")
+    private static let versionSQL = InternalSQL("SELECT version FROM state WHERE key = ?")
+    private static let lastHistoryVersionSQL = InternalSQL("SELECT coalesce(max(version), 0) FROM state_history WHERE key = ?")
+    private static let listSQL = InternalSQL("""
+        SELECT \(columns) FROM state
+         WHERE key >= ?1 AND key < ?2 AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR key > ?4)
+         ORDER BY key LIMIT ?5
+        """)
+    private static let historySQL = InternalSQL("""
+        SELECT key, version, status, body, checksum, updated_at, ledger_seq, deleted
+          FROM state_history WHERE key = ? AND version > ? ORDER BY version LIMIT ?
+        """)
+    private static let countSQL = InternalSQL("SELECT count(*) FROM state WHERE (?1 IS NULL OR status = ?1)")
+    private static let caseCollisionsSQL = InternalSQL(
+        "SELECT key FROM state WHERE key = ?1 COLLATE NOCASE AND key <> ?1 ORDER BY key LIMIT 10")
 
     /// A write to apply to one key.
     struct Write {
         var key: String
         /// New body; nil keeps the current one (update only).
         var body: JSONValue?
-        /// New status; `.some(nil)` clears it, nil keeps the current one.
-        var status: String??
+        var status: StatusUpdate
         var expectedVersion: Int64?
         var causedBy: Int64?
         /// True for `update`: the key must exist.
         var mustExist: Bool
+        /// The largest canonical body accepted.
+        var maximumBytes: Int = 8 << 20
     }
 
     static func checkStatus(_ status: String?) throws(TallyError) {
         if let status { try EventValidation.checkText(status, field: "status", maximumBytes: 64) }
     }
 
-    /// Applies `write` and returns the new version of the document.
-    static func apply(_ write: Write, on db: Connection) throws -> StateDocument {
+    /// Applies `write`: the new version of the document, or the current one unchanged (and
+    /// `written` false) when the body and status equal the current ones and no new cause is
+    /// given: writing the same content again records nothing.
+    static func apply(_ write: Write, on db: Connection) throws(TallyError) -> (document: StateDocument, written: Bool) {
         try SafePath.validateKey(write.key)
-        if case let .some(status) = write.status { try checkStatus(status) }
+        if case let .set(status) = write.status { try checkStatus(status) }
+        if let expected = write.expectedVersion, expected < 0 {
+            throw TallyError.invalidInput(field: "expected version", reason: "\(expected) is negative; use 0 for a document that must not exist yet")
+        }
         let current = try document(write.key, on: db, verify: write.body == nil)
         let currentVersion = current?.version ?? 0
         if let expected = write.expectedVersion, expected != currentVersion {
@@ -37,33 +62,43 @@ enum StateTable {
         guard let body = write.body ?? current?.body else {
             throw TallyError.invalidInput(field: "body", reason: "a new document needs a body")
         }
-        let canonical: String
+        let canonical: [UInt8]
         do {
-            canonical = try CanonicalJSON.encode(body)
+            canonical = try CanonicalJSON.bytes(body)
         } catch {
-            throw TallyError.invalidInput(field: "body of '\(write.key)'", reason: "\(error)")
+            throw TallyError.invalidInput(field: "body of '\(write.key)'", reason: error.description)
         }
-        let status: String? = write.status ?? current?.status
+        guard canonical.count <= write.maximumBytes else {
+            throw TallyError.invalidInput(field: "body of '\(write.key)'",
+                                          reason: "it is \(canonical.count) bytes of canonical JSON, over the limit of \(write.maximumBytes) (Store.Configuration.maximumDocumentBytes)")
+        }
+        let status: String?
+        switch write.status {
+        case .keep: status = current?.status
+        case .clear: status = nil
+        case let .set(value): status = value
+        }
+        let checksum = Digest.sha256Hex(canonical)
+        if let current, current.checksum == checksum, current.status == status,
+           write.causedBy == nil || write.causedBy == current.ledgerSeq {
+            return (current, false)
+        }
         // After a deletion the key continues from its tombstone's version.
-        let version = try current.map { $0.version + 1 } ?? lastHistoryVersion(write.key, on: db) + 1
-        let document = StateDocument(
-            key: write.key,
-            version: version,
-            status: status, body: body, checksum: Digest.sha256Hex(canonical),
-            updatedAt: Timestamp.now(), ledgerSeq: write.causedBy)
-        var text = canonical
-        try text.withUTF8 { try writeRow(document, canonicalBody: $0, replacing: current != nil, on: db) }
-        return document
+        let version: Int64
+        if let current { version = current.version + 1 } else { version = try lastHistoryVersion(write.key, on: db) + 1 }
+        let document = StateDocument(key: write.key, version: version, status: status, body: body, checksum: checksum,
+                                     updatedAt: Timestamp.now(), ledgerSeq: write.causedBy)
+        try canonical.withBytes { (bytes) throws(TallyError) in
+            try writeRow(document, canonicalBody: bytes, replacing: current != nil, on: db)
+        }
+        return (document, true)
     }
 
     /// Writes a document row as given: inserted when `replacing` is false, else updating the
     /// key's row. The schema's triggers still require the version to move forward.
     static func writeRow(_ document: StateDocument, canonicalBody: UnsafeBufferPointer<UInt8>, replacing: Bool,
-                      on db: Connection) throws {
-        let sql = replacing
-            ? "UPDATE state SET version = ?2, status = ?3, body = ?4, checksum = ?5, updated_at = ?6, ledger_seq = ?7 WHERE key = ?1"
-            : "INSERT INTO state (key, version, status, body, checksum, updated_at, ledger_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-        let statement = try db.cachedStatement(sql)
+                         on db: Connection) throws(TallyError) {
+        let statement = try db.statement(replacing ? updateSQL : insertSQL)
         try statement.bind(document.key, at: 1)
         try statement.bind(document.version, at: 2)
         try statement.bind(document.status, at: 3)
@@ -74,46 +109,116 @@ enum StateTable {
         do {
             try statement.run()
         } catch {
-            guard error.constraint == .foreignKey else { throw error }
+            guard error.sqliteError?.code == .constraintForeignKey else { throw error }
             throw TallyError.invalidInput(field: "causedBy", reason: "ledger seq \(document.ledgerSeq ?? 0) does not exist")
         }
     }
 
     /// Deletes `key`, leaving a tombstone in the history. Returns the deleted version.
-    static func delete(_ key: String, expectedVersion: Int64?, on db: Connection) throws -> Int64 {
+    static func delete(_ key: String, expectedVersion: Int64?, on db: Connection) throws(TallyError) -> Int64 {
         try SafePath.validateKey(key)
         let version = try currentVersion(key, on: db)
         guard version > 0 else { throw TallyError.notFound(key: key) }
         if let expectedVersion, expectedVersion != version {
             throw TallyError.conflict(subject: key, expected: expectedVersion, actual: version)
         }
-        let statement = try db.cachedStatement("DELETE FROM state WHERE key = ?")
+        let statement = try db.statement(deleteSQL)
         try statement.bind(key, at: 1)
         try statement.run()
         return version
     }
 
-    static func currentVersion(_ key: String, on db: Connection) throws -> Int64 {
-        let statement = try db.cachedStatement("SELECT version FROM state WHERE key = ?")
+    static func currentVersion(_ key: String, on db: Connection) throws(TallyError) -> Int64 {
+        let statement = try db.statement(versionSQL)
         defer { statement.reset() }
         try statement.bind(key, at: 1)
         return try statement.step() ? statement.int64(0) : 0
     }
 
-    static func lastHistoryVersion(_ key: String, on db: Connection) throws -> Int64 {
-        let statement = try db.cachedStatement("SELECT coalesce(max(version), 0) FROM state_history WHERE key = ?")
+    static func lastHistoryVersion(_ key: String, on db: Connection) throws(TallyError) -> Int64 {
+        let statement = try db.statement(lastHistoryVersionSQL)
         defer { statement.reset() }
         try statement.bind(key, at: 1)
         _ = try statement.step()
         return statement.int64(0)
     }
 
+    /// Other keys equal to `key` but for letter case: they would share one mirror file on a
+    /// case-insensitive file system (macOS, Windows).
+    static func caseCollisions(of key: String, on db: Connection) throws(TallyError) -> [String] {
+        let statement = try db.statement(caseCollisionsSQL)
+        defer { statement.reset() }
+        try statement.bind(key, at: 1)
+        var keys: [String] = []
+        while try statement.step() { keys.append(statement.string(0)) }
+        return keys
+    }
+
     /// The current document under `key`, checksum-verified when `verify` is true.
-    static func document(_ key: String, on db: Connection, verify: Bool = true) throws -> StateDocument? {
-        let statement = try db.cachedStatement("SELECT \(columns) FROM state WHERE key = ?")
+    static func document(_ key: String, on db: Connection, verify: Bool = true) throws(TallyError) -> StateDocument? {
+        let statement = try db.statement(documentSQL)
         defer { statement.reset() }
         try statement.bind(key, at: 1)
         return try statement.step() ? try document(from: statement, verify: verify) : nil
+    }
+
+    /// One page of documents in key order under `prefix` (and with `status`), after `after`.
+    static func list(prefix: String, status: String?, after: String?, limit: Int, on db: Connection) throws(TallyError) -> [StateDocument] {
+        let statement = try db.statement(listSQL)
+        defer { statement.reset() }
+        // Keys are ASCII below 0x7F, so [prefix, prefix + "\u{7F}") is exactly the keys that
+        // start with prefix, as an index range.
+        try statement.bind(prefix, at: 1)
+        try statement.bind(prefix + "\u{7F}", at: 2)
+        try statement.bind(status, at: 3)
+        try statement.bind(after, at: 4)
+        try statement.bind(Int64(limit), at: 5)
+        var documents: [StateDocument] = []
+        while try statement.step() {
+            documents.append(try document(from: statement))
+        }
+        return documents
+    }
+
+    /// One page of a key's history after version `after`.
+    static func history(_ key: String, after: Int64, limit: Int, on db: Connection) throws(TallyError) -> [StateHistoryEntry] {
+        let statement = try db.statement(historySQL)
+        defer { statement.reset() }
+        try statement.bind(key, at: 1)
+        try statement.bind(after, at: 2)
+        try statement.bind(Int64(limit), at: 3)
+        var entries: [StateHistoryEntry] = []
+        while try statement.step() {
+            let version = statement.int64(1)
+            var body: JSONValue?
+            if !statement.isNull(3) {
+                do {
+                    body = try statement.withUTF8(3) { (bytes) throws(JSONParseError) -> JSONValue in
+                        try JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(bytes))
+                    }
+                } catch {
+                    throw TallyError.corruptDatabase(path: db.path, detail: "state_history of '\(key)' version \(version) is not valid JSON: \(error)")
+                }
+                // History rows are checked like current ones: a changed body is reported.
+                if let checksum = statement.optionalString(4),
+                   statement.withUTF8(3, { Digest.sha256Hex(UnsafeRawBufferPointer($0)) }) != checksum {
+                    throw TallyError.corruptDatabase(path: db.path, detail: "state_history of '\(key)' version \(version) does not match its checksum")
+                }
+            }
+            entries.append(StateHistoryEntry(
+                key: statement.string(0), version: version, status: statement.optionalString(2),
+                body: body, checksum: statement.optionalString(4), updatedAt: statement.string(5),
+                ledgerSeq: statement.optionalInt64(6), deleted: statement.int64(7) != 0))
+        }
+        return entries
+    }
+
+    static func count(status: String?, on db: Connection) throws(TallyError) -> Int64 {
+        let statement = try db.statement(countSQL)
+        defer { statement.reset() }
+        try statement.bind(status, at: 1)
+        _ = try statement.step()
+        return statement.int64(0)
     }
 
     /// Reads the current row of a statement selecting ``columns`` in order, verifying that
@@ -125,14 +230,14 @@ enum StateTable {
         let body: JSONValue = try row.withUTF8(3) { (text: UnsafeBufferPointer<UInt8>) throws(TallyError) -> JSONValue in
             let parsed: JSONValue
             do {
-                parsed = try JSONValue.parse(utf8: text)
+                parsed = try JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(text))
             } catch {
                 throw TallyError.corruptState(key: key, expected: checksum, actual: "(body is not valid JSON: \(error))")
             }
             // Bodies are stored canonical, so hashing the stored text is the fast check; a
             // mismatch may still be a harmless reformat, so recheck on the canonical form.
             if verify, Digest.sha256Hex(UnsafeRawBufferPointer(text)) != checksum {
-                let actual = (try? CanonicalJSON.encode(parsed)).map(Digest.sha256Hex) ?? "(not canonicalizable)"
+                let actual = (try? CanonicalJSON.bytes(parsed)).map { Digest.sha256Hex($0) } ?? "(not canonicalizable)"
                 if actual != checksum {
                     throw TallyError.corruptState(key: key, expected: checksum, actual: actual)
                 }

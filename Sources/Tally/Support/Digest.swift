@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 
 /// SHA-256 as lowercase hex, the one digest format Tally stores and prints.
 enum Digest {
@@ -7,8 +6,18 @@ enum Digest {
     static let zeroHash = String(repeating: "0", count: 64)
 
     /// Lowercase hex SHA-256 of `bytes`.
-    static func sha256Hex(_ bytes: some DataProtocol) -> String {
+    static func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String {
         hex(SHA256.hash(data: bytes))
+    }
+
+    /// Lowercase hex SHA-256 of `bytes`.
+    static func sha256Hex(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { sha256Hex($0) }
+    }
+
+    /// Lowercase hex SHA-256 of any collection of bytes.
+    static func sha256Hex(_ bytes: some Collection<UInt8>) -> String {
+        sha256Hex(Array(bytes))
     }
 
     /// Lowercase hex SHA-256 of the UTF-8 bytes of `text`.
@@ -19,16 +28,26 @@ enum Digest {
 
     /// Lowercase hex of a finished digest.
     static func hex(_ digest: SHA256.Digest) -> String {
+        digest.withUnsafeBytes { hexString($0) }
+    }
+
+    /// Lowercase hex of any bytes.
+    static func hexString(_ bytes: some Collection<UInt8>) -> String {
         let alphabet: [UInt8] = Array("0123456789abcdef".utf8)
-        return digest.withUnsafeBytes { raw in
-            String(unsafeUninitializedCapacity: raw.count * 2) { out in
-                for (index, byte) in raw.enumerated() {
-                    out[index * 2] = alphabet[Int(byte >> 4)]
-                    out[index * 2 + 1] = alphabet[Int(byte & 0x0F)]
-                }
-                return raw.count * 2
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            var index = 0
+            for byte in bytes {
+                out[index] = alphabet[Int(byte >> 4)]
+                out[index + 1] = alphabet[Int(byte & 0x0F)]
+                index += 2
             }
+            return index
         }
+    }
+
+    /// Lowercase hex of raw bytes.
+    static func hexString(_ raw: UnsafeRawBufferPointer) -> String {
+        hexString(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
     }
 
     /// True for a 64-character lowercase hex string.

@@ -1,9 +1,7 @@
-import Foundation
-
 /// A value guarded by a lock, so a `Sendable` type can own non-`Sendable` state (a SQLite
 /// connection, a cache) and hand it to one thread at a time.
 final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = PlatformLock()
     private var value: Value
 
     init(_ value: Value) {
@@ -11,7 +9,7 @@ final class Locked<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access to the value.
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+    func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)

@@ -1,21 +1,16 @@
 import Foundation
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import Testing
 
 @testable import Tally
 
-/// What a validator throws for a damaged file.
-struct ChecksumMismatch: Error, CustomStringConvertible {
-    var description: String { "checksum mismatch" }
-}
-
-/// Accepts only contents that start with "ok:" — stands in for a checksum check.
-func requireOK(_ data: Data) throws {
-    guard data.starts(with: Data("ok:".utf8)) else { throw ChecksumMismatch() }
-}
-
-@Suite struct FilesBackupTests {
+@Suite("Files: rolling backups NAME.bak.1…N never lose NAME")
+struct FilesBackupTests {
     @Test func rotatesWithRetention() throws {
         try withTemporaryDirectory { dir throws in
             let path = dir + "/doc"
@@ -177,97 +172,6 @@ func requireOK(_ data: Data) throws {
                 #expect(contents(path + ".bak.\(index)").map { payloads.contains($0) } == true)
             }
             #expect(listing(dir).filter { TempFileName.matches($0) } == [])
-        }
-    }
-
-    // MARK: - Verified read
-
-    @Test func readsPrimaryWhenIntact() throws {
-        try withTemporaryDirectory { dir throws in
-            let path = dir + "/doc"
-            try AtomicFile.write(Array("ok:1".utf8), to: path, backups: 2)
-            try AtomicFile.write(Array("ok:2".utf8), to: path, backups: 2)
-            let log = LogRecorder()
-            let read = try AtomicFile.readVerified(path: path, backups: 2, logger: log.logger, validate: requireOK)
-            #expect(read == VerifiedRead(data: Data("ok:2".utf8), path: path, backupIndex: nil))
-            #expect(log.messages(at: .warning).isEmpty)
-        }
-    }
-
-    @Test func fallsBackToNewestIntactBackupAndSaysSo() throws {
-        try withTemporaryDirectory { dir throws in
-            let path = dir + "/doc"
-            for text in ["ok:1", "ok:2", "ok:3"] { try AtomicFile.write(Array(text.utf8), to: path, backups: 2) }
-            try plainWrite(path, "garbage")  // damaged primary
-            let log = LogRecorder()
-            let read = try AtomicFile.readVerified(path: path, backups: 2, logger: log.logger, validate: requireOK)
-            #expect(read.data == Data("ok:2".utf8))
-            #expect(read.path == path + ".bak.1")
-            #expect(read.backupIndex == 1)
-            let warnings = log.messages(at: .warning)
-            #expect(warnings.contains { $0.contains(path) && $0.contains("checksum mismatch") })
-            #expect(warnings.contains { $0.contains("using backup \(path).bak.1") })
-        }
-    }
-
-    @Test func skipsMissingAndDamagedCandidates() throws {
-        try withTemporaryDirectory { dir throws in
-            let path = dir + "/doc"
-            try plainWrite(path + ".bak.1", "bad")
-            try plainWrite(path + ".bak.2", "ok:oldest")
-            let log = LogRecorder()
-            let read = try AtomicFile.readVerified(path: path, backups: 3, logger: log.logger, validate: requireOK)
-            #expect(read.backupIndex == 2)
-            #expect(read.data == Data("ok:oldest".utf8))
-            let warnings = log.messages(at: .warning)
-            #expect(warnings.contains { $0.contains("\(path) is not intact (missing)") })
-            #expect(warnings.contains { $0.contains("\(path).bak.1 is not intact (failed validation: checksum mismatch)") })
-        }
-    }
-
-    @Test func failsClearlyWhenNothingIsIntact() throws {
-        try withTemporaryDirectory { dir throws in
-            let path = dir + "/doc"
-            try plainWrite(path, "bad")
-            try plainWrite(path + ".bak.2", "also bad")
-            let log = LogRecorder()
-            let error = #expect(throws: TallyError.self) {
-                try AtomicFile.readVerified(path: path, backups: 2, logger: log.logger, validate: requireOK)
-            }
-            let message = error?.description ?? ""
-            #expect(message.contains("\(path): failed validation: checksum mismatch"))
-            #expect(message.contains("\(path).bak.1: missing"))
-            #expect(message.contains("\(path).bak.2: failed validation"))
-            #expect(log.messages(at: .warning).count == 3)
-            #expect(error?.exitCode == 3)
-            guard case .corruptFile(path, _)? = error else {
-                Issue.record("expected corruptFile, got \(String(describing: error))")
-                return
-            }
-        }
-    }
-
-    @Test func missingEverywhereIsNotFound() throws {
-        try withTemporaryDirectory { dir throws in
-            let log = LogRecorder()
-            #expect(throws: TallyError.io(step: "open", path: dir + "/none", errno: ENOENT)) {
-                try AtomicFile.readVerified(path: dir + "/none", backups: 2, logger: log.logger) { _ in }
-            }
-        }
-    }
-
-    @Test func unreadablePrimaryFallsBack() throws {
-        try withTemporaryDirectory { dir throws in
-            let path = dir + "/doc"
-            try AtomicFile.write(Array("ok:1".utf8), to: path, backups: 1)
-            try AtomicFile.write(Array("ok:2".utf8), to: path, backups: 1)
-            let plan = FaultPlan()
-            plan.fail(.read, errno: EIO)
-            let log = LogRecorder()
-            let read = try AtomicFile.readVerified(
-                path: path, backups: 1, logger: log.logger, syscalls: plan.syscalls, validate: requireOK)
-            #expect(read.backupIndex == 1)
-            #expect(log.messages(at: .warning).contains { $0.contains("unreadable") && $0.contains("Input/output error") })
         }
     }
 }

@@ -1,8 +1,15 @@
 import Foundation
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 
 @testable import Tally
+
+/// An error of the test's own, thrown through the lock's closure.
+private struct ChecksumMismatch: Error {}
 
 @Suite struct FilesLockTests {
     @Test func sharedLocksCoexist() throws {

@@ -1,5 +1,9 @@
 import Foundation
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 
 @testable import Tally
@@ -56,10 +60,10 @@ import Testing
             let modified = 1_700_000_000
             setModificationTime(path, secondsSince1970: modified)
             let sweeper = TempFileSweeper(minimumAge: 600)
-            let early = Date(timeIntervalSince1970: TimeInterval(modified + 599))
+            let early = Double(modified + 599)
             #expect(try sweeper.sweep(dir, now: early) == [])
             #expect(listing(dir) == [".doc.tmp-Abc123"])
-            let late = Date(timeIntervalSince1970: TimeInterval(modified + 601))
+            let late = Double(modified + 601)
             #expect(try sweeper.sweep(dir, now: late) == [path])
             #expect(listing(dir) == [])
         }
@@ -96,7 +100,7 @@ import Testing
             }
             let orphans = listing(dir)
             #expect(orphans.count == 1 && orphans.allSatisfy { TempFileName.matches($0) })
-            let later = Date().addingTimeInterval(7_200)
+            let later = Date().timeIntervalSince1970 + 7_200
             #expect(try TempFileSweeper(minimumAge: 3_600).sweep(dir, now: later).count == 1)
             #expect(listing(dir) == [])
         }

@@ -1,5 +1,9 @@
 import Foundation
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import Testing
 
@@ -69,7 +73,7 @@ func writerContent(seed: Int, size: Int) -> [UInt8] {
 
 /// Which seam closure a fault applies to.
 enum SyscallStep: Hashable, Sendable {
-    case open, openDirectory, read, write, fsync, fchmod, close, rename, link, unlink, mkdir, lstat, flock
+    case open, openDirectory, read, write, fsync, syncFileSystem, fchmod, fstat, close, rename, link, unlink, mkdir, lstat, flock
 }
 
 /// Decides, call by call, which system calls fail. Thread-safe: the seam is `@Sendable`.
@@ -137,9 +141,17 @@ final class FaultPlan: @unchecked Sendable {
                 if let e = self.injected(.fsync) { return -e }
                 return live.fsync(fd)
             },
+            syncFileSystem: { fd in
+                if let e = self.injected(.syncFileSystem) { return -e }
+                return live.syncFileSystem(fd)
+            },
             fchmod: { fd, mode in
                 if let e = self.injected(.fchmod) { return -e }
                 return live.fchmod(fd, mode)
+            },
+            fstat: { fd, info in
+                if let e = self.injected(.fstat) { return -e }
+                return live.fstat(fd, &info)
             },
             close: { fd in
                 // Linux releases the descriptor even when close fails; so does the fake,
@@ -168,9 +180,9 @@ final class FaultPlan: @unchecked Sendable {
                 if let e = self.injected(.lstat) { return -e }
                 return live.lstat(path, &info)
             },
-            flock: { fd, operation in
+            flock: { fd, operation, nonBlocking in
                 if let e = self.injected(.flock) { return -e }
-                return live.flock(fd, operation)
+                return live.flock(fd, operation, nonBlocking)
             }
         )
     }

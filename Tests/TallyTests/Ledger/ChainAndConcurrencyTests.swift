@@ -64,10 +64,10 @@ struct ChainAndConcurrencyTests {
         let db = try Connection(path: path)
         let insert = "INSERT INTO ledger (seq, event_id, stream, stream_version, kind, recorded_at, prev_hash, hash) VALUES (?, ?, 'x', 1, 'k', 't', ?, ?)"
         let fake = String(repeating: "a", count: 64)
-        let wrongSeq = try #require(throws: SQLiteError.self) { try db.execute(insert, [Int64(9), "e9", fake, fake]) }
-        #expect(wrongSeq.message.contains("seq"))
-        let wrongLink = try #require(throws: SQLiteError.self) { try db.execute(insert, [Int64(3), "e3", fake, fake]) }
-        #expect(wrongLink.message.contains("prev_hash"))
+        let wrongSeq = try #require(throws: TallyError.self) { try db.execute(insert, [Int64(9), "e9", fake, fake]) }
+        #expect(wrongSeq.sqliteError?.message.contains("seq") == true)
+        let wrongLink = try #require(throws: TallyError.self) { try db.execute(insert, [Int64(3), "e3", fake, fake]) }
+        #expect(wrongLink.sqliteError?.message.contains("prev_hash") == true)
     }
 
     @Test("group commit: 8 tasks × 200 appends → 1,600 contiguous events, a valid chain, and a bad request fails alone")

@@ -56,7 +56,7 @@ struct LedgerTests {
         #expect(try first.computedHash() == first.hash)
         #expect(try store.ledger.event(seq: 1) == first)
         #expect(try store.ledger.event(id: second.eventID) == second)
-        #expect(try store.ledger.head() == (3, other.hash))
+        #expect(try store.ledger.head() == Ledger.Head(seq: 3, hash: other.hash))
         #expect(Timestamp.isValid(first.recordedAt))
         #expect(try store.ledger.verifyChain().isIntact)
     }
@@ -169,7 +169,7 @@ struct LedgerTests {
         var odd = store.ledger.events(inStream: "odd", afterVersion: 7, pageSize: 2)
         #expect(try odd.collect().map(\.streamVersion) == [8, 9, 10])
         #expect(try store.ledger.latest(3).map(\.seq) == [20, 19, 18])
-        var balances = store.ledger.balances(pageSize: 1)
+        var balances = store.ledger.balances()
         let rows = try balances.collect()
         #expect(rows.map { "\($0.stream) \($0.currency) \($0.balance) \($0.events)" } == [
             "even EUR 50 5", "even USD 60 5", "odd EUR 100 10",

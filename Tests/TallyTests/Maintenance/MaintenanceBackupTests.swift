@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import Tally
 
@@ -9,7 +10,9 @@ struct MaintenanceBackupTests {
 
     init() throws {
         var configuration = Store.Configuration()
-        configuration.logger.logLevel = .error
+        var logger = Logger(label: "tally.tests")
+        logger.logLevel = .error
+        configuration.logger = logger
         store = try Store(path: directory.file("live.db"), configuration: configuration)
         for index in 1...20 {
             try store.write { tx in
@@ -25,7 +28,7 @@ struct MaintenanceBackupTests {
     @Test("a backup is one self-contained, verified file with the backup name pattern")
     func backupFile() throws {
         let phases = Locked<Set<String>>([])
-        let result = try store.backup(toDirectory: backups) { progress in phases.withLock { _ = $0.insert(progress.phase) } }
+        let result = try store.backup(toDirectory: backups) { progress in phases.withLock { _ = $0.insert(progress.phase.rawValue) } }
         let name = (result.path as NSString).lastPathComponent
         #expect(BackupName.parse(name) != nil, "\(name)")
         #expect(result.events == 20)
@@ -59,12 +62,15 @@ struct MaintenanceBackupTests {
         #expect(throws: TallyError.self) { try store.backup(toDirectory: backups, keep: 0) }
     }
 
-    @Test("backup names sort by time, then by same-second sequence")
+    @Test("backup names carry milliseconds and sort by creation time, then by same-millisecond sequence")
     func names() throws {
-        let date = Date(timeIntervalSince1970: 1_735_689_600)  // 2025-01-01T00:00:00Z
-        #expect(BackupName.make(at: date) == "tally-20250101T000000Z.db")
-        #expect(BackupName.make(at: date, sequence: 2) == "tally-20250101T000000Z-2.db")
-        #expect(BackupName.parse("tally-20250101T000000Z-2.db")?.sequence == 2)
+        let millis: Int64 = 1_735_689_600_123  // 2025-01-01T00:00:00.123Z
+        #expect(BackupName.make(milliseconds: millis) == "tally-20250101T000000.123Z.db")
+        #expect(BackupName.make(milliseconds: millis, sequence: 2) == "tally-20250101T000000.123Z-2.db")
+        #expect(BackupName.parse("tally-20250101T000000.123Z-2.db")?.sequence == 2)
+        #expect(BackupName.parse("tally-20250101T000000.123Z.db")?.milliseconds == millis)
+        // Names of the earlier second-resolution format still rank, before later milliseconds.
+        #expect(BackupName.parse("tally-20250101T000000Z.db")?.milliseconds == 1_735_689_600_000)
         for bad in ["tally-20250101T000000Z.db.tmp", "tally-2025-01-01.db", "tally-20250101T000000Z-1.db",
                     "tally-20250101T000000Z-02.db", "xtally-20250101T000000Z.db", ".tally-20250101T000000Z.db.tmp-AbCdEf"] {
             #expect(BackupName.parse(bad) == nil, "\(bad)")
@@ -186,7 +192,7 @@ struct MaintenanceBackupTests {
         #expect(stats.databaseBytes > 0)
         #expect(stats.walBytes > 0 && stats.walFrames > 0)
         #expect(stats.journalMode == "wal")
-        try store.checkpoint(.truncate)
+        try store.checkpointWAL(truncate: true)
         let after = try store.statistics()
         #expect(after.walBytes == 0 && after.walFrames == 0)
         #expect(after.sqliteVersion == Connection.sqliteVersion)

@@ -24,7 +24,7 @@ struct MigratorTests {
     func freshDatabase() throws {
         let path = directory.file("new.db")
         let store = try Store(path: path)
-        #expect(store.appliedMigrations.map(\.version) == Migrator.embedded.migrations.map(\.version))
+        #expect(store.appliedMigrations == Migrator.embedded.migrations.map(\.name))
         let db = try Connection(path: path)
         #expect(try db.scalarInt("PRAGMA application_id") == Int64(Migrator.applicationID))
         #expect(try db.scalarInt("PRAGMA user_version") == Int64(Migrator.embedded.latestVersion))
@@ -50,9 +50,9 @@ struct MigratorTests {
             VALUES (1, 'e1', 's', 1, 'charge', '2026-01-01T00:00:00.000Z', '\(Digest.zeroHash)', '\(String(repeating: "a", count: 64))')
             """)
         for sql in ["UPDATE ledger SET kind = 'refund'", "DELETE FROM ledger"] {
-            let error = try #require(throws: SQLiteError.self) { try db.execute(sql) }
-            #expect(error.constraint == .trigger)
-            #expect(error.message == "ledger is append-only")
+            let error = try #require(throws: TallyError.self) { try db.execute(sql) }
+            #expect(error.sqliteError?.code == .constraintTrigger)
+            #expect(error.sqliteError?.message == "ledger is append-only")
         }
         #expect(try db.scalarText("SELECT kind FROM ledger") == "charge")
     }

@@ -48,10 +48,12 @@ struct ReconcileDirectoryTests {
         let document = try fixture.document("invoices/INV-3")
         try fixture.store.state.delete("invoices/INV-3")
         let report = try fixture.store.reconcile(against: .directory(fixture.mirror))
-        #expect(report.findings == [Finding(
+        #expect(report.documentFindings == [Finding(
             kind: .extra, key: "invoices/INV-3", path: fixture.file("invoices/INV-3"), databaseVersion: nil, fileVersion: 1,
             databaseChecksum: nil, fileChecksum: document.checksum, detail: report.findings.first?.detail ?? "")])
-        #expect(report.findings.first?.detail.contains("--remove-extra") == true)
+        #expect(report.findings.first?.detail.contains("removes extra files") == true)
+        // The manifest still counts the deleted document.
+        #expect(report.manifestFindings.map(\.kind) == [.mismatch])
         #expect(report.documentsChecked == 2)
         #expect(report.filesChecked == 3)
     }
@@ -72,7 +74,8 @@ struct ReconcileDirectoryTests {
         let old = try fixture.document("invoices/INV-1")
         let new = try fixture.store.state.update("invoices/INV-1", status: "paid")
         let report = try fixture.store.reconcile(against: .directory(fixture.mirror))
-        #expect(report.findings.count == 1)
+        #expect(report.documentFindings.count == 1)
+        #expect(report.manifestFindings.map(\.kind) == [.mismatch])
         let finding = try #require(report.findings.first)
         #expect(finding.kind == .stale)
         #expect(finding.key == "invoices/INV-1")
@@ -206,7 +209,7 @@ struct ReconcileDirectoryTests {
         let document = try fixture.document("invoices/INV-2")
         try fixture.tamper("UPDATE state SET body = '{\"amount\":1}', version = version + 1 WHERE key = 'invoices/INV-2'")
         let report = try fixture.store.reconcile(against: .directory(fixture.mirror))
-        #expect(report.findings.count == 1)
+        #expect(report.documentFindings.count == 1)
         let finding = try #require(report.findings.first)
         #expect(finding.kind == .corrupt)
         #expect(finding.key == document.key)
@@ -214,12 +217,12 @@ struct ReconcileDirectoryTests {
         #expect(finding.databaseVersion == 2)
         #expect(finding.databaseChecksum == document.checksum)
         let repaired = try fixture.store.repair(mirror: fixture.mirror)
-        #expect(repaired.repairs.count == 1)
+        #expect(repaired.repairs.filter { !$0.contains(MirrorFile.manifestName) }.count == 1)
         #expect(repaired.repairs.first?.hasPrefix("left 'invoices/INV-2'") == true)
         #expect(fileBytes(fixture.file(document.key)).map(Array.init) == MirrorFile.render(document))
     }
 
-    @Test("symbolic links: a file link inside the mirror is read, a directory link leaving it is refused")
+    @Test("symbolic links are never followed: a file link and a directory link are unsafe, and a key under the link cannot have a file")
     func symbolicLinks() throws {
         let fixture = try ReconcileFixture()
         try fixture.seed(1)
@@ -233,15 +236,21 @@ struct ReconcileDirectoryTests {
         try FileManager.default.moveItem(atPath: fixture.mirror + "/accounts", toPath: outside)
         try FileManager.default.createSymbolicLink(atPath: fixture.mirror + "/accounts", withDestinationPath: outside)
         let report = try fixture.store.reconcile(against: .directory(fixture.mirror))
-        #expect(report.findings.count == 2, "\(report.renderTable())")
+        #expect(report.findings.count == 4, "\(report.findings)")
         let refused = try #require(report.findings.first)
         #expect(refused.kind == .missing)
         #expect(refused.key == "accounts/A-1")
         #expect(refused.path == nil)
         #expect(refused.detail.contains("symbolic link"))
-        // moved.json is a regular file no document accounts for.
-        #expect(report.findings.last?.kind == .extra)
-        #expect(report.findings.last?.path == fixture.mirror + "/moved.json")
+        // The link where INV-1's file belongs is not read through.
+        #expect(report.findings[1].kind == .unsafe)
+        #expect(report.findings[1].path == fixture.file("invoices/INV-1"))
+        #expect(report.findings[1].detail.contains("symbolic link"))
+        // moved.json is a regular file no document accounts for; accounts/ is a link.
+        #expect(report.findings[2].kind == .extra)
+        #expect(report.findings[2].path == fixture.mirror + "/moved.json")
+        #expect(report.findings[3].kind == .unsafe)
+        #expect(report.findings[3].path == fixture.mirror + "/accounts")
     }
 
     @Test("a directory that does not exist is an error, not a list of missing files")

@@ -78,3 +78,16 @@ final class ReconcileFixture: @unchecked Sendable {
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -seconds)], ofItemAtPath: path)
     }
 }
+
+extension ReconcileReport {
+    /// The findings about documents and files, without those about MANIFEST.json (which a
+    /// change to the database after the mirror was written also, rightly, produces).
+    var documentFindings: [Finding] {
+        findings.filter { $0.path?.hasSuffix("/" + MirrorFile.manifestName) != true }
+    }
+
+    /// The findings about MANIFEST.json.
+    var manifestFindings: [Finding] {
+        findings.filter { $0.path?.hasSuffix("/" + MirrorFile.manifestName) == true }
+    }
+}

@@ -27,14 +27,16 @@ struct ReconcileRepairTests {
         let before = try fixture.store.reconcile(against: .directory(fixture.mirror))
         // Database key order first, then the directory walk (in the filesystem's order).
         #expect(before.findings.prefix(4).map(\.kind) == [.missing, .stale, .mismatch, .corrupt])
-        #expect(Set(before.findings.suffix(2).map(\.kind)) == [.extra, .orphanTemp])
-        #expect(before.findings.count == 6)
+        #expect(Set(before.documentFindings.suffix(2).map(\.kind)) == [.extra, .orphanTemp])
+        #expect(before.documentFindings.count == 6)
+        // The manifest counted six documents at the versions mirrored.
+        #expect(before.manifestFindings.map(\.kind) == [.mismatch])
 
         let repaired = try fixture.store.repair(mirror: fixture.mirror)
         #expect(repaired.findings == before.findings)
         #expect(repaired.exitStatus == 1)
-        #expect(repaired.repairs.count == 6)
-        #expect(repaired.repairs.filter { $0.hasPrefix("rewrote ") }.count == 4)
+        #expect(repaired.repairs.count == 7)
+        #expect(repaired.repairs.filter { $0.hasPrefix("rewrote ") }.count == 5)
         #expect(repaired.repairs.contains("removed \(temp) (a temporary file left by an interrupted write)"))
         #expect(repaired.repairs.contains { $0.hasPrefix("left \(fixture.file(fixture.key(5)))") })
         for index in [1, 2, 3, 4, 6] {

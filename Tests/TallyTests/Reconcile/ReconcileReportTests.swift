@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Tally
 
-@Suite("Reconcile: report JSON schema and tables")
+@Suite("Reconcile: the reports' JSON schema")
 struct ReconcileReportTests {
     private let finding = Finding(kind: .orphanTemp, key: nil, path: "m/.a.json.tmp-ABCDEF", detail: "left over")
     private let stale = Finding(kind: .stale, key: "invoices/INV-1", path: "m/invoices/INV-1.json", databaseVersion: 2,
@@ -30,8 +30,7 @@ struct ReconcileReportTests {
         let report = ReconcileReport(target: "m", documentsChecked: 3, filesChecked: 4, findings: [stale, finding],
                                      repairs: ["rewrote m/invoices/INV-1.json"])
         let json = try object(report)
-        #expect(Set(json.keys) == ["target", "documents_checked", "files_checked", "findings", "repairs", "is_clean", "exit_status"])
-        #expect(json["exit_status"] as? Int == 1)
+        #expect(Set(json.keys) == ["target", "documents_checked", "files_checked", "findings", "repairs", "is_clean"])
         #expect(json["is_clean"] as? Bool == false)
         #expect(try JSONDecoder().decode(ReconcileReport.self, from: try JSONEncoder().encode(report)) == report)
     }
@@ -43,28 +42,10 @@ struct ReconcileReportTests {
         let report = VerifyReport(integrityCheck: ["ok"], foreignKeyProblems: [], chain: chain, documentsChecked: 1,
                                   findings: [])
         let json = try object(report)
-        #expect(Set(json.keys) == ["integrity_check", "foreign_key_problems", "chain", "documents_checked", "findings",
-                                   "chain_problem", "is_clean", "exit_status"])
-        #expect(json["exit_status"] as? Int == 3)
+        #expect(Set(json.keys) == ["integrity_check", "schema_problems", "foreign_key_problems", "chain", "documents_checked",
+                                   "findings", "chain_problem", "is_clean", "is_corrupt"])
+        #expect(json["is_corrupt"] as? Bool == true)
         #expect((json["chain_problem"] as? String)?.contains("seq 3") == true)
         #expect(try JSONDecoder().decode(VerifyReport.self, from: try JSONEncoder().encode(report)) == report)
-    }
-
-    @Test("the table groups findings by kind, aligns the columns and ends with a summary")
-    func table() throws {
-        let report = ReconcileReport(target: "m", documentsChecked: 3, filesChecked: 4, findings: [finding, stale])
-        let lines = report.renderTable().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        #expect(lines.first == "Reconciled the database with m: 3 documents, 4 files checked.")
-        let header = try #require(lines.firstIndex { $0.hasPrefix("KIND") })
-        // stale comes before orphan_temp (kind order), whatever the order found.
-        #expect(lines[header + 1].hasPrefix("stale "))
-        #expect(lines[header + 2].hasPrefix("orphan_temp "))
-        let detailColumn = try #require(lines[header].range(of: "DETAIL")).lowerBound.utf16Offset(in: lines[header])
-        #expect(lines[header + 1].utf16.count > detailColumn)
-        #expect(String(lines[header + 1].dropFirst(detailColumn)) == "older")
-        #expect(String(lines[header + 2].dropFirst(detailColumn)) == "left over")
-        #expect(lines.last == "2 findings (1 stale, 1 orphan_temp). The database is the source of truth: "
-            + "`tally reconcile --dir DIR --repair` rewrites a mirror from it.")
-        #expect(ReconcileReport(target: "m").renderTable().hasSuffix("Clean: the database and m agree."))
     }
 }

@@ -35,7 +35,7 @@ func checkRecovered(_ path: String, _ acknowledged: Acknowledgements, verifyChai
         #expect(report.isIntact, "\(report.firstBreak.map(String.init(describing:)) ?? "")")
         #expect(report.headSeq == head.seq)
     }
-    try store.read { db in
+    try store.sql { db in
         #expect(try db.scalarText("PRAGMA integrity_check") == "ok")
         for state in acknowledged.states.suffix(20) {
             let seq = try db.scalarInt("SELECT ledger_seq FROM state_history WHERE key = ? AND version = ?", [state.key, state.version])
@@ -135,7 +135,7 @@ struct CrashRecoveryTests {
                 var configuration = Store.Configuration()
                 configuration.readOnly = true
                 let backup = try Store(path: backups + "/" + name, configuration: configuration)
-                #expect(try backup.read { try $0.scalarText("PRAGMA integrity_check") } == "ok", "\(name)")
+                #expect(try backup.sql { try $0.scalarText("PRAGMA integrity_check") } == "ok", "\(name)")
                 #expect(try backup.ledger.verifyChain().isIntact, "\(name)")
                 #expect(try backup.state.count() == 2000, "\(name)")
                 checked += 1

@@ -51,7 +51,7 @@ struct SQLiteFaultTests {
             do {
                 let store = try Store(path: path)
                 try seedCollections(store, invoices: 1...2)
-                try store.checkpoint(.truncate)
+                try store.checkpointWAL(truncate: true)
             }
             guard runCommand("/bin/mount", ["-o", "remount,ro", mount]).status == 0 else {
                 print("skipped read-only test: cannot remount read-only")
@@ -88,7 +88,7 @@ struct SQLiteFaultTests {
         let store = try Store(path: copy)
         let report = try store.ledger.verifyChain()
         #expect(report.isIntact)
-        #expect(try store.read { try $0.scalarText("PRAGMA integrity_check") } == "ok")
+        #expect(try store.sql { try $0.scalarText("PRAGMA integrity_check") } == "ok")
         _ = try checkRecovered(copy, Acknowledgements())
     }
 
@@ -100,7 +100,7 @@ struct SQLiteFaultTests {
             try store.write { tx in
                 for index in 0..<3000 { try tx.state.put("docs/\(index)", body: ["i": .number(Double(index)), "pad": "................................"]) }
             }
-            try store.checkpoint(.truncate)
+            try store.checkpointWAL(truncate: true)
         }
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         let pageSize = 4096
@@ -113,7 +113,7 @@ struct SQLiteFaultTests {
             let store = try Store(path: path)
             var all = store.state.list()
             _ = try all.collect()
-            let integrity = try store.read { try $0.scalarText("PRAGMA integrity_check") }
+            let integrity = try store.sql { try $0.scalarText("PRAGMA integrity_check") }
             sawCorruption = integrity != "ok"
         } catch let error as TallyError {
             #expect(error.exitCode == 3, "\(error)")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Tally
 
-@Suite("SQLiteError: codes, messages and constraint kinds")
+@Suite("SQLiteError: result codes, messages and constraint kinds, translated once at the connection")
 struct SQLiteErrorTests {
     let db: Connection
 
@@ -23,44 +23,77 @@ struct SQLiteErrorTests {
             """)
     }
 
+    /// The SQLite error `sql` fails with (every failure arrives as `TallyError.sqlite`).
     private func failure(_ sql: String) throws -> SQLiteError {
         do {
             try db.execute(sql, [])
         } catch {
-            return error
+            guard case let .sqlite(sqlite) = error else {
+                Issue.record("expected a .sqlite error, got \(error)")
+                return SQLiteError(code: .ok, message: "")
+            }
+            return sqlite
         }
         Issue.record("expected \(sql) to fail")
-        return SQLiteError(code: 0, message: "")
+        return SQLiteError(code: .ok, message: "")
     }
 
     @Test("a UNIQUE violation reports SQLITE_CONSTRAINT_UNIQUE (2067), the message and the SQL")
     func unique() throws {
         let error = try failure("INSERT INTO t (u, c) VALUES ('a', 1)")
-        #expect(error.resultCode == 19)
-        #expect(error.extendedResultCode == 2067)
-        #expect(error.constraint == .unique)
+        #expect(error.code.primary == .constraint)
+        #expect(error.code == .constraintUnique)
+        #expect(error.code.rawValue == 2067)
         #expect(error.message.contains("t.u"))
         #expect(error.sql == "INSERT INTO t (u, c) VALUES ('a', 1)")
-        #expect(error.description.contains("SQLITE_CONSTRAINT") || error.description.contains("constraint"))
+        #expect(error.description.contains("constraint"))
     }
 
-    @Test("CHECK, NOT NULL, PRIMARY KEY, FOREIGN KEY and trigger RAISE are told apart")
+    @Test("CHECK, NOT NULL, PRIMARY KEY, FOREIGN KEY and trigger RAISE are told apart by their extended codes")
     func constraintKinds() throws {
-        #expect(try failure("INSERT INTO t (c) VALUES (0)").constraint == .check)
-        #expect(try failure("INSERT INTO t (c, n) VALUES (1, NULL)").constraint == .notNull)
-        #expect(try failure("INSERT INTO t (id, c) VALUES (1, 1)").constraint == .primaryKey)
-        #expect(try failure("INSERT INTO t (c, p) VALUES (1, 99)").constraint == .foreignKey)
+        #expect(try failure("INSERT INTO t (c) VALUES (0)").code == .constraintCheck)
+        #expect(try failure("INSERT INTO t (c, n) VALUES (1, NULL)").code == .constraintNotNull)
+        #expect(try failure("INSERT INTO t (id, c) VALUES (1, 1)").code == .constraintPrimaryKey)
+        #expect(try failure("INSERT INTO t (c, p) VALUES (1, 99)").code == .constraintForeignKey)
         let trigger = try failure("DELETE FROM t")
-        #expect(trigger.constraint == .trigger)
+        #expect(trigger.code == .constraintTrigger)
         #expect(trigger.message == "no deletes")
+    }
+
+    @Test("a primary code used as a pattern matches its extended codes, an extended one only itself")
+    func patternMatching() {
+        func kind(_ code: SQLiteError.ResultCode) -> String {
+            switch code {
+            case .constraintUnique: return "unique"
+            case .constraint: return "constraint"
+            case .busy, .locked: return "busy"
+            default: return "other"
+            }
+        }
+        #expect(kind(.constraintUnique) == "unique")
+        #expect(kind(.constraintCheck) == "constraint")
+        #expect(kind(.busySnapshot) == "busy")
+        #expect(kind(.corrupt) == "other")
     }
 
     @Test("a syntax error is not a constraint and names the SQL")
     func syntax() throws {
-        let error = try #require(throws: SQLiteError.self) { _ = try db.prepare("SELEC 1") }
-        #expect(error.constraint == nil)
-        #expect(error.resultCode == 1)
-        #expect(error.sql == "SELEC 1")
+        let error = try #require(throws: TallyError.self) { _ = try db.prepare("SELEC 1") }
+        guard case let .sqlite(sqlite) = error else {
+            Issue.record("expected .sqlite, got \(error)")
+            return
+        }
+        #expect(sqlite.code == .error)
+        #expect(sqlite.sql == "SELEC 1")
+    }
+
+    @Test("damage becomes corruptDatabase and a foreign file notATallyDatabase, naming the path")
+    func translation() {
+        #expect(TallyError(SQLiteError(code: .corrupt, message: "malformed"), path: "x.db") == .corruptDatabase(path: "x.db", detail: "malformed (SQLite code 11)"))
+        guard case .notATallyDatabase(path: "x.db", _) = TallyError(SQLiteError(code: .notADatabase, message: "not a database"), path: "x.db") else {
+            Issue.record("SQLITE_NOTADB must become notATallyDatabase")
+            return
+        }
     }
 
     @Test("arguments appear in errors only when the configuration makes them public")
@@ -73,16 +106,15 @@ struct SQLiteErrorTests {
         configuration.publicStatementArguments = true
         try debugging.configure(configuration)
         try debugging.execute("CREATE TABLE t (u TEXT UNIQUE, c INTEGER) STRICT; INSERT INTO t VALUES ('a', 1)")
-        let error = try #require(throws: SQLiteError.self) { try debugging.execute("INSERT INTO t (u, c) VALUES (?, ?)", ["a", 1]) }
-        #expect(error.arguments == "['a', 1]")
+        let error = try #require(throws: TallyError.self) { try debugging.execute("INSERT INTO t (u, c) VALUES (?, ?)", ["a", 1]) }
+        #expect(error.sqliteError?.arguments == "['a', 1]")
         #expect(error.description.contains("with arguments ['a', 1]"))
     }
 
-    @Test("exit codes: constraint → 4, busy → 5, corrupt → 3")
+    @Test("the command line's classes: constraint → 4, busy → 5, corrupt → 3")
     func exitCodes() {
-        #expect(SQLiteError(code: 2067, message: "").exitCode == 4)
-        #expect(SQLiteError(code: 5, message: "").exitCode == 5)
-        #expect(SQLiteError(code: 11, message: "").exitCode == 3)
-        #expect(SQLiteError(code: 26, message: "").exitCode == 3)
+        #expect(TallyError(SQLiteError(code: .constraintUnique, message: ""), path: "x").exitCode == 4)
+        #expect(TallyError(SQLiteError(code: .busy, message: ""), path: "x").exitCode == 5)
+        #expect(TallyError(SQLiteError(code: .corrupt, message: ""), path: "x").exitCode == 3)
     }
 }

@@ -41,7 +41,7 @@ struct StatementTests {
 
     @Test("blobs round-trip, including NUL bytes and the empty blob")
     func blobs() throws {
-        for value in [Data([0, 1, 0, 255, 0]), Data(), Data(repeating: 0, count: 1000)] {
+        for value: [UInt8] in [[0, 1, 0, 255, 0], [], [UInt8](repeating: 0, count: 1000)] {
             #expect(try roundTrip(value) == .blob(value))
         }
         #expect(try db.scalarText("SELECT typeof(v) FROM t") == "blob")
@@ -62,7 +62,7 @@ struct StatementTests {
         try statement.bind(3.5, named: "$c")
         #expect(try statement.step())
         #expect(statement.string(0) == "x23.5")
-        #expect(throws: SQLiteError.self) { try statement.bind(1, named: ":nope") }
+        #expect(throws: TallyError.self) { try statement.bind(1, named: ":nope") }
     }
 
     @Test("typed column reads")
@@ -72,7 +72,7 @@ struct StatementTests {
         #expect(statement.int64(0) == 42)
         #expect(statement.double(1) == 2.5)
         #expect(statement.string(2) == "txt")
-        #expect(statement.data(3) == Data([0, 255]))
+        #expect(statement.bytes(3) == [0, 255])
         #expect(statement.isNull(4))
         #expect(statement.optionalString(4) == nil)
         #expect(statement.columnCount == 5)
@@ -81,19 +81,19 @@ struct StatementTests {
 
     @Test("the wrong number of arguments is refused before running")
     func argumentCount() throws {
-        #expect(throws: SQLiteError.self) { try db.execute("INSERT INTO t (v) VALUES (?)", []) }
+        #expect(throws: TallyError.self) { try db.execute("INSERT INTO t (v) VALUES (?)", []) }
     }
 
     @Test("two statements in one prepare are refused, not silently truncated")
     func oneStatementOnly() throws {
-        #expect(throws: SQLiteError.self) { _ = try db.prepare("SELECT 1; DELETE FROM t") }
+        #expect(throws: TallyError.self) { _ = try db.prepare("SELECT 1; DELETE FROM t") }
     }
 
     @Test("a finalized statement throws instead of crashing")
     func finalized() throws {
         let statement = try db.prepare("SELECT 1")
         statement.finalize()
-        #expect(throws: SQLiteError.self) { try statement.step() }
+        #expect(throws: TallyError.self) { try statement.step() }
     }
 
     @Test("cached statements are reused and come back reset")

@@ -18,12 +18,12 @@ struct TransactionTests {
     @Test("a transaction commits on return and rolls back on throw")
     func commitAndRollback() throws {
         let db = try openTable()
-        try db.transaction(.immediate) { try db.execute("INSERT INTO t VALUES (1)") }
+        try db.transaction(.immediate, throwing: { try db.execute("INSERT INTO t VALUES (1)") })
         #expect(throws: Boom.self) {
-            try db.transaction(.immediate) {
+            try db.transaction(.immediate, throwing: {
                 try db.execute("INSERT INTO t VALUES (2)")
                 throw Boom()
-            }
+            })
         }
         #expect(try db.scalarText("SELECT group_concat(v) FROM t") == "1")
         #expect(db.isInTransaction == false)
@@ -32,20 +32,20 @@ struct TransactionTests {
     @Test("a failing savepoint undoes only its own changes")
     func savepoints() throws {
         let db = try openTable()
-        try db.transaction(.immediate) {
+        try db.transaction(.immediate, throwing: {
             try db.execute("INSERT INTO t VALUES (1)")
-            try? db.savepoint {
+            _ = try? db.savepoint(throwing: {
                 try db.execute("INSERT INTO t VALUES (2)")
                 throw Boom()
-            }
-            try db.savepoint {
+            })
+            try db.savepoint(throwing: {
                 try db.execute("INSERT INTO t VALUES (3)")
-                try? db.savepoint {
+                _ = try? db.savepoint(throwing: {
                     try db.execute("INSERT INTO t VALUES (4)")
                     throw Boom()
-                }
-            }
-        }
+                })
+            })
+        })
         #expect(try db.rows("SELECT v FROM t ORDER BY v") == [[.integer(1)], [.integer(3)]])
     }
 
@@ -95,7 +95,7 @@ struct TransactionTests {
         let second = try Connection(path: directory.file("t.db"), busyTimeout: 0.05)
         try first.execute("BEGIN IMMEDIATE")
         defer { try? first.execute("ROLLBACK") }
-        let error = try #require(throws: SQLiteError.self) { try second.execute("BEGIN IMMEDIATE") }
+        let error = try #require(throws: TallyError.self) { try second.execute("BEGIN IMMEDIATE") }
         #expect(error.isBusy)
         #expect(error.exitCode == 5)
     }

@@ -69,10 +69,10 @@ let brokenSnapshots: [BrokenSnapshot] = [
         return Data(bytes)
     }),
     BrokenSnapshot("byte order mark", line: 1, says: "byte order mark", bytes: { Data([0xEF, 0xBB, 0xBF]) + $0 }),
-    BrokenSnapshot("unknown format version", line: 1, says: "version 2", damage: replacing(0, "\"version\":1", "\"version\":2")),
+    BrokenSnapshot("unknown format version", line: 1, says: "version 3", damage: replacing(0, "\"version\":2", "\"version\":3")),
     BrokenSnapshot("not a snapshot", line: 1, says: "not a snapshot header", damage: { $0[0] = "{\"hello\":\"world\"}" }),
     BrokenSnapshot("another format", line: 1, says: "format", damage: replacing(0, "tally-snapshot", "other-tool")),
-    BrokenSnapshot("schema from the future", line: 1, says: "newer", damage: replacing(0, "\"schema_version\":1", "\"schema_version\":99")),
+    BrokenSnapshot("schema from the future", line: 1, says: "newer", damage: replacing(0, "\"schema_version\":2", "\"schema_version\":99")),
     BrokenSnapshot("wrong field type", line: 4, says: "must be an integer", damage: replacing(Lines.firstState + 2, "\"version\":1", "\"version\":\"1\"")),
     BrokenSnapshot("missing member", line: 2, says: "missing member \"checksum\"", damage: { lines in
         lines[Lines.firstState] = lines[Lines.firstState].replacingOccurrences(of: "\"checksum\":", with: "\"checksumX\":")
@@ -170,7 +170,7 @@ struct BrokenSnapshotTests {
         #expect(try databaseDump(target.path) == before, "\(broken.name): the database changed")
     }
 
-    @Test("a ledger that diverges from the database's is refused")
+    @Test("a ledger that diverges from the database's is a conflict (exit 4) naming the seq and the line")
     func diverging() throws {
         let (snapshot, _) = try fixture()
         let path = directory.file("s.jsonl")
@@ -179,16 +179,16 @@ struct BrokenSnapshotTests {
         try other.ledger.append(stream: "elsewhere", kind: "charge", amount: 1, currency: "EUR")
         let before = try databaseDump(other.path)
         let error = try #require(throws: TallyError.self) { try other.importSnapshot(from: path) }
-        guard case let .snapshot(_, line, reason) = error else {
-            Issue.record("expected a snapshot error, got \(error)")
+        guard case let .snapshotConflict(_, reason) = error else {
+            Issue.record("expected a snapshot conflict, got \(error)")
             return
         }
-        #expect(line == 9)
-        #expect(reason.contains("diverges"))
+        #expect(error.exitCode == 4)
+        #expect(reason.contains("diverges from the database's at seq 1 (line 9)"))
         #expect(try databaseDump(other.path) == before)
     }
 
-    @Test("a replace from a snapshot behind the database's ledger is refused; merge accepts it")
+    @Test("a replace from a snapshot behind the database's ledger is a conflict that says the database is ahead; merge accepts it")
     func behind() throws {
         let source = try Store(path: directory.file("source.db"))
         try seedCollections(source, invoices: 1...2)
@@ -197,7 +197,12 @@ struct BrokenSnapshotTests {
         try source.ledger.append(stream: "later", kind: "charge", amount: 1, currency: "EUR")
         let before = try databaseDump(source.path)
         let error = try #require(throws: TallyError.self) { try source.importSnapshot(from: path, mode: .replace) }
-        #expect(error.description.contains("ahead of the snapshot"))
+        guard case let .snapshotConflict(_, reason) = error else {
+            Issue.record("expected a snapshot conflict, got \(error)")
+            return
+        }
+        #expect(error.exitCode == 4)
+        #expect(reason.contains("the database is ahead: its ledger ends at seq 4, the snapshot's at seq 3"))
         #expect(try databaseDump(source.path) == before)
         #expect(try source.importSnapshot(from: path, mode: .merge).eventsMatched == 3)
     }

@@ -188,7 +188,7 @@ import Testing
         let text = try CanonicalJSON.encode(deep)
         #expect(try JSONValue.parse(text) == deep)
         let error = try #require(throws: CanonicalJSONError.self) { try CanonicalJSON.encode(["a": deep]) }
-        #expect(error.reason.contains("deeper than 512"))
+        #expect(error.reason.contains("deeper than \(JSONValue.maximumDepth)"))
         #expect(error.path.hasPrefix("$.a[0][0]"))
     }
 

@@ -25,7 +25,7 @@ struct StateStoreTests {
         #expect(second.body == body)
         #expect(second.status == "paid")
         #expect(try store.state.get("missing") == nil)
-        let stored = try store.read { try $0.scalarText("SELECT body FROM state WHERE key = 'invoices/INV-1'") }
+        let stored = try store.sql { try $0.scalarText("SELECT body FROM state WHERE key = 'invoices/INV-1'") }
         #expect(stored == #"{"customer":"ACME","lines":[{"sku":"A1"}],"total":1250}"#)
     }
 

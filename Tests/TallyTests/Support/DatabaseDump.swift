@@ -18,5 +18,5 @@ func databaseDump(_ path: String) throws -> [String] {
 /// Copies a database into a new file through SQLite's online backup (safe with WAL).
 func copyDatabase(_ source: Store, to path: String) throws {
     let destination = try Connection(path: path)
-    try source.read { db in try db.backup(to: destination) }
+    try source.readTransaction { (db: Connection) throws(TallyError) in try db.backup(to: destination) }
 }

@@ -1,0 +1,69 @@
+/// Tells in-process followers that the ledger moved: ``notify()`` is called after every
+/// durable commit that appended events (never before the commit), and waiters wake at
+/// once, blocking ones and `async` ones alike.
+///
+/// It carries no data, only a generation number, so a follower that wakes always re-reads
+/// the ledger from its own position: a missed or merged notification can delay it, never
+/// make it skip or repeat an event.
+final class CommitNotifier: @unchecked Sendable {
+    private let condition = PlatformCondition()
+    private var generation: UInt64 = 0
+    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiter: UInt64 = 0
+
+    /// The current generation; pass it to a wait to wake only for later commits.
+    var current: UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return generation
+    }
+
+    /// Announces a commit.
+    func notify() {
+        condition.lock()
+        generation &+= 1
+        let woken = waiters
+        waiters.removeAll()
+        condition.broadcast()
+        condition.unlock()
+        for continuation in woken.values { continuation.resume() }
+    }
+
+    /// Blocks until a commit after `generation`, or until `seconds` pass. Returns the
+    /// generation it woke at.
+    @discardableResult
+    func wait(after generation: UInt64, seconds: Double) -> UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        if self.generation == generation { _ = condition.wait(seconds: seconds) }
+        return self.generation
+    }
+
+    /// Suspends until a commit after `generation` (returns at once if one happened
+    /// already), or until the task is cancelled.
+    func waitAsync(after generation: UInt64) async {
+        let id: UInt64 = {
+            condition.lock()
+            defer { condition.unlock() }
+            nextWaiter &+= 1
+            return nextWaiter
+        }()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                condition.lock()
+                if self.generation != generation || Task.isCancelled {
+                    condition.unlock()
+                    continuation.resume()
+                    return
+                }
+                waiters[id] = continuation
+                condition.unlock()
+            }
+        } onCancel: {
+            condition.lock()
+            let continuation = waiters.removeValue(forKey: id)
+            condition.unlock()
+            continuation?.resume()
+        }
+    }
+}

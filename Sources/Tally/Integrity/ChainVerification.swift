@@ -1,0 +1,104 @@
+/// The outcome of recomputing the ledger's hash chain.
+public struct ChainReport: Sendable, Equatable, Codable {
+    /// Events read.
+    public var eventsChecked: Int64
+    /// The last event's seq (0 for an empty ledger).
+    public var headSeq: Int64
+    /// The last event's stored hash (64 zeros for an empty ledger).
+    public var headHash: String
+    /// The first place the chain breaks, or nil when it is intact.
+    public var firstBreak: ChainBreak?
+
+    /// True when every event's hash and link checked out.
+    public var isIntact: Bool { firstBreak == nil }
+
+    enum CodingKeys: String, CodingKey {
+        case eventsChecked = "events_checked", headSeq = "head_seq", headHash = "head_hash", firstBreak = "first_break"
+    }
+}
+
+/// Where and why the ledger's hash chain breaks.
+public struct ChainBreak: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Why the chain breaks at ``seq``.
+    public enum Reason: Sendable, Equatable, Codable {
+        /// Seqs jump: `expected` should have come next, ``ChainBreak/seq`` came instead.
+        case gap(expected: Int64)
+        /// The event's `prev_hash` is not the previous event's hash.
+        case prevHashMismatch(expected: String, found: String)
+        /// The event's content does not hash to its stored `hash`: it was edited.
+        case hashMismatch(stored: String, computed: String)
+        /// The row cannot be read (e.g. its payload is not JSON).
+        case unreadable(String)
+        /// Events after ``ChainBreak/seq`` were deleted: SQLite remembers `rememberedSeq` as
+        /// the highest seq ever inserted, but the ledger ends before it.
+        case tailRemoved(rememberedSeq: Int64)
+    }
+
+    /// The seq where the chain breaks.
+    public var seq: Int64
+    /// Why.
+    public var reason: Reason
+
+    public var description: String {
+        switch reason {
+        case let .gap(expected):
+            return "ledger chain breaks at seq \(seq): seq \(expected) is missing (gap)"
+        case let .prevHashMismatch(expected, found):
+            return "ledger chain breaks at seq \(seq): prev_hash is \(found) but the previous event's hash is \(expected)"
+        case let .hashMismatch(stored, computed):
+            return "ledger chain breaks at seq \(seq): its content hashes to \(computed) but the stored hash is \(stored) (the event was altered)"
+        case let .unreadable(detail):
+            return "ledger chain breaks at seq \(seq): \(detail)"
+        case let .tailRemoved(remembered):
+            return "the ledger's tail was removed: events \(seq)…\(remembered) were recorded once and are gone"
+        }
+    }
+}
+
+extension LedgerTable {
+    /// Recomputes every hash in seq order on `db` (call inside a read transaction for a
+    /// consistent view). Stops at the first break; memory stays flat.
+    static func verifyChain(on db: Connection, progress: ((Int64) -> Void)? = nil) throws(TallyError) -> ChainReport {
+        let statement = try db.prepare("SELECT \(columns) FROM ledger ORDER BY seq")
+        var report = ChainReport(eventsChecked: 0, headSeq: 0, headHash: Digest.zeroHash, firstBreak: nil)
+        var expectedSeq: Int64 = 1
+        var previousHash = Digest.zeroHash
+        while try statement.step() {
+            let seq = statement.int64(0)
+            let event: LedgerEvent
+            do {
+                event = try Self.unverifiedEvent(from: statement, path: db.path)
+            } catch {
+                report.firstBreak = ChainBreak(seq: seq, reason: .unreadable("\(error)"))
+                return report
+            }
+            report.eventsChecked += 1
+            report.headSeq = seq
+            report.headHash = event.hash
+            if seq != expectedSeq {
+                report.firstBreak = ChainBreak(seq: seq, reason: .gap(expected: expectedSeq))
+                return report
+            }
+            if event.prevHash != previousHash {
+                report.firstBreak = ChainBreak(seq: seq, reason: .prevHashMismatch(expected: previousHash, found: event.prevHash))
+                return report
+            }
+            // Stored payloads are canonical text, so hashing them as stored is JCS; a payload
+            // rewritten in another spelling no longer hashes to the same value, and shows here.
+            let computed = statement.withUTF8(8) {
+                LedgerHash.hash(prevHash: event.prevHash, seq: seq, eventID: event.eventID, stream: event.stream,
+                                streamVersion: event.streamVersion, kind: event.kind, amount: event.amount,
+                                currency: event.currency, quantity: event.quantity, canonicalPayload: $0,
+                                recordedAt: event.recordedAt)
+            }
+            if computed != event.hash {
+                report.firstBreak = ChainBreak(seq: seq, reason: .hashMismatch(stored: event.hash, computed: computed))
+                return report
+            }
+            previousHash = event.hash
+            expectedSeq = seq + 1
+            if seq % 10_000 == 0 { progress?(seq) }
+        }
+        return report
+    }
+}

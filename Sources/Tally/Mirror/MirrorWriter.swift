@@ -1,0 +1,165 @@
+/// Writes the state-file mirror of one consistent view of the database, in three passes:
+///
+/// 1. every document in key order: its file is read (safely, see ``MirrorFileReader``) and,
+///    when missing or different, rewritten; all rewrites go through one
+///    ``AtomicFile/Batch``, committed every few thousand files;
+/// 2. a walk of the directory: files of documents that no longer exist are removed (only
+///    valid mirror files of their key), Tally's own old temporary files are swept, and
+///    everything else Tally did not write is reported, never touched;
+/// 3. `MANIFEST.json`.
+///
+/// It never stops half-way: a key it cannot write, a link or a FIFO where a file belongs, a
+/// file it will not remove, each becomes a ``Finding`` of the report, and the rest of the
+/// mirror and the manifest are still written. The findings are exactly what
+/// ``Store/reconcile(against:rules:progress:)`` would report afterwards, so the two agree.
+struct MirrorWriter {
+    let db: Connection
+    let root: String
+    let databasePath: String
+    let progress: (@Sendable (OperationProgress) -> Void)?
+    private var report: MirrorReport
+    private var reader: MirrorFileReader
+    private let batch = AtomicFile.Batch()
+    private var entries = EntriesDigest()
+
+    /// Files of one batch before it is committed: bounds the temporary files a crash can leave.
+    static let batchSize = 2000
+    /// Tally's temporary files older than this are abandoned and removed.
+    static let orphanAge: Double = 60
+
+    init(db: Connection, root: String, databasePath: String, progress: (@Sendable (OperationProgress) -> Void)?) {
+        self.db = db
+        self.root = root
+        self.databasePath = databasePath
+        self.progress = progress
+        self.report = MirrorReport(directory: root)
+        self.reader = MirrorFileReader(root: root)
+    }
+
+    mutating func run() throws(TallyError) -> MirrorReport {
+        let identity = try LedgerIdentity.read(on: db)
+        let head = try LedgerTable.head(on: db)
+        report.ledgerHeadSeq = head.seq
+        try MirrorDirectory.prepare(root, ledgerID: identity)
+        try writeDocuments()
+        try walkDirectory()
+        let manifest = MirrorManifest(ledgerID: identity, generatedAt: Timestamp.now(), ledgerHeadSeq: head.seq,
+                                      ledgerHeadHash: head.hash, documents: report.documents, entriesDigest: entries.hex)
+        try AtomicFile.write(manifest.rendered(), to: MirrorDirectory.manifestPath(root), permissions: 0o644)
+        return report
+    }
+
+    // MARK: Pass 1: every document
+
+    private mutating func writeDocuments() throws(TallyError) {
+        let total = try StateTable.count(status: nil, on: db)
+        let statement = try db.prepare("SELECT \(StateTable.columns) FROM state ORDER BY key")
+        while try statement.step() {
+            let document = try StateTable.document(from: statement)
+            report.documents += 1
+            entries.add(key: document.key, version: document.version, checksum: document.checksum)
+            try mirror(document)
+            if batch.count >= Self.batchSize { try commitBatch() }
+            if report.documents % 1000 == 0 { progress?(OperationProgress(phase: .files, done: report.documents, total: total)) }
+        }
+        try commitBatch()
+        progress?(OperationProgress(phase: .files, done: report.documents, total: total))
+    }
+
+    private mutating func mirror(_ document: StateDocument) throws(TallyError) {
+        let bytes = MirrorFile.render(document)
+        switch reader.read(document.key, limit: MirrorFileReader.limit(expected: bytes.count)) {
+        case let .bytes(_, existing) where existing == bytes:
+            report.unchanged += 1
+        case let .bytes(path, _), let .absent(path), let .unreadable(path, _):
+            do throws(TallyError) {
+                try batch.add(bytes, to: path, permissions: 0o600)
+                report.written += 1
+            } catch {
+                report.findings.append(Finding(kind: .missing, key: document.key, path: path, databaseVersion: document.version,
+                                               databaseChecksum: document.checksum,
+                                               detail: "the file could not be written: \(error.problem)"))
+            }
+        case let .unsafe(path, reason):
+            report.findings.append(MirrorFindings.unsafe(path: path, key: document.key, reason: reason))
+        case let .impossible(reason):
+            report.findings.append(Finding(kind: .missing, key: document.key, databaseVersion: document.version,
+                                           databaseChecksum: document.checksum,
+                                           detail: "the document cannot have a mirror file: \(reason)"))
+        }
+    }
+
+    private mutating func commitBatch() throws(TallyError) {
+        for failure in try batch.commit() {
+            report.written -= 1
+            report.findings.append(Finding(kind: .missing, path: failure.path, detail: "the file could not be written: \(failure.error.problem)"))
+        }
+    }
+
+    // MARK: Pass 2: files the database does not account for
+
+    private mutating func walkDirectory() throws(TallyError) {
+        let walker = DirectoryWalker(root: root)
+        let ownFiles = MirrorDirectory.databaseFiles(databasePath, under: root)
+        let now = Clock.secondsSince1970()
+        for relative in walker {
+            let path = FileOperations.join(root, relative)
+            if relative == MirrorFile.manifestName || ownFiles.contains(relative) { continue }
+            let name = FileOperations.split(relative).name
+            if TempFileName.matches(name) {
+                let age = MirrorDirectory.age(of: path, now: now)
+                if age >= Self.orphanAge {
+                    if (try? AtomicFile.remove(path)) == true { report.sweptTemporaryFiles += 1 }
+                } else {
+                    report.findings.append(MirrorFindings.orphanTemp(path: path, age: age))
+                }
+                continue
+            }
+            guard let key = MirrorFile.key(forRelativePath: relative) else {
+                report.findings.append(MirrorFindings.notAMirrorFile(path: path))
+                continue
+            }
+            if try StateTable.currentVersion(key, on: db) > 0 { continue }
+            switch MirrorFindings.classifyExtra(key: key, path: path) {
+            case .removable:
+                if try AtomicFile.remove(path) { report.removed += 1 }
+            case let .leave(finding):
+                report.findings.append(finding)
+            }
+        }
+        let db = self.db
+        report.findings += try MirrorFindings.walkProblems(walker, root: root, ownFiles: ownFiles) { (key) throws(TallyError) -> Bool in
+            try StateTable.currentVersion(key, on: db) > 0
+        }
+    }
+}
+
+/// What ``Store/mirror(to:progress:)`` did.
+public struct MirrorReport: Sendable, Codable, Equatable {
+    /// The mirror directory.
+    public var directory: String
+    /// Documents in the database.
+    public var documents: Int64 = 0
+    /// Files written because they were missing or different.
+    public var written: Int64 = 0
+    /// Files already identical, left alone.
+    public var unchanged: Int64 = 0
+    /// Files removed because their document no longer exists.
+    public var removed: Int64 = 0
+    /// Temporary files of interrupted writes (over a minute old) removed.
+    public var sweptTemporaryFiles: Int64 = 0
+    /// The ledger head the mirror is consistent with.
+    public var ledgerHeadSeq: Int64 = 0
+    /// What the mirror could not write, or found and left alone: a link or special file
+    /// where a document's file belongs, a file Tally did not write, a key it could not
+    /// write. Empty when the directory is now an exact mirror.
+    public var findings: [Finding] = []
+
+    /// True when the directory is now an exact mirror of the database.
+    public var isComplete: Bool { findings.isEmpty }
+
+    enum CodingKeys: String, CodingKey {
+        case directory, documents, written, unchanged, removed, findings
+        case sweptTemporaryFiles = "swept_temporary_files", ledgerHeadSeq = "ledger_head_seq"
+    }
+}

@@ -1,0 +1,147 @@
+import Crypto
+
+/// Streams one snapshot into a byte sink, hashing every byte for the trailer, verifying
+/// every document's checksum and every event's hash on the way.
+struct SnapshotWriter {
+    let databasePath: String
+    let write: (UnsafeRawBufferPointer) throws(TallyError) -> Void
+    private var hasher = SHA256()
+    private var line: [UInt8] = []
+    private var bytes: Int64 = 0
+
+    init(databasePath: String, write: @escaping (UnsafeRawBufferPointer) throws(TallyError) -> Void) {
+        self.databasePath = databasePath
+        self.write = write
+        line.reserveCapacity(64 * 1024)
+    }
+
+    private mutating func emit() throws(TallyError) {
+        line.append(UInt8(ascii: "\n"))
+        hasher.update(data: line)
+        try send()
+    }
+
+    private mutating func send() throws(TallyError) {
+        let sink = write
+        let result: Result<Void, TallyError> = line.withUnsafeBytes { raw in Result { () throws(TallyError) in try sink(raw) } }
+        try result.get()
+        bytes += Int64(line.count)
+        line.removeAll(keepingCapacity: true)
+    }
+
+    mutating func write(db: Connection, options: ExportOptions,
+                        progress: (@Sendable (OperationProgress) -> Void)?) throws(TallyError) -> ExportSummary {
+        // The first read fixes the transaction's snapshot; everything below belongs to it.
+        let head = try LedgerTable.head(on: db)
+        let ledgerID = try LedgerIdentity.read(on: db)
+        let prefixUpper = options.keyPrefix + "\u{7F}"
+        let documentTotal = try db.scalarInt("SELECT count(*) FROM state WHERE key >= ? AND key < ?", [options.keyPrefix, prefixUpper]) ?? 0
+        let header: JSONValue = [
+            "format": .string(SnapshotFormat.formatName),
+            "version": .number(Double(SnapshotFormat.version)),
+            "schema_version": .number(Double(Migrator.embedded.latestVersion)),
+            "created_at": .string(Timestamp.now()),
+            "ledger_id": .string(ledgerID),
+            "ledger_head": ["seq": .number(Double(head.seq)), "hash": .string(head.hash)],
+            "include_ledger": .bool(options.includeLedger),
+            "key_prefix": .string(options.keyPrefix),
+        ]
+        do {
+            try CanonicalJSON.append(header, to: &line)
+        } catch {
+            throw TallyError.internal("the snapshot header cannot be written: \(error)")
+        }
+        try emit()
+
+        var documents: Int64 = 0
+        let states = try db.prepare("SELECT \(StateTable.columns) FROM state WHERE key >= ? AND key < ? ORDER BY key")
+        try states.bind(options.keyPrefix, at: 1)
+        try states.bind(prefixUpper, at: 2)
+        while try states.step() {
+            try appendState(states)
+            try emit()
+            documents += 1
+            if documents % 1000 == 0 { progress?(OperationProgress(phase: .state, done: documents, total: documentTotal)) }
+        }
+        progress?(OperationProgress(phase: .state, done: documents, total: documentTotal))
+
+        var events: Int64 = 0
+        if options.includeLedger {
+            let rows = try db.prepare("SELECT \(LedgerTable.columns) FROM ledger WHERE seq <= ? ORDER BY seq")
+            try rows.bind(head.seq, at: 1)
+            var previousHash = Digest.zeroHash
+            while try rows.step() {
+                try appendEvent(rows, previousHash: previousHash, expectedSeq: events + 1)
+                previousHash = rows.string(11)
+                try emit()
+                events += 1
+                if events % 1000 == 0 { progress?(OperationProgress(phase: .ledger, done: events, total: head.seq)) }
+            }
+            progress?(OperationProgress(phase: .ledger, done: events, total: head.seq))
+        }
+
+        let digest = Digest.hex(hasher.finalize())
+        CanonicalJSON.appendASCII("{\"type\":\"end\",\"records\":", to: &line)
+        LedgerHash.appendInteger(documents + events, to: &line)
+        CanonicalJSON.appendASCII(",\"sha256\":", to: &line)
+        CanonicalJSON.appendQuoted(digest, to: &line)
+        line.append(UInt8(ascii: "}"))
+        line.append(UInt8(ascii: "\n"))
+        try send()
+        return ExportSummary(path: "-", documents: documents, events: events, bytes: bytes,
+                             ledgerHeadSeq: head.seq, ledgerHeadHash: head.hash, sha256: digest)
+    }
+
+    /// Appends one state record, re-verifying the body against its checksum: bodies are
+    /// stored canonical, so hashing the stored bytes is the whole check for an intact row.
+    private mutating func appendState(_ row: Statement) throws(TallyError) {
+        let key = row.string(0)
+        let checksum = row.string(4)
+        let intact = row.withUTF8(3) { Digest.sha256Hex(UnsafeRawBufferPointer($0)) == checksum }
+        if intact {
+            row.withUTF8(3) { body in
+                SnapshotFormat.appendStateRecord(key: key, version: row.int64(1), status: row.optionalString(2), canonicalBody: body,
+                                                 checksum: checksum, updatedAt: row.string(5), ledgerSeq: row.optionalInt64(6),
+                                                 to: &line)
+            }
+            return
+        }
+        // Not the canonical text it should be: re-verify through the full path, which
+        // throws corruptState when the content really changed.
+        let document = try StateTable.document(from: row)
+        let canonical: [UInt8]
+        do {
+            canonical = try CanonicalJSON.bytes(document.body)
+        } catch {
+            throw TallyError.corruptState(key: key, expected: checksum, actual: "(not canonicalizable: \(error))")
+        }
+        canonical.withUnsafeBufferPointer { body in
+            SnapshotFormat.appendStateRecord(key: key, version: document.version, status: document.status, canonicalBody: body,
+                                             checksum: checksum, updatedAt: document.updatedAt, ledgerSeq: document.ledgerSeq,
+                                             to: &line)
+        }
+    }
+
+    /// Appends one event record after checking it extends the chain, so a snapshot never
+    /// carries a broken ledger that its own import would refuse.
+    private mutating func appendEvent(_ row: Statement, previousHash: String, expectedSeq: Int64) throws(TallyError) {
+        let seq = row.int64(0)
+        let eventID = row.string(1), stream = row.string(2), kind = row.string(4)
+        let streamVersion = row.int64(3)
+        let amount = row.optionalInt64(5), currency = row.optionalString(6), quantity = row.optionalDouble(7)
+        let recordedAt = row.string(9), prevHash = row.string(10), hash = row.string(11)
+        let intact = row.withUTF8(8) { payload in
+            LedgerHash.hash(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
+                            kind: kind, amount: amount, currency: currency, quantity: quantity, canonicalPayload: payload,
+                            recordedAt: recordedAt) == hash
+        }
+        guard seq == expectedSeq, prevHash == previousHash, intact else {
+            throw TallyError.corruptDatabase(path: databasePath, detail: "the ledger chain breaks at seq \(seq); verify the database for details. The snapshot was not written")
+        }
+        row.withUTF8(8) { payload in
+            SnapshotFormat.appendEventRecord(seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion, kind: kind,
+                                             amount: amount, currency: currency, quantity: quantity, canonicalPayload: payload,
+                                             recordedAt: recordedAt, prevHash: prevHash, hash: hash, to: &line)
+        }
+    }
+}

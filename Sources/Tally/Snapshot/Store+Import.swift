@@ -1,0 +1,552 @@
+import Crypto
+
+/// How an import combines a snapshot with the database.
+public enum ImportMode: String, Sendable, Codable, CaseIterable {
+    /// The documents become the snapshot's (within its key prefix): missing ones are added,
+    /// different ones replaced, ones absent from the snapshot deleted. The snapshot's
+    /// ledger must equal or extend the database's.
+    case replace
+    /// Newer versions win: a document is taken from the snapshot only when its version is
+    /// above the database's; equal versions with different content are reported as
+    /// conflicts and left alone. Nothing is deleted. The ledgers must not diverge.
+    case merge
+}
+
+/// One document an import left alone because both sides changed it.
+public struct ImportConflict: Sendable, Codable, Equatable {
+    /// The key.
+    public var key: String
+    /// The snapshot line of its record.
+    public var line: Int
+    /// The version both sides have.
+    public var version: Int64
+    /// The database's checksum at that version.
+    public var databaseChecksum: String
+    /// The snapshot's checksum at that version.
+    public var snapshotChecksum: String
+
+    enum CodingKeys: String, CodingKey {
+        case key, line, version
+        case databaseChecksum = "database_checksum", snapshotChecksum = "snapshot_checksum"
+    }
+}
+
+/// What an import did (or, for a dry run, would do).
+public struct ImportReport: Sendable, Codable, Equatable {
+    /// The mode used.
+    public var mode: ImportMode
+    /// True when nothing was committed.
+    public var dryRun: Bool
+    /// State and event records in the snapshot.
+    public var records: Int64 = 0
+    /// Documents that did not exist and were added.
+    public var added: Int64 = 0
+    /// Documents replaced by the snapshot's version.
+    public var updated: Int64 = 0
+    /// Documents already identical.
+    public var unchanged: Int64 = 0
+    /// Documents deleted because the snapshot does not have them (replace only).
+    public var deleted: Int64 = 0
+    /// Documents skipped because the database's version is newer (merge only).
+    public var skipped: Int64 = 0
+    /// Documents both sides changed at the same version (merge only); not applied.
+    public var conflicts: [ImportConflict] = []
+    /// Snapshot events already in the database.
+    public var eventsMatched: Int64 = 0
+    /// Snapshot events appended to the database.
+    public var eventsAppended: Int64 = 0
+    /// Pairs of keys, one of them added by this import, that differ only in letter case:
+    /// they would share one mirror file on a case-insensitive file system.
+    public var caseCollisions: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case mode, records, added, updated, unchanged, deleted, skipped, conflicts
+        case dryRun = "dry_run", eventsMatched = "events_matched", eventsAppended = "events_appended"
+        case caseCollisions = "case_collisions"
+    }
+}
+
+extension Store {
+    /// Imports a snapshot written by ``exportSnapshot(to:options:progress:)``, all or nothing.
+    ///
+    /// The whole file is checked — format and version, every line's JSON and field types,
+    /// every document's checksum, duplicate keys, the ledger's hash chain and its agreement
+    /// with the database's, the record count and the trailer's SHA-256 — inside one write
+    /// transaction that commits only when all of it passed. Any failure rolls everything
+    /// back and throws ``TallyError/snapshot(path:line:reason:)`` naming the line.
+    ///
+    /// A `replace` import takes the snapshot's ledger identity with its content.
+    ///
+    /// - Parameters:
+    ///   - mode: ``ImportMode/replace`` (default) or ``ImportMode/merge``.
+    ///   - dryRun: Check and report, then roll back.
+    /// - Throws: ``TallyError/snapshot(path:line:reason:)`` for a file that is not a valid
+    ///   snapshot, ``TallyError/snapshotConflict(path:reason:)`` when its ledger is behind the
+    ///   database's (replace) or diverges from it.
+    @discardableResult
+    public func importSnapshot(from path: String, mode: ImportMode = .replace, dryRun: Bool = false,
+                               progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> ImportReport {
+        let reader = try LineReader(path: path, maximumLineBytes: SnapshotFormat.maximumLineBytes(for: configuration))
+        return try importSnapshot(reader: reader, mode: mode, dryRun: dryRun, progress: progress)
+    }
+
+    /// Imports a snapshot read from an open file descriptor (a pipe, standard input),
+    /// named `name` in errors; the descriptor is not closed.
+    @discardableResult
+    public func importSnapshot(fromFileDescriptor descriptor: Int32, name: String, mode: ImportMode = .replace,
+                               dryRun: Bool = false,
+                               progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> ImportReport {
+        let reader = LineReader(descriptor: descriptor, name: name, owned: false,
+                                maximumLineBytes: SnapshotFormat.maximumLineBytes(for: configuration))
+        return try importSnapshot(reader: reader, mode: mode, dryRun: dryRun, progress: progress)
+    }
+
+    private func importSnapshot(reader: LineReader, mode: ImportMode, dryRun: Bool,
+                                progress: (@Sendable (OperationProgress) -> Void)?) throws(TallyError) -> ImportReport {
+        var report = ImportReport(mode: mode, dryRun: dryRun)
+        var dryRunReport: ImportReport?
+        let limits = (document: configuration.maximumDocumentBytes, payload: configuration.maximumPayloadBytes)
+        do throws(TallyError) {
+            report = try writeTransaction { (tx: Transaction) throws(TallyError) -> ImportReport in
+                let db = tx.connection
+                // Documents may name events that come later in the file.
+                try db.execute("PRAGMA defer_foreign_keys = ON")
+                var importer = SnapshotImporter(reader: reader, db: db, mode: mode, limits: limits, progress: progress)
+                let result = try importer.run(report)
+                if dryRun {
+                    // Everything was checked; roll it all back on purpose.
+                    dryRunReport = result
+                    throw TallyError.internal(SnapshotImporter.dryRunMarker)
+                }
+                tx.appendedEvents += Int(result.eventsAppended)
+                return result
+            }
+        } catch {
+            if let dryRunReport, case let .internal(marker) = error, marker == SnapshotImporter.dryRunMarker {
+                return dryRunReport
+            }
+            throw Self.locate(error, path: reader.path, line: reader.lineNumber)
+        }
+        return report
+    }
+
+    /// Errors from deeper layers (SQL triggers, constraint checks at commit) get the line.
+    private static func locate(_ error: TallyError, path: String, line: Int) -> TallyError {
+        switch error {
+        case .snapshot, .snapshotConflict, .io, .lockTimeout, .corruptDatabase, .notATallyDatabase, .unsafeFile, .internal:
+            return error
+        default:
+            return .snapshot(path: path, line: line, reason: error.problem)
+        }
+    }
+}
+
+/// One pass over a snapshot inside the import transaction.
+private struct SnapshotImporter {
+    /// Marks the deliberate rollback of a dry run.
+    static let dryRunMarker = "dry-run rollback"
+
+    let reader: LineReader
+    let db: Connection
+    let mode: ImportMode
+    let limits: (document: Int, payload: Int)
+    let progress: (@Sendable (OperationProgress) -> Void)?
+
+    private var hasher = SHA256()
+    private var seenKeys = Set<String>()
+    private var keyPrefix = ""
+    private var includeLedger = true
+    private var headerHead: (seq: Int64, hash: String) = (0, Digest.zeroHash)
+    private var databaseHead: (seq: Int64, hash: String) = (0, Digest.zeroHash)
+    private var lastEvent: (seq: Int64, hash: String) = (0, Digest.zeroHash)
+    private var highestLedgerSeqReference: (seq: Int64, line: Int, key: String)?
+    private var sawTrailer = false
+
+    private var ledgerID: String?
+
+    init(reader: LineReader, db: Connection, mode: ImportMode, limits: (document: Int, payload: Int),
+         progress: (@Sendable (OperationProgress) -> Void)?) {
+        self.reader = reader
+        self.db = db
+        self.mode = mode
+        self.limits = limits
+        self.progress = progress
+    }
+
+    private func fail(_ reason: String, line: Int? = nil) -> TallyError {
+        TallyError.snapshot(path: reader.path, line: line ?? reader.lineNumber, reason: reason)
+    }
+
+    mutating func run(_ initial: ImportReport) throws(TallyError) -> ImportReport {
+        var report = initial
+        databaseHead = try LedgerTable.head(on: db)
+        let totalBytes = reader.fileSize ?? 0
+        while true {
+            let more = try reader.nextLine { (line: UnsafeBufferPointer<UInt8>) throws(TallyError) -> Bool in
+                try handle(line, report: &report)
+                return true
+            }
+            guard more != nil else { break }
+            if reader.lineNumber % 1000 == 0 {
+                progress?(OperationProgress(phase: .`import`, done: reader.bytesRead, total: totalBytes))
+            }
+        }
+        guard reader.lineNumber > 0 else {
+            throw fail("the file is empty; a snapshot starts with a header line", line: 0)
+        }
+        guard sawTrailer else {
+            throw fail("the file ends without its end record; it is truncated or incomplete", line: reader.lineNumber)
+        }
+        try finish(&report)
+        progress?(OperationProgress(phase: .`import`, done: reader.bytesRead, total: totalBytes))
+        return report
+    }
+
+    // MARK: Lines
+
+    private mutating func handle(_ line: UnsafeBufferPointer<UInt8>, report: inout ImportReport) throws(TallyError) {
+        let number = reader.lineNumber
+        if sawTrailer {
+            throw fail("unexpected data after the end record")
+        }
+        if number == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
+            throw fail("the file starts with a UTF-8 byte order mark; snapshots are plain UTF-8 without one")
+        }
+        guard !line.isEmpty else { throw fail("empty line") }
+        let value: JSONValue
+        do {
+            value = try JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(line))
+        } catch {
+            throw fail(error.description)
+        }
+        guard case let .object(record) = value else {
+            throw fail("a record must be a JSON object")
+        }
+        if number == 1 {
+            try readHeader(record)
+            updateDigest(line)
+            return
+        }
+        switch try field(record, "type", as: String.self) {
+        case "state":
+            try importState(record, line: line, report: &report)
+        case "event":
+            try importEvent(record, line: line, report: &report)
+        case "end":
+            try checkTrailer(record, report: report)
+            guard reader.endedWithNewline else { throw fail("the end record is not followed by a newline; the file may be truncated") }
+            sawTrailer = true
+            return
+        case let other:
+            throw fail("unknown record type '\(TallyError.printable(other))'; expected state, event or end")
+        }
+        report.records += 1
+        updateDigest(line)
+    }
+
+    private mutating func updateDigest(_ line: UnsafeBufferPointer<UInt8>) {
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(line))
+        hasher.update(data: [UInt8(ascii: "\n")])
+    }
+
+    private mutating func readHeader(_ header: [String: JSONValue]) throws(TallyError) {
+        guard header["type"] == nil, let format = header["format"] else {
+            throw fail("the first line is not a snapshot header (it has no \"format\" member)")
+        }
+        guard format == .string(SnapshotFormat.formatName) else {
+            throw fail("format is \(format), not \"\(SnapshotFormat.formatName)\"")
+        }
+        let version = try field(header, "version", as: Int64.self)
+        guard SnapshotFormat.readableVersions.contains(version) else {
+            throw fail("snapshot format version \(version) is not supported; this build reads versions \(SnapshotFormat.readableVersions.lowerBound)…\(SnapshotFormat.readableVersions.upperBound)")
+        }
+        if version >= 2 {
+            let identity = try field(header, "ledger_id", as: String.self)
+            guard identity.utf8.count == 36, identity.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || $0 == 0x2D }) else {
+                throw fail("header member \"ledger_id\" must be a lowercase UUID")
+            }
+            ledgerID = identity
+        }
+        let schema = try field(header, "schema_version", as: Int64.self)
+        guard schema >= 1, schema <= Int64(Migrator.embedded.latestVersion) else {
+            throw fail("the snapshot comes from schema version \(schema), newer than this build's \(Migrator.embedded.latestVersion); upgrade Tally")
+        }
+        _ = try field(header, "created_at", as: String.self)
+        guard case let .object(head)? = header["ledger_head"] else {
+            throw fail("header member \"ledger_head\" must be an object with seq and hash")
+        }
+        headerHead = (try field(head, "seq", as: Int64.self, context: "ledger_head."), try hash(head, "hash", context: "ledger_head."))
+        if let include = header["include_ledger"] {
+            guard case let .bool(flag) = include else { throw fail("header member \"include_ledger\" must be true or false") }
+            includeLedger = flag
+        }
+        if header["key_prefix"] != nil { keyPrefix = try field(header, "key_prefix", as: String.self) }
+    }
+
+    private mutating func importState(_ record: [String: JSONValue], line: UnsafeBufferPointer<UInt8>, report: inout ImportReport) throws(TallyError) {
+        let key = try field(record, "key", as: String.self)
+        do {
+            try SafePath.validateKey(key)
+        } catch {
+            throw fail("\(error)")
+        }
+        guard key.hasPrefix(keyPrefix) else {
+            throw fail("key '\(key)' is outside the snapshot's key prefix '\(keyPrefix)'")
+        }
+        guard seenKeys.insert(key).inserted else {
+            throw fail("duplicate key '\(key)': it already appeared earlier in the snapshot")
+        }
+        let version = try field(record, "version", as: Int64.self)
+        guard version >= 1 else { throw fail("state '\(key)' has version \(version); versions start at 1") }
+        let status = try optionalField(record, "status", as: String.self)
+        do {
+            try StateTable.checkStatus(status)
+        } catch {
+            throw fail("state '\(key)': \(error.problem)")
+        }
+        guard let body = record["body"] else { throw fail("state '\(key)' has no \"body\"") }
+        let checksum = try hash(record, "checksum")
+        let updatedAt = try field(record, "updated_at", as: String.self)
+        guard Timestamp.isValid(updatedAt) else {
+            throw fail("state '\(key)' has updated_at '\(TallyError.printable(updatedAt))'; expected RFC 3339 UTC like 2026-01-02T03:04:05.678Z")
+        }
+        let ledgerSeq = try optionalField(record, "ledger_seq", as: Int64.self)
+        let canonical: [UInt8]
+        do {
+            canonical = try CanonicalJSON.bytes(body)
+        } catch {
+            throw fail("state '\(key)': its body \(error.description)")
+        }
+        let actual = Digest.sha256Hex(canonical)
+        guard actual == checksum else {
+            throw fail("state '\(key)' checksum mismatch: its body hashes to \(actual), the record says \(checksum)")
+        }
+        guard canonical.count <= limits.document else {
+            throw fail("state '\(key)' has a body of \(canonical.count) bytes of canonical JSON, over this store's limit of \(limits.document) (Store.Configuration.maximumDocumentBytes)")
+        }
+        if let ledgerSeq {
+            guard ledgerSeq >= 1 else { throw fail("state '\(key)' has ledger_seq \(ledgerSeq); seqs start at 1") }
+            if ledgerSeq > (highestLedgerSeqReference?.seq ?? 0) {
+                highestLedgerSeqReference = (ledgerSeq, reader.lineNumber, key)
+            }
+        }
+        let document = StateDocument(key: key, version: version, status: status, body: body, checksum: checksum,
+                                     updatedAt: updatedAt, ledgerSeq: ledgerSeq)
+        try apply(document, canonical: canonical, report: &report)
+    }
+
+    private func apply(_ document: StateDocument, canonical: [UInt8], report: inout ImportReport) throws(TallyError) {
+        let current = try currentRow(document.key)
+        let lastVersion = max(current?.version ?? 0, try StateTable.lastHistoryVersion(document.key, on: db))
+        let identical = current.map {
+            $0.version == document.version && $0.checksum == document.checksum && $0.status == document.status
+                && $0.ledgerSeq == document.ledgerSeq && $0.updatedAt == document.updatedAt
+        } ?? false
+        if identical {
+            report.unchanged += 1
+            return
+        }
+        var toWrite = document
+        switch mode {
+        case .merge:
+            if let current, document.version == current.version {
+                report.conflicts.append(ImportConflict(key: document.key, line: reader.lineNumber, version: document.version,
+                                                       databaseChecksum: current.checksum, snapshotChecksum: document.checksum))
+                return
+            }
+            guard document.version > lastVersion else {
+                report.skipped += 1
+                return
+            }
+        case .replace:
+            if document.version <= lastVersion {
+                // The database has moved past this version: keep history moving forward and
+                // record the snapshot's content as the key's next version.
+                toWrite = StateDocument(key: document.key, version: lastVersion + 1, status: document.status, body: document.body,
+                                        checksum: document.checksum, updatedAt: document.updatedAt, ledgerSeq: document.ledgerSeq)
+            }
+        }
+        try canonical.withBytes { (bytes) throws(TallyError) in
+            try StateTable.writeRow(toWrite, canonicalBody: bytes, replacing: current != nil, on: db)
+        }
+        if current == nil {
+            report.added += 1
+            for other in try StateTable.caseCollisions(of: document.key, on: db) {
+                report.caseCollisions.append("\(document.key) and \(other)")
+            }
+        } else {
+            report.updated += 1
+        }
+    }
+
+    private struct CurrentRow {
+        var version: Int64
+        var checksum: String
+        var status: String?
+        var updatedAt: String
+        var ledgerSeq: Int64?
+    }
+
+    private static let currentRowSQL = InternalSQL("SELECT version, checksum, status, updated_at, ledger_seq FROM state WHERE key = ?")
+
+    private func currentRow(_ key: String) throws(TallyError) -> CurrentRow? {
+        let statement = try db.statement(Self.currentRowSQL)
+        defer { statement.reset() }
+        try statement.bind(key, at: 1)
+        guard try statement.step() else { return nil }
+        return CurrentRow(version: statement.int64(0), checksum: statement.string(1), status: statement.optionalString(2),
+                          updatedAt: statement.string(3), ledgerSeq: statement.optionalInt64(4))
+    }
+
+    private mutating func importEvent(_ record: [String: JSONValue], line: UnsafeBufferPointer<UInt8>, report: inout ImportReport) throws(TallyError) {
+        guard includeLedger else { throw fail("an event record in a snapshot whose header says include_ledger is false") }
+        let seq = try field(record, "seq", as: Int64.self)
+        guard seq == lastEvent.seq + 1 else {
+            throw fail(seq <= lastEvent.seq ? "event seq \(seq) is out of order or repeated (after seq \(lastEvent.seq))"
+                                            : "the ledger has a gap: seq \(seq) follows seq \(lastEvent.seq)")
+        }
+        let event = NewEvent(
+            stream: try field(record, "stream", as: String.self), kind: try field(record, "kind", as: String.self),
+            amount: try optionalField(record, "amount", as: Int64.self), currency: try optionalField(record, "currency", as: String.self),
+            quantity: try optionalField(record, "quantity", as: Double.self), payload: record["payload"] ?? .null,
+            eventID: try field(record, "event_id", as: String.self))
+        let checked: EventValidation.Checked
+        do throws(TallyError) {
+            checked = try EventValidation.check(event, maximumPayloadBytes: limits.payload)
+        } catch {
+            throw fail("event seq \(seq): \(error.problem)")
+        }
+        let streamVersion = try field(record, "stream_version", as: Int64.self)
+        let recordedAt = try field(record, "recorded_at", as: String.self)
+        guard Timestamp.isValid(recordedAt) else { throw fail("event seq \(seq) has recorded_at '\(TallyError.printable(recordedAt))'; expected RFC 3339 UTC") }
+        let prevHash = try hash(record, "prev_hash")
+        let storedHash = try hash(record, "hash")
+        guard prevHash == lastEvent.hash else {
+            throw fail("the ledger chain breaks at seq \(seq): prev_hash \(prevHash) is not the previous event's hash \(lastEvent.hash)")
+        }
+        let computed = checked.canonicalPayload.withUnsafeBufferPointer {
+            LedgerHash.hash(prevHash: prevHash, seq: seq, eventID: checked.eventID, stream: event.stream, streamVersion: streamVersion,
+                            kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
+                            canonicalPayload: $0, recordedAt: recordedAt)
+        }
+        guard computed == storedHash else {
+            throw fail("the ledger chain breaks at seq \(seq): its content hashes to \(computed) but the record says \(storedHash)")
+        }
+        lastEvent = (seq, storedHash)
+        if seq <= databaseHead.seq {
+            guard let existing = try LedgerTable.event(seq: seq, on: db), existing.hash == storedHash else {
+                throw TallyError.snapshotConflict(
+                    path: reader.path,
+                    reason: "its ledger diverges from the database's at seq \(seq) (line \(reader.lineNumber)): the database holds a different event there. Ledgers are append-only; import it into a new database instead")
+            }
+            report.eventsMatched += 1
+        } else {
+            let stored = LedgerEvent(seq: seq, eventID: checked.eventID, stream: event.stream, streamVersion: streamVersion,
+                                     kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
+                                     payload: event.payload, recordedAt: recordedAt, prevHash: prevHash, hash: storedHash)
+            do {
+                try LedgerTable.insert(stored, canonicalPayload: checked.canonicalPayload, on: db)
+            } catch {
+                throw fail("event seq \(seq) cannot be appended: \(error.problem)")
+            }
+            report.eventsAppended += 1
+        }
+    }
+
+    private func checkTrailer(_ record: [String: JSONValue], report: ImportReport) throws(TallyError) {
+        let records = try field(record, "records", as: Int64.self)
+        guard records == report.records else {
+            throw fail("the end record counts \(records) records but the file has \(report.records)")
+        }
+        let expected = try hash(record, "sha256")
+        let actual = Digest.hex(hasher.finalize())
+        guard expected == actual else {
+            throw fail("the file's SHA-256 is \(actual) but the end record says \(expected); the file was changed or damaged")
+        }
+    }
+
+    private mutating func finish(_ report: inout ImportReport) throws(TallyError) {
+        if includeLedger {
+            guard lastEvent.seq == headerHead.seq, lastEvent.hash == headerHead.hash else {
+                throw fail("the header's ledger head (seq \(headerHead.seq)) does not match the last event in the file (seq \(lastEvent.seq))", line: 1)
+            }
+            if mode == .replace, databaseHead.seq > lastEvent.seq {
+                throw TallyError.snapshotConflict(
+                    path: reader.path,
+                    reason: "the database is ahead: its ledger ends at seq \(databaseHead.seq), the snapshot's at seq \(lastEvent.seq). A replace would have to remove events, and the ledger is append-only; merge instead, or import into a new database")
+            }
+        }
+        let head = try LedgerTable.head(on: db)
+        if let reference = highestLedgerSeqReference, reference.seq > head.seq {
+            throw fail("state '\(reference.key)' refers to ledger seq \(reference.seq), but the ledger ends at seq \(head.seq)", line: reference.line)
+        }
+        if mode == .replace {
+            // Documents under the prefix that the snapshot does not have are deleted.
+            let statement = try db.prepare("SELECT key FROM state WHERE key >= ? AND key < ?")
+            try statement.bind(keyPrefix, at: 1)
+            try statement.bind(keyPrefix + "\u{7F}", at: 2)
+            var doomed: [String] = []
+            while try statement.step() {
+                let key = statement.string(0)
+                if !seenKeys.contains(key) { doomed.append(key) }
+            }
+            statement.finalize()
+            for key in doomed {
+                _ = try StateTable.delete(key, expectedVersion: nil, on: db)
+                report.deleted += 1
+            }
+            // The database now is the snapshot's ledger: it takes its identity too.
+            if let ledgerID { try LedgerIdentity.set(ledgerID, on: db) }
+        }
+    }
+
+    // MARK: Typed fields
+
+    private func field<T>(_ record: [String: JSONValue], _ name: String, as type: T.Type, context: String = "") throws(TallyError) -> T {
+        guard let value = record[name] else { throw fail("missing member \"\(context)\(name)\"") }
+        guard let typed: T = convert(value) else {
+            throw fail("member \"\(context)\(name)\" must be \(describe(T.self)), found \(kind(of: value))")
+        }
+        return typed
+    }
+
+    private func optionalField<T>(_ record: [String: JSONValue], _ name: String, as type: T.Type) throws(TallyError) -> T? {
+        guard let value = record[name], value != .null else { return nil }
+        return try field(record, name, as: type)
+    }
+
+    private func hash(_ record: [String: JSONValue], _ name: String, context: String = "") throws(TallyError) -> String {
+        let text = try field(record, name, as: String.self, context: context)
+        guard Digest.isHex64(text) else { throw fail("member \"\(context)\(name)\" must be 64 lowercase hex digits") }
+        return text
+    }
+
+    private func convert<T>(_ value: JSONValue) -> T? {
+        switch value {
+        case let .string(text) where T.self == String.self:
+            return text as? T
+        case let .number(number) where T.self == Int64.self:
+            guard number == number.rounded(), abs(number) <= 9_007_199_254_740_992 else { return nil }
+            return Int64(number) as? T
+        case let .number(number) where T.self == Double.self:
+            return number as? T
+        default:
+            return nil
+        }
+    }
+
+    private func describe(_ type: Any.Type) -> String {
+        type == String.self ? "a string" : type == Int64.self ? "an integer" : "a number"
+    }
+
+    private func kind(of value: JSONValue) -> String {
+        switch value {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case let .number(number): return number == number.rounded() ? "the number \(Int64(exactly: number).map(String.init) ?? "\(number)")" : "the number \(number)"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+}

@@ -1,0 +1,241 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+
+/// The front door: opens a Tally database, migrates it, and hands out the ledger, the state
+/// documents and one-transaction writes over both.
+///
+/// ```swift
+/// let store = try Store(path: "tally.db")
+/// let charge = try store.ledger.append(stream: "invoice/INV-1", kind: "charge",
+///                                      amount: 12_50, currency: "EUR")
+/// try store.write { tx in
+///     let pay = try tx.ledger.append(stream: "invoice/INV-1", kind: "payment",
+///                                    amount: -12_50, currency: "EUR")
+///     try tx.state.update("invoices/INV-1", status: "paid", causedBy: pay)
+/// }
+/// ```
+///
+/// A `Store` is `Sendable`: share one per database across threads and tasks. Writes go
+/// through one writer connection (`BEGIN IMMEDIATE`); reads use a small pool of read-only
+/// connections that WAL lets run beside the writer. Other processes may open the same file.
+/// Every blocking call has an `async` twin that never blocks a task's thread.
+public final class Store: Sendable {
+    /// How a store opens and runs its database.
+    public struct Configuration: Sendable {
+        /// SQLite's `PRAGMA synchronous` levels.
+        public enum Synchronous: String, Sendable, CaseIterable {
+            /// No fsync at all: a crash of the machine may corrupt the database. Tests only.
+            case off = "OFF"
+            /// Survives a crash of the process; power loss may lose the last commits.
+            case normal = "NORMAL"
+            /// Every acknowledged commit survives power loss (the default).
+            case full = "FULL"
+            /// As `full`, and also syncs the directory after deleting a journal.
+            case extra = "EXTRA"
+        }
+
+        /// `PRAGMA synchronous`; ``Synchronous/full`` (the default) makes every acknowledged
+        /// write survive power loss.
+        public var synchronous: Synchronous = .full
+        /// Seconds to wait for another process's write lock before failing.
+        public var busyTimeout: Double = 10
+        /// Most read-only connections kept open for concurrent reads.
+        public var maximumReaders = 4
+        /// Open without writing: no migration, every write throws.
+        public var readOnly = false
+        /// Largest ledger payload accepted, in bytes of canonical JSON.
+        public var maximumPayloadBytes = 1 << 20
+        /// Largest state document body accepted, in bytes of canonical JSON.
+        public var maximumDocumentBytes = 8 << 20
+        /// Where Tally logs (at `info` and below, as a library should). Nil uses the
+        /// task-local `Logger.current` of the task that opens the store.
+        public var logger: Logger?
+        /// When set, every committed state change is also written to the state-file
+        /// mirror in this directory (write-through). The database stays the source of
+        /// truth: a failed file write is logged, and ``Store/mirror(to:progress:)`` or
+        /// ``Store/repair(mirror:removeExtra:progress:)`` catches up.
+        public var mirrorDirectory: String?
+        /// Include bound arguments in ``SQLiteError/arguments``. Off by default: arguments
+        /// may hold customer data that must not reach logs. Turn it on while debugging.
+        public var publicStatementArguments = false
+
+        /// The defaults: read-write, `synchronous=FULL`, 10 s busy timeout, 4 readers.
+        public init() {}
+
+        var connection: Connection.Configuration {
+            var configuration = Connection.Configuration()
+            configuration.synchronous = synchronous
+            configuration.busyTimeout = busyTimeout
+            configuration.publicStatementArguments = publicStatementArguments
+            return configuration
+        }
+    }
+
+    /// The database file's path.
+    public let path: String
+    /// The configuration the store was opened with.
+    public let configuration: Configuration
+    /// The names of the migrations this open applied (empty when the schema was current).
+    public let appliedMigrations: [String]
+    /// The logger the store writes to.
+    let logger: Logger
+
+    let writer: Locked<Connection>?
+    let readers: ConnectionPool
+    let groupCommitter = GroupCommitter()
+    let queues: StoreQueues
+    let commits = CommitNotifier()
+
+    /// The ledger: append-only, hash-chained events.
+    public var ledger: Ledger { Ledger(context: .store(self)) }
+    /// The state documents: versioned, checksummed JSON.
+    public var state: StateStore { StateStore(context: .store(self)) }
+
+    /// Opens the database at `path`, creating and migrating it when needed.
+    ///
+    /// - Throws: ``TallyError/notATallyDatabase(path:reason:)`` for a file that is not a
+    ///   Tally database (it is left untouched), ``TallyError/schemaTooNew(path:found:known:)``,
+    ///   ``TallyError/migrationChanged(path:version:name:applied:embedded:)``,
+    ///   ``TallyError/corruptDatabase(path:detail:)`` for a schema changed behind Tally's back,
+    ///   and ``TallyError/migrationPending(path:current:latest:)`` for a read-only open of an
+    ///   old schema.
+    public init(path: String, configuration: Configuration = Configuration()) throws(TallyError) {
+        try Self.checkDatabasePath(path, creating: !configuration.readOnly)
+        self.path = path
+        self.configuration = configuration
+        self.logger = configuration.logger ?? Logger.current
+        self.queues = StoreQueues(readers: configuration.maximumReaders)
+        let migrator = Migrator.embedded
+        let connectionConfiguration = configuration.connection
+
+        if configuration.readOnly {
+            let probe = try Connection(path: path, mode: .readOnly, busyTimeout: configuration.busyTimeout)
+            let status = try migrator.status(of: probe)
+            guard !status.isEmpty else {
+                throw TallyError.notATallyDatabase(path: path, reason: "the file holds no Tally schema yet; open it read-write once to create it")
+            }
+            guard status.pending.isEmpty else {
+                throw TallyError.migrationPending(path: path, current: status.applied.last?.version ?? 0, latest: migrator.latestVersion)
+            }
+            writer = nil
+            appliedMigrations = []
+        } else {
+            let connection = try Connection(path: path, mode: .readWriteCreate, busyTimeout: configuration.busyTimeout)
+            // Check before configuring: switching to WAL writes the file header, and a file
+            // that is not ours must be left exactly as it was.
+            _ = try migrator.status(of: connection)
+            let applied = try migrator.migrate(connection)
+            try connection.configure(connectionConfiguration)
+            // A schema changed behind Tally's back (a dropped trigger) must not be written to.
+            if let problem = try SchemaCheck.problems(of: connection, migrator: migrator).first {
+                throw TallyError.corruptDatabase(path: path, detail: problem + "; Tally will not write to it")
+            }
+            for migration in applied {
+                logger.info("applied migration", metadata: ["migration": "\(migration.name)", "db": "\(path)"])
+            }
+            appliedMigrations = applied.map(\.name)
+            writer = Locked(connection)
+        }
+        readers = ConnectionPool(capacity: configuration.maximumReaders) { () throws(TallyError) -> Connection in
+            let connection = try Connection(path: path, mode: .readOnly, busyTimeout: connectionConfiguration.busyTimeout)
+            try connection.configure(connectionConfiguration)
+            return connection
+        }
+    }
+
+    /// Refuses paths that cannot be a database before SQLite turns them into vaguer errors:
+    /// empty, NUL, a directory, a missing parent directory (when creating) or nothing at all
+    /// (when opening read-only).
+    static func checkDatabasePath(_ path: String, creating: Bool) throws(TallyError) {
+        guard !path.isEmpty, !path.utf8.contains(0) else {
+            throw TallyError.invalidInput(field: "database path", reason: "it is empty or contains a NUL byte")
+        }
+        switch System.statInfo(path) {
+        case let .success(info):
+            if info.kind == .directory {
+                throw TallyError.invalidInput(field: "database path", reason: "\(path) is a directory; name a database file")
+            }
+        case .failure(.noSuchFile):
+            guard creating else {
+                throw TallyError.io(step: "open", path: path, errno: Errno.noSuchFile.rawValue)
+            }
+            let directory = FileOperations.split(path).directory
+            if case let .failure(error) = System.statInfo(directory) {
+                throw TallyError.io(step: "open", path: directory, errno: error.rawValue)
+            }
+        case let .failure(error):
+            throw TallyError.io(step: "open", path: path, errno: error.rawValue)
+        }
+    }
+
+    // MARK: Internal access
+
+    /// Runs `body` with exclusive use of the writer connection, outside any transaction.
+    func withWriter<T>(_ body: (Connection) throws(TallyError) -> T) throws(TallyError) -> T {
+        guard let writer else { throw readOnlyError() }
+        return try writer.withLock { (connection: inout Connection) throws(TallyError) -> T in try body(connection) }
+    }
+
+    func readOnlyError() -> TallyError {
+        .invalidInput(field: "store", reason: "\(path) was opened read-only (Store.Configuration.readOnly); open it read-write to write")
+    }
+
+    /// Runs `body` in one read transaction on a reader connection: every query in it sees
+    /// the same committed state, even while writers go on.
+    func readTransaction<T>(_ body: (Connection) throws(TallyError) -> T) throws(TallyError) -> T {
+        try readers.withTypedConnection { (db: Connection) throws(TallyError) -> T in
+            try db.transaction(.deferred) { () throws(TallyError) -> T in try body(db) }
+        }
+    }
+
+    // MARK: Schema and maintenance
+
+    /// Where the database stands relative to this build's migrations.
+    public func migrationStatus() throws(TallyError) -> MigrationStatus {
+        try readers.withTypedConnection { (db: Connection) throws(TallyError) -> MigrationStatus in
+            try Migrator.embedded.status(of: db).public
+        }
+    }
+
+    /// Where the database at `path` stands relative to this build's migrations, read
+    /// without changing anything (no migration, no WAL switch).
+    public static func migrationStatus(path: String) throws(TallyError) -> MigrationStatus {
+        try checkDatabasePath(path, creating: false)
+        let connection = try Connection(path: path, mode: .readOnly)
+        return try Migrator.embedded.status(of: connection).public
+    }
+
+    /// Copies the WAL's content into the database file.
+    ///
+    /// - Parameter truncate: Also empty the `-wal` file, waiting up to the busy timeout for
+    ///   readers and writers to finish. Do not truncate while a replicator such as
+    ///   Litestream watches the database: it reads the WAL itself.
+    /// - Returns: What was copied, and whether other connections kept it from completing.
+    @discardableResult
+    public func checkpointWAL(truncate: Bool = false) throws(TallyError) -> WALCheckpointResult {
+        let result = try withWriter { (db: Connection) throws(TallyError) -> WALCheckpoint in
+            try db.checkpoint(truncate ? .truncate : .passive)
+        }
+        return WALCheckpointResult(walFrames: result.walFrames, checkpointedFrames: result.checkpointedFrames,
+                                wasBusy: result.wasBusy)
+    }
+}
+
+/// The outcome of ``Store/checkpointWAL(truncate:)``.
+public struct WALCheckpointResult: Sendable, Equatable, Codable {
+    /// Frames in the WAL file before the checkpoint.
+    public var walFrames: Int
+    /// Frames copied back into the database file.
+    public var checkpointedFrames: Int
+    /// True when readers or writers kept the checkpoint from completing (and, for a
+    /// truncating checkpoint, from emptying the WAL).
+    public var wasBusy: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case walFrames = "wal_frames", checkpointedFrames = "checkpointed_frames", wasBusy = "busy"
+    }
+}

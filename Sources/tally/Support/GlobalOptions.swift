@@ -1,0 +1,109 @@
+import ArgumentParser
+import Logging
+import Tally
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Options every subcommand accepts, before or after its name.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The database file (default: $TALLY_DB, then ./tally.db).", valueName: "path"),
+            completion: .file(extensions: ["db"]))
+    var db: String?
+
+    @Flag(name: .long, help: "Print JSON (one document, or JSON Lines for streams) instead of tables; errors too.")
+    var json = false
+
+    @Flag(name: .long, help: "Print nothing but errors and requested data; no progress bars.")
+    var quiet = false
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .warning
+
+    /// The database path after applying the defaults.
+    var databasePath: String {
+        if let db { return db }
+        if let environment = ProcessInfo.processInfo.environment["TALLY_DB"], !environment.isEmpty { return environment }
+        return "tally.db"
+    }
+
+    /// A logger writing to stderr at the chosen level.
+    var logger: Logger {
+        var logger = Logger(label: "tally") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = logLevel
+        return logger
+    }
+
+    /// Opens the store with these options.
+    func openStore(readOnly: Bool = false) throws -> Store {
+        var configuration = Store.Configuration()
+        configuration.logger = logger
+        configuration.readOnly = readOnly
+        return try Store(path: databasePath, configuration: configuration)
+    }
+
+    /// Opens the store for a read command: read-only, so reading never creates or migrates
+    /// a database, and a mistyped --db fails instead of leaving an empty file behind.
+    func openStoreForReading() throws -> Store {
+        try requireDatabase()
+        return try openStore(readOnly: true)
+    }
+
+    /// Opens an existing store for writing; only `init`, `import` and `restore` create one,
+    /// so a mistyped --db cannot scatter new databases around.
+    func openExistingStore() throws -> Store {
+        try requireDatabase()
+        return try openStore()
+    }
+
+    private func requireDatabase() throws {
+        switch System.statInfo(databasePath) {
+        case let .success(info) where info.kind == .directory:
+            throw TallyError.invalidInput(field: "--db", reason: "\(databasePath) is a directory; point --db (or $TALLY_DB) at a database file")
+        case .success:
+            return
+        case .failure:
+            throw TallyError.invalidInput(field: "database", reason: "\(databasePath) does not exist; create it with `tally init`, or point --db (or $TALLY_DB) at an existing database")
+        }
+    }
+
+    /// A progress bar on stderr, drawing only on a terminal and without --quiet.
+    func progressBar() -> ProgressBar {
+        ProgressBar(quiet: quiet || json)
+    }
+
+    /// Prints a line for people unless --quiet or --json.
+    func say(_ line: String) throws(OutputFailure) {
+        if !quiet && !json { try Console.out.line(line) }
+    }
+
+    /// The command-line names of these options, read off the type itself (its property
+    /// wrappers), so the rewriting of `tally --db X log` into `tally log --db X` never needs
+    /// a hand-kept list: (options that take a value, flags).
+    static let names: (valued: Set<String>, flags: Set<String>) = {
+        var valued = Set<String>(), flags = Set<String>()
+        for child in Mirror(reflecting: GlobalOptions()).children {
+            guard let label = child.label, label.hasPrefix("_") else { continue }
+            let name = "--" + kebab(String(label.dropFirst()))
+            if String(describing: type(of: child.value)).hasPrefix("Flag<") { flags.insert(name) } else { valued.insert(name) }
+        }
+        return (valued, flags)
+    }()
+
+    /// `logLevel` → `log-level`, as ArgumentParser names long options.
+    private static func kebab(_ name: String) -> String {
+        var out = ""
+        for character in name {
+            if character.isUppercase {
+                out += "-" + character.lowercased()
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
