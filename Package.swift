@@ -55,7 +55,8 @@ let package = Package(
             dependencies: [
                 "Tally", "TallyHarness",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["Fixtures"]  // read from the package directory, like Migrations/
         ),
         .testTarget(
             name: "TallyCLITests",

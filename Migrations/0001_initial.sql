@@ -1,5 +1,6 @@
--- Tally schema, version 1. The single source of truth for the tables, triggers and views
--- described in DESIGN.md ("Schema"). Applied once, in one transaction, by the migrator,
+-- Tally schema, version 1. The single source of truth for the ledger and state tables,
+-- their triggers and views (README "Looking inside with sqlite3"). Applied once, in one
+-- transaction, by the migrator,
 -- which records this file's SHA-256 in schema_migrations. Never edit it once released:
 -- add 0002_….sql instead.
 --
@@ -15,7 +16,7 @@ CREATE TABLE schema_migrations (
 ) STRICT;
 
 -- The ledger: append-only, hash-chained events.
---   hash = hex(SHA-256(prev_hash || "\n" || JCS(event))), see DESIGN.md "Hashes".
+--   hash = hex(SHA-256(prev_hash || "\n" || JCS(event))), README "Hashes".
 CREATE TABLE ledger (
     seq            INTEGER PRIMARY KEY AUTOINCREMENT,  -- 1, 2, 3, … never reused
     event_id       TEXT    NOT NULL UNIQUE             -- idempotency key

@@ -50,7 +50,7 @@ struct CLICommandTests {
         #expect(rows.count == 3)
         // Minor units as a string: a sum may pass 2^53, where JSON readers round numbers.
         #expect(rows.first { $0["stream"] as? String == "invoice/INV-1" }?["balance"] as? String == "250")
-        #expect(rows.first { $0["stream"] as? String == "invoice/INV-1" }?["amount"] as? String == "2.50")
+        #expect(rows.first { $0["stream"] as? String == "invoice/INV-1" }?["balance_decimal"] as? String == "2.50")
         let one = expectSuccess(try CLI.run(["balance", "--stream", "invoice/INV-2"], database: db))
         #expect(one.contains("invoice/INV-2"))
         #expect(one.contains("500"))

@@ -28,7 +28,7 @@ struct CLIDemoTests {
             #expect(findings.first?.contains("invoices/INV-1003") == true, "run \(run): \(output)")
             #expect(findings.first?.contains("tally-demo/mirror/invoices/INV-1003.json") == true)
             #expect(section(output, "Repair").contains { $0.contains("reconcile again: clean") }, "\(output)")
-            #expect(section(output, "Verify").contains { $0.contains("verify: clean") }, "\(output)")
+            #expect(section(output, "Verify").contains { $0.contains("Clean: the database is intact.") }, "\(output)")
             #expect(output.contains("sqlite3 tally-demo/tally.db"))
             #expect(output.contains("ledger_balances"))
             #expect(output.contains("state_by_status"))
@@ -58,5 +58,28 @@ struct CLIDemoTests {
         // A demo directory someone added a file to is refused as well.
         try Data("x".utf8).write(to: URL(fileURLWithPath: scratch.file("nested/demo/extra.txt")))
         expectError(try CLI.run(["demo", "--dir", scratch.file("nested/demo")]), exit: 2, mentions: ["extra.txt"])
+    }
+
+    @Test("the README quotes the demo's output as it is (timestamps and chain hashes aside)")
+    func readmeQuote() throws {
+        let readme = try String(contentsOfFile: packageRoot.appendingPathComponent("README.md").path, encoding: .utf8)
+        let section = try #require(readme.range(of: "### The demo"))
+        let fenceStart = try #require(readme.range(of: "```\n", range: section.upperBound..<readme.endIndex))
+        let fenceEnd = try #require(readme.range(of: "\n```", range: fenceStart.upperBound..<readme.endIndex))
+        let quote = String(readme[fenceStart.upperBound..<fenceEnd.lowerBound])
+        let output = expectSuccess(try CLI.run(["demo"], in: scratch.path))
+        /// Blanks what changes from run to run: times, and the chain hash that covers them.
+        func normalized(_ text: String) -> [String] {
+            text.split(separator: "\n", omittingEmptySubsequences: false).map {
+                String($0).replacingOccurrences(of: #"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"#, with: "TIME", options: .regularExpression)
+                    .replacingOccurrences(of: #"\([0-9a-f]{16}…\)"#, with: "(HASH…)", options: .regularExpression)
+            }
+        }
+        let produced = normalized(output)
+        let quoted = normalized(quote)
+        let first = try #require(quoted.first)
+        let start = try #require(produced.firstIndex(of: first), "the quote's first line is not in the output")
+        #expect(Array(produced[start...].prefix(quoted.count)) == quoted,
+                "README's demo quote and `tally demo` differ; paste the demo's output from step 7 into the README")
     }
 }

@@ -76,6 +76,37 @@ struct CLIHardeningTests {
         #expect(status["schema_version"] as? Int == 2)
         #expect((status["applied"] as? [[String: Any]])?.count == 2)
         #expect((status["pending"] as? [Any])?.isEmpty == true)
+
+        // Across every command's --json output, a field name has one JSON type (or null).
+        try populate(events: 4, documents: 2)
+        let commands: [[String]] = [
+            ["append", "--stream", "s/1", "--kind", "charge", "--amount", "1.00", "--currency", "EUR"],
+            ["log"], ["balance"], ["get", "docs/d0"], ["list"], ["put", "docs/d9", "{\"a\":1}"], ["stats"],
+            ["export", scratch.file("t.jsonl")], ["mirror", scratch.file("m")], ["reconcile", "--dir", scratch.file("m")],
+            ["verify"], ["backup", scratch.file("b")], ["delete", "docs/d9"],
+        ]
+        var types: [String: Set<String>] = [:]
+        func collect(_ value: Any, field: String?) {
+            switch value {
+            case let object as [String: Any]:
+                for (name, member) in object { collect(member, field: name) }
+            case let array as [Any]:
+                for element in array { collect(element, field: field) }
+            default:
+                guard let field, !(value is NSNull) else { return }
+                let type = value is String ? "string" : (value as? NSNumber).map { String(cString: $0.objCType) == "c" ? "bool" : "number" } ?? "?"
+                types[field, default: []].insert(type)
+            }
+        }
+        for command in commands {
+            let output = expectSuccess(try CLI.run(command + ["--json"], database: scratch.database))
+            for line in output.split(separator: "\n") {
+                collect(try JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed]), field: nil)
+            }
+        }
+        let mixed = types.filter { $0.value.count > 1 }
+        #expect(mixed.isEmpty, "fields with more than one type: \(mixed)")
+        #expect(types["amount"] == ["number"] && types["balance"] == ["string"] && types["seq"] == ["number"])
     }
 
     @Test("argument errors name the culprit: a negative limit, a missing command; --version answers")
@@ -247,6 +278,31 @@ struct CLIHardeningTests {
             #expect(result.stderr.contains("other connections were reading the database"), "\(result)")
         }
         expectSuccess(try CLI.run(["checkpoint", "--truncate"], database: scratch.database))
+    }
+
+    // MARK: What goes in comes out
+
+    @Test("one nesting limit: a body 256 levels deep is accepted and exports, imports, mirrors and prints; 257 is refused everywhere")
+    func nestingLimit() throws {
+        try populate(events: 0, documents: 0)
+        let deepest = String(repeating: "[", count: 256) + String(repeating: "]", count: 256)
+        let document = "{\"n\":" + String(repeating: "[", count: 255) + String(repeating: "]", count: 255) + "}"
+        expectSuccess(try CLI.run(["put", "deep/doc", document], database: scratch.database))
+        expectSuccess(try CLI.run(["append", "--stream", "s", "--kind", "k", "--payload", document], database: scratch.database))
+        // Prints, as text and inside --json's wrapper.
+        #expect(try jsonObject(expectSuccess(try CLI.run(["get", "deep/doc", "--json"], database: scratch.database)))["key"] as? String == "deep/doc")
+        expectSuccess(try CLI.run(["log", "--json"], database: scratch.database))
+        // Exports, imports into a new database, and mirrors.
+        expectSuccess(try CLI.run(["export", scratch.file("deep.jsonl")], database: scratch.database))
+        expectSuccess(try CLI.run(["import", scratch.file("deep.jsonl")], database: scratch.file("copy.db")))
+        expectSuccess(try CLI.run(["mirror", scratch.file("mirror")], database: scratch.file("copy.db")))
+        expectSuccess(try CLI.run(["reconcile", "--dir", scratch.file("mirror")], database: scratch.file("copy.db")))
+        expectSuccess(try CLI.run(["verify"], database: scratch.file("copy.db")))
+        // One level more is refused at every door, naming the limit.
+        expectError(try CLI.run(["put", "deep/too", "{\"n\":" + deepest + "}"], database: scratch.database),
+                    exit: 2, mentions: ["256"])
+        expectError(try CLI.run(["append", "--stream", "s", "--kind", "k", "--payload", "{\"n\":" + deepest + "}"], database: scratch.database),
+                    exit: 2, mentions: ["256"])
     }
 
     // MARK: Backups

@@ -4,8 +4,8 @@
 /// Which documents: those whose key starts with ``keyPrefix`` and whose status is
 /// ``paidStatus``. Which stream: the body's `"stream"` member when it is a string,
 /// otherwise ``streamPrefix`` followed by the key's last segment — so the document
-/// `invoices/INV-1001` is checked against the stream `invoice/INV-1001`, the layout of
-/// DESIGN.md's examples.
+/// `invoices/INV-1001` is checked against the stream `invoice/INV-1001`, the layout the
+/// demo and the README use.
 ///
 /// ```swift
 /// let report = try store.verify(rules: [PaidBalanceRule()])

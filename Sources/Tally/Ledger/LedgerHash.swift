@@ -1,7 +1,7 @@
 import Crypto
 
 
-/// The ledger's hash formula, in one place (DESIGN.md "Hashes"):
+/// The ledger's hash formula, in one place (README "Hashes"):
 ///
 ///     hash = hex(SHA-256(prev_hash + "\n" + JCS(E)))
 ///

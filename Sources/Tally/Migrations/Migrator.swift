@@ -14,6 +14,13 @@ package struct Migration: Sendable, Equatable {
     package let sql: String
     /// Lowercase hex SHA-256 of the file's bytes, recorded in `schema_migrations`.
     package let checksum: String
+
+    /// Whether a database that recorded `recorded` for this migration applied this same SQL:
+    /// the checksum of this text, or of an earlier text of it whose edits were comments only
+    /// (``Migrator/commentOnlyRevisions``).
+    package func matches(recorded: String) -> Bool {
+        recorded == checksum || Migrator.commentOnlyRevisions[version]?.contains(recorded) == true
+    }
 }
 
 /// Applies the embedded migrations and refuses databases it must not touch.
@@ -24,6 +31,15 @@ package struct Migration: Sendable, Equatable {
 package struct Migrator: Sendable {
     /// `PRAGMA application_id` of every Tally database: "TALY" in ASCII.
     package static let applicationID: Int32 = 0x5441_4C59
+
+    /// Checksums of earlier texts of a migration that differ from today's in comments only,
+    /// so databases that applied them are not refused as "migration changed". Each entry
+    /// is proven comment-only by a test that keeps the released text as a fixture.
+    ///
+    /// - 0001: released in 0.1 with two comment lines that named an internal design note.
+    package static let commentOnlyRevisions: [Int: Set<String>] = [
+        1: ["fae0f8f0f18c6736adf02fe55d762b2300030cc3a9c61c7996f9d83d00b3c928"],
+    ]
 
     /// The migrations this build carries, in version order.
     package let migrations: [Migration]
@@ -96,7 +112,7 @@ package struct Migrator: Sendable {
                 guard let known = migrations.first(where: { $0.version == version }) else {
                     throw TallyError.corruptDatabase(path: path, detail: "schema_migrations records migration \(version) (\(name)), which this build does not have")
                 }
-                guard known.checksum == checksum else {
+                guard known.matches(recorded: checksum) else {
                     throw TallyError.migrationChanged(path: path, version: Int(version), name: name, applied: checksum, embedded: known.checksum)
                 }
                 applied.append(known)

@@ -14,18 +14,20 @@ struct BalanceCommand: ParsableCommand {
 
     /// One balance in `--json`. `balance` (minor units) is a string because a sum can exceed
     /// 2^53, beyond which JSON readers (JavaScript's among them) round numbers silently;
-    /// `amount` is the same as a decimal in the currency's units.
+    /// `balance_decimal` is the same in the currency's units ("12.50"). (Not `amount`: in
+    /// `log --json` that field is an event's minor units, a number, and a field keeps one
+    /// type across commands.)
     struct Row: Encodable {
         let stream: String
         let currency: String
         let balance: String
-        let amount: String
+        let balanceDecimal: String
         let events: Int64
         let lastSeq: Int64
 
         enum CodingKeys: String, CodingKey {
-            case stream, currency, balance, amount, events
-            case lastSeq = "last_seq"
+            case stream, currency, balance, events
+            case balanceDecimal = "balance_decimal", lastSeq = "last_seq"
         }
     }
 
@@ -35,7 +37,7 @@ struct BalanceCommand: ParsableCommand {
         var rows: [Row] = []
         while let balance = try cursor.next() {
             rows.append(Row(stream: balance.stream, currency: balance.currency, balance: String(balance.balance),
-                            amount: MoneyAmount.format(minorUnits: balance.balance, currency: balance.currency),
+                            balanceDecimal: MoneyAmount.format(minorUnits: balance.balance, currency: balance.currency),
                             events: balance.events, lastSeq: balance.lastSeq))
         }
         if global.json {
@@ -46,7 +48,7 @@ struct BalanceCommand: ParsableCommand {
                 return
             }
             for line in Output.table(["STREAM", "CURRENCY", "BALANCE", "EVENTS", "LAST SEQ"],
-                                     rows.map { [Output.printable($0.stream), $0.currency, $0.amount, "\($0.events)", "\($0.lastSeq)"] }) {
+                                     rows.map { [Output.printable($0.stream), $0.currency, $0.balanceDecimal, "\($0.events)", "\($0.lastSeq)"] }) {
                 try Console.out.line(line)
             }
         }

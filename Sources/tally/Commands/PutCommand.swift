@@ -49,7 +49,7 @@ struct PutCommand: ParsableCommand {
         let document = result.document
         if global.json {
             guard case var .object(members) = try JSONValue(encoding: document) else { return }
-            members["written"] = .bool(result.written)
+            members["changed"] = .bool(result.written)  // not "written": mirror's `written` is a count
             try Console.out.line(JSONValue.object(members).description)
         } else if !global.quiet {
             let status = document.status.map { " status \(Output.printable($0))" } ?? ""

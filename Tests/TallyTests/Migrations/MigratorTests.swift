@@ -57,6 +57,30 @@ struct MigratorTests {
         #expect(try db.scalarText("SELECT kind FROM ledger") == "charge")
     }
 
+    @Test("a comment-only revision of a released migration is accepted from databases that recorded the released text")
+    func commentOnlyRevision() throws {
+        let released = try String(contentsOf: packageRoot.appendingPathComponent("Tests/TallyTests/Fixtures/0001_initial.released-0.1.sql"),
+                                  encoding: .utf8)
+        let current = Migrator.embedded.migrations[0]
+        /// The statements, without `--` comments or blank lines: what SQLite executes.
+        func statements(_ sql: String) -> [String] {
+            sql.split(separator: "\n").map { line in
+                (line.range(of: "--").map { line[..<$0.lowerBound] } ?? line[...]).trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty }
+        }
+        #expect(statements(released) == statements(current.sql), "the revision changed SQL, not only comments")
+        let releasedChecksum = Digest.sha256Hex(Data(released.utf8))
+        #expect(releasedChecksum != current.checksum)
+        #expect(Migrator.commentOnlyRevisions[1] == [releasedChecksum])
+
+        // A database made by 0.1 recorded the released checksum: it opens, and keeps its record.
+        let path = directory.file("released.db")
+        _ = try Store(path: path)
+        try Connection(path: path).execute("UPDATE schema_migrations SET checksum = ? WHERE version = 1", [releasedChecksum])
+        _ = try Store(path: path)
+        #expect(try Connection(path: path).scalarText("SELECT checksum FROM schema_migrations WHERE version = 1") == releasedChecksum)
+    }
+
     /// Runs `open` against the file and checks it throws `expected` and leaves the bytes alone.
     private func expectRefusal(_ path: String, matches: (TallyError) -> Bool) throws {
         let before = fileBytes(path)
