@@ -42,6 +42,9 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
     case io(step: String, path: String, errno: Int32)
     /// A lock could not be taken within `seconds`: another connection or process holds it.
     case lockTimeout(path: String, seconds: Double)
+    /// A ``Consumer`` of this name is running elsewhere (another process, or another
+    /// `Consumer` value in this one): two runs of one consumer would process events twice.
+    case consumerBusy(name: String, lockPath: String)
     /// The file is not a Tally database (not SQLite, or SQLite belonging to someone else).
     case notATallyDatabase(path: String, reason: String)
     /// The database was migrated by a newer Tally than this build.
@@ -94,6 +97,8 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(step) failed for \(path): \(Errno.message(errno)) (errno \(errno))"
         case let .lockTimeout(path, seconds):
             return "could not lock \(path) within \(Self.seconds(seconds)): another connection or process holds it"
+        case let .consumerBusy(name, lockPath):
+            return "consumer '\(Self.printable(name))' is running elsewhere: another process (or another Consumer in this one) holds \(lockPath)"
         case let .notATallyDatabase(path, reason):
             return "\(path) is not a Tally database: \(reason)"
         case let .schemaTooNew(path, found, known):
@@ -138,13 +143,15 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .snapshotConflict:
             return "Nothing was imported."
         case .dataWouldBeLost:
-            return "Restore with RestoreOptions.force to discard it anyway (the replaced database is kept beside it), or back the database up first."
+            return "Restore with Store.RestoreOptions.force to discard it anyway (the replaced database is kept beside it), or back the database up first."
         case .unsafeFile:
             return "Tally never follows links or opens special files there; remove or replace it with a regular file."
         case let .io(_, _, errno):
             return Self.ioAdvice(errno)
         case .lockTimeout:
             return "Wait for it to finish, or raise the timeout."
+        case .consumerBusy:
+            return "Stop the other run first, or wait for it; the lock is released when its process ends, even by a crash."
         case .notATallyDatabase:
             return "Open a Tally database, or a new path to create one."
         case .schemaTooNew:

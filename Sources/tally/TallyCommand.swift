@@ -18,7 +18,7 @@ struct TallyCommand: ParsableCommand {
         version: version,
         subcommands: [DemoCommand.self],
         groupedSubcommands: [
-            CommandGroup(name: "Ledger", subcommands: [AppendCommand.self, LogCommand.self, BalanceCommand.self]),
+            CommandGroup(name: "Ledger", subcommands: [AppendCommand.self, LogCommand.self, BalanceCommand.self, ConsumersCommand.self]),
             CommandGroup(name: "State documents", subcommands: [PutCommand.self, GetCommand.self, ListCommand.self, DeleteCommand.self]),
             CommandGroup(name: "Snapshots and the mirror", subcommands: [
                 ExportCommand.self, ImportCommand.self, MirrorCommand.self, ReconcileCommand.self,

@@ -32,7 +32,7 @@ struct CLIRenderingTests {
     @Test("the verify table says BROKEN for a broken chain and CORRUPTION in its summary")
     func verifyTable() {
         let chain = ChainReport(eventsChecked: 5, headSeq: 5, headHash: String(repeating: "c", count: 64),
-                                firstBreak: ChainBreak(seq: 3, reason: .gap(expected: 2)))
+                                firstBreak: ChainReport.Break(seq: 3, reason: .gap(expected: 2)))
         let report = VerifyReport(integrityCheck: ["ok"], foreignKeyProblems: [], chain: chain, documentsChecked: 1, findings: [])
         let text = ReportTables.verify(report)
         #expect(text.contains("BROKEN: ledger chain breaks at seq 3"))

@@ -75,6 +75,43 @@ enum DatabaseModes {
                     round += 1
                     acknowledge("backup \(round) \(result.path)")
                 }
+            case "consume-loop":
+                // consume-loop DB: runs the consumer "projection" forever. Each event moves the
+                // document proj/totals (count, sum of amounts, last seq) in the transaction
+                // that moves the consumer, so a kill can never apply an event twice or skip one;
+                // a seq out of order is recorded in proj/violations.
+                guard arguments.count == 1 else { return usage(mode, "DB") }
+                let store = try Store(path: arguments[0])
+                let consumer = try store.consumer("projection", lockTimeout: 10)
+                try consumer.process(batchSize: 16, timeout: nil) { event, tx in
+                    let totals = try tx.state.get("proj/totals")?.body ?? ["count": 0, "sum": 0, "last": 0]
+                    let last = Int64(totals["last"]?.intValue ?? 0)
+                    if event.seq != last + 1 {
+                        try tx.state.put("proj/violations/\(event.seq)", body: ["expected": .number(Double(last + 1))])
+                    }
+                    try tx.state.put("proj/totals", body: [
+                        "count": .number(Double((totals["count"]?.intValue ?? 0) + 1)),
+                        "sum": .number(Double((totals["sum"]?.intValue ?? 0) + Int(event.amount ?? 0))),
+                        "last": .number(Double(event.seq)),
+                    ])
+                }
+                return 0
+            case "follow-print":
+                // follow-print DB COUNT: follows the ledger from the start and prints
+                // "SEQ PREV_HASH HASH" for COUNT events, then exits.
+                guard arguments.count == 2, let count = Int(arguments[1]) else { return usage(mode, "DB COUNT") }
+                var configuration = Store.Configuration()
+                configuration.readOnly = true
+                let store = try Store(path: arguments[0], configuration: configuration)
+                var feed = store.ledger.follow()
+                var printed = 0
+                while printed < count, let update = try feed.next() {
+                    if case let .event(event) = update {
+                        acknowledge("\(event.seq) \(event.prevHash) \(event.hash)")
+                        printed += 1
+                    }
+                }
+                return 0
             case "verify-loop":
                 // verify-loop DB: verifies the chain and reads every document, again and again.
                 guard arguments.count == 1 else { return usage(mode, "DB") }

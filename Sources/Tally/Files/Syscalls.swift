@@ -541,6 +541,87 @@ package enum System {
     }
 }
 
+// MARK: - File-change notification
+
+/// Wakes a waiting thread when a file in one directory is written, so that a follower of
+/// the ledger notices another process's commit without polling: Linux `inotify` on the
+/// database's directory (a watch on the directory, not on `-wal` itself, survives the WAL
+/// file being deleted and created again). Elsewhere it is unavailable and ``wait(seconds:)``
+/// only sleeps, so callers poll at their fallback interval.
+package final class FileChangeMonitor: @unchecked Sendable {
+    // @unchecked: one thread waits on it at a time (the store's change watcher); the
+    // descriptor is only closed in deinit.
+    private let descriptor: Int32
+    private let names: Set<String>
+
+    /// Whether this platform delivers notifications (otherwise callers poll).
+    package static var isAvailable: Bool {
+        #if canImport(Glibc) || canImport(Musl)
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// Watches `directory` for writes to the files named `names` (bare names, no slash).
+    /// Returns nil when the platform has no notification or the watch cannot be set up.
+    package init?(directory: String, names: Set<String>) {
+        #if canImport(Glibc) || canImport(Musl)
+        let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else { return nil }
+        let mask = UInt32(IN_MODIFY) | UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE)
+        guard inotify_add_watch(fd, directory, mask) >= 0 else {
+            close(fd)
+            return nil
+        }
+        descriptor = fd
+        self.names = names
+        #else
+        return nil
+        #endif
+    }
+
+    deinit {
+        #if canImport(Glibc) || canImport(Musl)
+        close(descriptor)
+        #endif
+    }
+
+    /// Waits up to `seconds` for a write to one of the watched files. Returns true when
+    /// one happened (several may be merged into one wake-up), false on timeout.
+    package func wait(seconds: Double) -> Bool {
+        #if canImport(Glibc) || canImport(Musl)
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(max(0, min(seconds, 3_600)) * 1_000)
+        let ready = poll(&entry, 1, milliseconds)
+        guard ready > 0 else { return false }
+        // Drain every queued event; report whether any named a watched file.
+        var relevant = false
+        var buffer = [UInt8](repeating: 0, count: 4_096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            var offset = 0
+            let header = MemoryLayout<inotify_event>.size
+            while offset + header <= count {
+                let length = buffer.withUnsafeBytes { raw -> Int in
+                    Int(raw.loadUnaligned(fromByteOffset: offset + header - MemoryLayout<UInt32>.size, as: UInt32.self))
+                }
+                if length > 0, offset + header + length <= count {
+                    let nameBytes = buffer[(offset + header)..<(offset + header + length)].prefix { $0 != 0 }
+                    if names.contains(String(decoding: nameBytes, as: UTF8.self)) { relevant = true }
+                }
+                offset += header + length
+            }
+        }
+        return relevant
+        #else
+        System.sleep(seconds: seconds)
+        return false
+        #endif
+    }
+}
+
 // MARK: - Locks
 
 /// A mutual-exclusion lock over `pthread_mutex_t`, which every supported platform has

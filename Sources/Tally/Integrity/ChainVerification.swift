@@ -7,51 +7,13 @@ public struct ChainReport: Sendable, Equatable, Codable {
     /// The last event's stored hash (64 zeros for an empty ledger).
     public var headHash: String
     /// The first place the chain breaks, or nil when it is intact.
-    public var firstBreak: ChainBreak?
+    public var firstBreak: ChainReport.Break?
 
     /// True when every event's hash and link checked out.
     public var isIntact: Bool { firstBreak == nil }
 
     enum CodingKeys: String, CodingKey {
         case eventsChecked = "events_checked", headSeq = "head_seq", headHash = "head_hash", firstBreak = "first_break"
-    }
-}
-
-/// Where and why the ledger's hash chain breaks.
-public struct ChainBreak: Sendable, Equatable, Codable, CustomStringConvertible {
-    /// Why the chain breaks at ``seq``.
-    public enum Reason: Sendable, Equatable, Codable {
-        /// Seqs jump: `expected` should have come next, ``ChainBreak/seq`` came instead.
-        case gap(expected: Int64)
-        /// The event's `prev_hash` is not the previous event's hash.
-        case prevHashMismatch(expected: String, found: String)
-        /// The event's content does not hash to its stored `hash`: it was edited.
-        case hashMismatch(stored: String, computed: String)
-        /// The row cannot be read (e.g. its payload is not JSON).
-        case unreadable(String)
-        /// Events after ``ChainBreak/seq`` were deleted: SQLite remembers `rememberedSeq` as
-        /// the highest seq ever inserted, but the ledger ends before it.
-        case tailRemoved(rememberedSeq: Int64)
-    }
-
-    /// The seq where the chain breaks.
-    public var seq: Int64
-    /// Why.
-    public var reason: Reason
-
-    public var description: String {
-        switch reason {
-        case let .gap(expected):
-            return "ledger chain breaks at seq \(seq): seq \(expected) is missing (gap)"
-        case let .prevHashMismatch(expected, found):
-            return "ledger chain breaks at seq \(seq): prev_hash is \(found) but the previous event's hash is \(expected)"
-        case let .hashMismatch(stored, computed):
-            return "ledger chain breaks at seq \(seq): its content hashes to \(computed) but the stored hash is \(stored) (the event was altered)"
-        case let .unreadable(detail):
-            return "ledger chain breaks at seq \(seq): \(detail)"
-        case let .tailRemoved(remembered):
-            return "the ledger's tail was removed: events \(seq)…\(remembered) were recorded once and are gone"
-        }
     }
 }
 
@@ -69,18 +31,18 @@ extension LedgerTable {
             do {
                 event = try Self.unverifiedEvent(from: statement, path: db.path)
             } catch {
-                report.firstBreak = ChainBreak(seq: seq, reason: .unreadable("\(error)"))
+                report.firstBreak = ChainReport.Break(seq: seq, reason: .unreadable("\(error)"))
                 return report
             }
             report.eventsChecked += 1
             report.headSeq = seq
             report.headHash = event.hash
             if seq != expectedSeq {
-                report.firstBreak = ChainBreak(seq: seq, reason: .gap(expected: expectedSeq))
+                report.firstBreak = ChainReport.Break(seq: seq, reason: .gap(expected: expectedSeq))
                 return report
             }
             if event.prevHash != previousHash {
-                report.firstBreak = ChainBreak(seq: seq, reason: .prevHashMismatch(expected: previousHash, found: event.prevHash))
+                report.firstBreak = ChainReport.Break(seq: seq, reason: .prevHashMismatch(expected: previousHash, found: event.prevHash))
                 return report
             }
             // Stored payloads are canonical text, so hashing them as stored is JCS; a payload
@@ -92,7 +54,7 @@ extension LedgerTable {
                                 recordedAt: event.recordedAt)
             }
             if computed != event.hash {
-                report.firstBreak = ChainBreak(seq: seq, reason: .hashMismatch(stored: event.hash, computed: computed))
+                report.firstBreak = ChainReport.Break(seq: seq, reason: .hashMismatch(stored: event.hash, computed: computed))
                 return report
             }
             previousHash = event.hash
@@ -100,5 +62,45 @@ extension LedgerTable {
             if seq % 10_000 == 0 { progress?(seq) }
         }
         return report
+    }
+}
+
+extension ChainReport {
+    /// Where and why the ledger's hash chain breaks.
+    public struct Break: Sendable, Equatable, Codable, CustomStringConvertible {
+        /// Why the chain breaks at ``seq``.
+        public enum Reason: Sendable, Equatable, Codable {
+            /// Seqs jump: `expected` should have come next, ``ChainReport/Break/seq`` came instead.
+            case gap(expected: Int64)
+            /// The event's `prev_hash` is not the previous event's hash.
+            case prevHashMismatch(expected: String, found: String)
+            /// The event's content does not hash to its stored `hash`: it was edited.
+            case hashMismatch(stored: String, computed: String)
+            /// The row cannot be read (e.g. its payload is not JSON).
+            case unreadable(String)
+            /// Events after ``ChainReport/Break/seq`` were deleted: SQLite remembers `rememberedSeq` as
+            /// the highest seq ever inserted, but the ledger ends before it.
+            case tailRemoved(rememberedSeq: Int64)
+        }
+
+        /// The seq where the chain breaks.
+        public var seq: Int64
+        /// Why.
+        public var reason: Reason
+
+        public var description: String {
+            switch reason {
+            case let .gap(expected):
+                return "ledger chain breaks at seq \(seq): seq \(expected) is missing (gap)"
+            case let .prevHashMismatch(expected, found):
+                return "ledger chain breaks at seq \(seq): prev_hash is \(found) but the previous event's hash is \(expected)"
+            case let .hashMismatch(stored, computed):
+                return "ledger chain breaks at seq \(seq): its content hashes to \(computed) but the stored hash is \(stored) (the event was altered)"
+            case let .unreadable(detail):
+                return "ledger chain breaks at seq \(seq): \(detail)"
+            case let .tailRemoved(remembered):
+                return "the ledger's tail was removed: events \(seq)…\(remembered) were recorded once and are gone"
+            }
+        }
     }
 }

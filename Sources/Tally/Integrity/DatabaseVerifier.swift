@@ -41,6 +41,11 @@ struct DatabaseVerifier {
         } catch where error.isCorruption {
             findings.append(Self.damaged("the ledger_seq references", error))
         }
+        do throws(TallyError) {
+            try checkConsumers()
+        } catch where error.isCorruption {
+            findings.append(Self.damaged("the consumer positions", error))
+        }
         return VerifyReport(integrityCheck: integrity, schemaProblems: schema, foreignKeyProblems: foreignKeys, chain: chain,
                             documentsChecked: documentsChecked, findings: findings)
     }
@@ -112,7 +117,7 @@ struct DatabaseVerifier {
                 progress?(OperationProgress(phase: .ledger, done: seq, total: total))
             }
         } catch where error.isCorruption {
-            return ChainReport(eventsChecked: 0, headSeq: 0, headHash: Digest.zeroHash, firstBreak: ChainBreak(
+            return ChainReport(eventsChecked: 0, headSeq: 0, headHash: Digest.zeroHash, firstBreak: ChainReport.Break(
                 seq: 0, reason: .unreadable("the ledger could not be read to the end: \(error.problem)")))
         }
         // AUTOINCREMENT remembers the highest seq ever inserted, even after the rows are
@@ -120,7 +125,7 @@ struct DatabaseVerifier {
         // back) still shows here.
         if report.isIntact, let remembered = try db.scalarInt("SELECT seq FROM sqlite_sequence WHERE name = 'ledger'"),
            remembered > report.headSeq {
-            report.firstBreak = ChainBreak(seq: report.headSeq + 1, reason: .tailRemoved(rememberedSeq: remembered))
+            report.firstBreak = ChainReport.Break(seq: report.headSeq + 1, reason: .tailRemoved(rememberedSeq: remembered))
         }
         return report
     }
@@ -238,6 +243,21 @@ struct DatabaseVerifier {
                                     detail: "state_history of '\(key)' version \(version) refers to ledger seq \(seq), "
                                         + "which does not exist (the ledger ends at seq \(head)): it was written with "
                                         + "foreign keys off. History is append-only; note it, or restore from a backup"))
+        }
+    }
+
+    /// Consumers whose position is beyond the ledger's head: the events they processed are
+    /// gone (the tail was cut off), and new events would take those seqs unprocessed.
+    private mutating func checkConsumers() throws(TallyError) {
+        let head = try db.scalarInt("SELECT coalesce(max(seq), 0) FROM ledger") ?? 0
+        let ahead = try db.prepare("SELECT name, position FROM consumers WHERE position > ? ORDER BY name")
+        try ahead.bind(head, at: 1)
+        while try ahead.step() {
+            let name = ahead.string(0), position = ahead.int64(1)
+            findings.append(Finding(kind: .missing,
+                                    detail: "consumer '\(name)' is at seq \(position) but the ledger ends at seq \(head): the events "
+                                        + "it processed are missing, and new events would take their seqs unprocessed. Restore "
+                                        + "the ledger from a backup, or reset the consumer (Store.resetConsumer(_:to:))"))
         }
     }
 }

@@ -13,7 +13,7 @@
 ///   the error that stopped it, prefixed with `error:`).
 /// - `foreign_key_problems`: one sentence per row `PRAGMA foreign_key_check` returned.
 /// - `chain`: ``ChainReport``; `first_break` is `null` or `{"seq": N, "reason": {…}}` with
-///   the reason as Swift encodes ``ChainBreak/Reason`` (e.g. `{"hashMismatch": {"stored":
+///   the reason as Swift encodes ``ChainReport/Break/Reason`` (e.g. `{"hashMismatch": {"stored":
 ///   …, "computed": …}}`); `chain_problem` has the same as a sentence.
 /// - `documents_checked`: state rows whose checksum was recomputed.
 /// - `findings`: see ``Finding``: `corrupt` (a state body that does not match its checksum

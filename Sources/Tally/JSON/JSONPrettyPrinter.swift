@@ -1,15 +1,15 @@
 extension JSONValue: CustomStringConvertible {
-    /// Compact JSON with sorted keys: for finite values exactly the ``CanonicalJSON`` form,
+    /// Compact JSON with sorted keys: for finite values exactly the canonical JSON (RFC 8785) form,
     /// so that logs and test failures show what would be hashed.
     ///
-    /// Unlike ``CanonicalJSON`` it never fails; NaN and infinities appear as the bare
+    /// Unlike canonical JSON (RFC 8785) it never fails; NaN and infinities appear as the bare
     /// words `NaN`, `Infinity` and `-Infinity` (see ``prettyPrinted(indent:)``).
     public var description: String {
         JSONPrettyPrinter.render(self, indent: nil)
     }
 
     /// JSON laid out for people: one member or element per line, keys sorted (RFC 8785
-    /// order), numbers and strings written exactly as ``CanonicalJSON`` writes them.
+    /// order), numbers and strings written exactly as canonical JSON (RFC 8785) writes them.
     ///
     /// The output depends only on the value, so a mirror file is rewritten only when its
     /// document really changed, and two files can be compared with `diff`. It has no final

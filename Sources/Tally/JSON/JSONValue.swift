@@ -1,7 +1,7 @@
 /// A JSON value, exactly the six kinds RFC 8259 defines.
 ///
 /// State documents and ledger payloads are stored as `JSONValue` rather than as `Codable`
-/// types so that Tally can hash them (``CanonicalJSON``) without knowing the app's types,
+/// types so that Tally can hash them (canonical JSON (RFC 8785)) without knowing the app's types,
 /// and so that a document written by one version of an app stays readable by the next.
 ///
 /// ```swift
@@ -10,7 +10,7 @@
 /// ```
 ///
 /// Numbers are `Double` because that is what RFC 8785 (and every JavaScript reader) can
-/// represent; ``JSONParser`` refuses integers a double cannot hold exactly instead of
+/// represent; Tally's strict parser refuses integers a double cannot hold exactly instead of
 /// silently rounding them.
 ///
 /// Equality follows Swift: strings (and object keys) compare by Unicode canonical
@@ -23,13 +23,13 @@ public enum JSONValue: Sendable, Hashable {
     /// `true` or `false`.
     case bool(Bool)
     /// A number. Only finite values can be encoded; `.number(.nan)` is constructible but
-    /// ``CanonicalJSON`` refuses it.
+    /// canonical JSON (RFC 8785) refuses it.
     case number(Double)
     /// A string of Unicode scalars.
     case string(String)
     /// An ordered list of values.
     case array([JSONValue])
-    /// Members by name. JSON objects are unordered, and ``JSONParser`` rejects duplicate
+    /// Members by name. JSON objects are unordered, and Tally's strict parser rejects duplicate
     /// names, so a dictionary loses nothing.
     case object([String: JSONValue])
 }

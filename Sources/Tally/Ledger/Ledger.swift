@@ -12,7 +12,7 @@
 public struct Ledger: Sendable {
     let context: AccessContext
 
-    /// The result of ``record(_:)``: the event as stored, and whether it was already there.
+    /// The result of `record(_:)`: the event as stored, and whether it was already there.
     public struct AppendResult: Sendable, Hashable {
         /// The event as stored.
         public let event: LedgerEvent
@@ -45,7 +45,7 @@ public struct Ledger: Sendable {
         try record(event).event
     }
 
-    /// Appends one event (as ``append(_:)``) and says whether it was an idempotent replay.
+    /// Appends one event (as `append(_:)`) and says whether it was an idempotent replay.
     @discardableResult
     public func record(_ event: NewEvent) throws(TallyError) -> AppendResult {
         guard let first = try appendChecked([check(event, index: nil)]).first else {
@@ -54,7 +54,7 @@ public struct Ledger: Sendable {
         return AppendResult(event: first.event, isReplay: first.replayed)
     }
 
-    /// Appends one event and returns it as stored (see ``append(_:)``).
+    /// Appends one event and returns it as stored (see `append(_:)`).
     ///
     /// - Parameters:
     ///   - stream: The stream, e.g. `invoice/INV-1001`.

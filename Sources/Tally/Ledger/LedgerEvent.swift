@@ -3,7 +3,7 @@
 /// One stored ledger event: an immutable, hash-chained record of something that happened
 /// to a stream (a charge, a payment, an escalation).
 ///
-/// Its JSON form (``Codable``) uses the column names of the schema and is the `event`
+/// Its JSON form (`Codable`) uses the column names of the schema and is the `event`
 /// record of a snapshot: `seq`, `event_id`, `stream`, `stream_version`, `kind`, `amount`,
 /// `currency`, `quantity`, `payload`, `recorded_at`, `prev_hash`, `hash`.
 public struct LedgerEvent: Codable, Sendable, Hashable {

@@ -7,6 +7,8 @@ enum LedgerTable {
     private static let tipSQL = InternalSQL("SELECT \(columns) FROM ledger ORDER BY seq DESC LIMIT 1")
     private static let insertSQL = InternalSQL("INSERT INTO ledger (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     private static let streamVersionSQL = InternalSQL("SELECT coalesce(max(stream_version), 0) FROM ledger WHERE stream = ?")
+    private static let streamVersionAtSQL = InternalSQL(
+        "SELECT coalesce(max(stream_version), 0) FROM ledger WHERE stream = ? AND seq <= ?")
     private static let byIDSQL = InternalSQL("SELECT \(columns) FROM ledger WHERE event_id = ?")
     private static let bySeqSQL = InternalSQL("SELECT \(columns) FROM ledger WHERE seq = ?")
     private static let rangeSQL = InternalSQL("SELECT \(columns) FROM ledger WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?")
@@ -128,6 +130,15 @@ enum LedgerTable {
         try statement.bind(stream, at: 1)
         _ = try statement.step()
         return statement.int64(0)
+    }
+
+    /// The version `stream` had once the events up to `seq` were committed.
+    static func streamVersion(_ stream: String, atOrBefore seq: Int64, on db: Connection) throws(TallyError) -> Int64 {
+        let statement = try db.statement(streamVersionAtSQL)
+        defer { statement.reset() }
+        try statement.bind(stream, at: 1)
+        try statement.bind(seq, at: 2)
+        return try statement.step() ? statement.int64(0) : 0
     }
 
     static func event(id: String, on db: Connection) throws(TallyError) -> LedgerEvent? {

@@ -5,7 +5,7 @@
 /// Codes that ISO lists without a minor unit (gold, SDR, testing codes) are refused rather
 /// than guessed, and so are codes the table does not know: a wrong exponent would silently
 /// scale an amount by a power of ten, which is worse than asking.
-public enum CurrencyExponent {
+enum CurrencyExponent {
     /// Codes whose exponent is not 2.
     static let nonDefault: [String: Int] = [
         // No minor unit in use.
@@ -42,7 +42,7 @@ public enum CurrencyExponent {
     ///
     /// - Throws: ``TallyError/invalidInput(field:reason:)`` when `currency` is not three
     ///   uppercase letters, is not an active ISO 4217 code, or has no minor unit.
-    public static func exponent(for currency: String) throws(TallyError) -> Int {
+    static func exponent(for currency: String) throws(TallyError) -> Int {
         guard currency.utf8.count == 3, currency.utf8.allSatisfy({ (0x41...0x5A).contains($0) }) else {
             throw TallyError.invalidInput(field: "currency", reason: "'\(TallyError.printable(currency))' is not an ISO 4217 code; write three uppercase letters such as EUR, USD or JPY")
         }
@@ -58,13 +58,13 @@ public enum CurrencyExponent {
 /// An exact amount of money: integer minor units of an ISO 4217 currency.
 ///
 /// Parsing is exact decimal arithmetic on the digits (never `Double`, which cannot hold
-/// 0.10): `MoneyAmount(parsing: "12.50", currency: "EUR")` is 1250 minor units, and
+/// 0.10): `Money(parsing: "12.50", currency: "EUR")` is 1250 minor units, and
 /// `"12.345"` in EUR is refused because EUR has two decimals — Tally never rounds money.
 ///
 /// Accepted text: an optional `-`, one or more digits, and optionally `.` followed by one
 /// to `exponent` digits. Refused: `12.` and `.5` (write `12` and `0.5`), exponents (`1e3`),
 /// signs other than `-`, grouping separators, spaces, and values beyond `Int64` minor units.
-public struct MoneyAmount: Sendable, Hashable, Codable, CustomStringConvertible {
+public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The amount in minor units (cents for EUR), signed.
     public let minorUnits: Int64
     /// The ISO 4217 code.
@@ -73,7 +73,7 @@ public struct MoneyAmount: Sendable, Hashable, Codable, CustomStringConvertible 
     /// An amount already in minor units.
     ///
     /// - Throws: ``TallyError/invalidInput(field:reason:)`` for a currency
-    ///   ``CurrencyExponent/exponent(for:)`` does not accept.
+    ///   ``Money/exponent(for:)`` does not accept.
     public init(minorUnits: Int64, currency: String) throws(TallyError) {
         _ = try CurrencyExponent.exponent(for: currency)
         self.minorUnits = minorUnits
@@ -104,6 +104,20 @@ public struct MoneyAmount: Sendable, Hashable, Codable, CustomStringConvertible 
     /// The amount as a decimal with exactly the currency's number of places, e.g. `-12.50`.
     public var decimalString: String {
         Self.decimalString(minorUnits: minorUnits, exponent: (try? CurrencyExponent.exponent(for: currency)) ?? 0)
+    }
+
+    /// The number of decimal places of `currency`: the exponent that turns an amount into
+    /// minor units (EUR 2: 12.50 EUR = 1250 cents; JPY 0; BHD 3; CLF 4).
+    ///
+    /// The table holds the active ISO 4217 codes (list 1, 2024/2025 amendments included).
+    /// Codes ISO lists without a minor unit (gold, SDR, testing codes) are refused rather
+    /// than guessed, and so are codes the table does not know: a wrong exponent would
+    /// silently scale an amount by a power of ten, which is worse than asking.
+    ///
+    /// - Throws: ``TallyError/invalidInput(field:reason:)`` when `currency` is not three
+    ///   uppercase letters, is not an active ISO 4217 code, or has no minor unit.
+    public static func exponent(for currency: String) throws(TallyError) -> Int {
+        try CurrencyExponent.exponent(for: currency)
     }
 
     /// `12.50 EUR`.

@@ -4,31 +4,6 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// What ``Store/backup(toDirectory:keep:progress:)`` wrote.
-public struct BackupResult: Sendable, Codable, Equatable {
-    /// The published backup file, `DIR/tally-YYYYMMDDTHHMMSS.mmmZ.db`.
-    public var path: String
-    /// Its size in bytes.
-    public var bytes: Int64
-    /// Database pages copied.
-    public var pages: Int64
-    /// Ledger events in the backup (all verified through the hash chain).
-    public var events: Int64
-    /// State documents in the backup.
-    public var documents: Int64
-    /// The backup's ledger head.
-    public var ledgerHeadSeq: Int64
-    /// That event's hash.
-    public var ledgerHeadHash: String
-    /// Older backups removed by rotation (`keep`), oldest first.
-    public var removed: [String]
-
-    enum CodingKeys: String, CodingKey {
-        case path, bytes, pages, events, documents, removed
-        case ledgerHeadSeq = "ledger_head_seq", ledgerHeadHash = "ledger_head_hash"
-    }
-}
-
 /// The names of backup files: `tally-YYYYMMDDTHHMMSS.mmmZ.db`, and `…Z-N.db` for the N-th
 /// backup within the same millisecond. Names sort by creation time; rotation only ever
 /// touches names of exactly this shape (and the older second-resolution `tally-…Z.db` ones).
@@ -112,7 +87,7 @@ extension Store {
     ///   database itself is damaged: ``verify(rules:progress:)`` says where).
     @discardableResult
     public func backup(toDirectory directory: String, keep: Int? = nil,
-                       progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> BackupResult {
+                       progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> Store.BackupResult {
         if let keep, keep < 1 {
             throw TallyError.invalidInput(field: "keep", reason: "\(keep) would delete the backup just made; keep at least 1")
         }
@@ -121,7 +96,7 @@ extension Store {
         let now = Int64((Clock.secondsSince1970() * 1000).rounded(.down))
         let staged = try AtomicFile.Staged(replacing: FileOperations.join(directory, BackupName.make(milliseconds: now)),
                                            permissions: 0o600)
-        var result: BackupResult
+        var result: Store.BackupResult
         let published: String
         do throws(TallyError) {
             result = try copyAndVerify(into: staged.temporaryPath, progress: progress)
@@ -143,7 +118,7 @@ extension Store {
     }
 
     private func copyAndVerify(into temporary: String,
-                               progress: (@Sendable (OperationProgress) -> Void)?) throws(TallyError) -> BackupResult {
+                               progress: (@Sendable (OperationProgress) -> Void)?) throws(TallyError) -> Store.BackupResult {
         let destination = try Connection(path: temporary, mode: .readWrite, busyTimeout: 1)
         // Exclusive locking keeps SQLite's WAL index in memory (no `-shm` beside the
         // temporary file); journal OFF because a failed copy is thrown away anyway, and it
@@ -166,7 +141,7 @@ extension Store {
             throw TallyError.corruptDatabase(path: temporary, detail: "the backup copy could not be switched to journal_mode=DELETE (it reports \(mode ?? "nothing"))")
         }
         let verified = try Self.verifyDatabase(destination, displayPath: temporary, progress: progress)
-        return BackupResult(path: temporary, bytes: 0, pages: pages, events: verified.events, documents: verified.documents,
+        return Store.BackupResult(path: temporary, bytes: 0, pages: pages, events: verified.events, documents: verified.documents,
                             ledgerHeadSeq: verified.headSeq, ledgerHeadHash: verified.headHash, removed: [])
     }
 
@@ -245,5 +220,32 @@ extension Store {
 
     static func removeSidecars(of path: String) {
         for suffix in ["-wal", "-shm", "-journal"] { _ = try? AtomicFile.remove(path + suffix) }
+    }
+}
+
+extension Store {
+    /// What ``Store/backup(toDirectory:keep:progress:)`` wrote.
+    public struct BackupResult: Sendable, Codable, Equatable {
+        /// The published backup file, `DIR/tally-YYYYMMDDTHHMMSS.mmmZ.db`.
+        public var path: String
+        /// Its size in bytes.
+        public var bytes: Int64
+        /// Database pages copied.
+        public var pages: Int64
+        /// Ledger events in the backup (all verified through the hash chain).
+        public var events: Int64
+        /// State documents in the backup.
+        public var documents: Int64
+        /// The backup's ledger head.
+        public var ledgerHeadSeq: Int64
+        /// That event's hash.
+        public var ledgerHeadHash: String
+        /// Older backups removed by rotation (`keep`), oldest first.
+        public var removed: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case path, bytes, pages, events, documents, removed
+            case ledgerHeadSeq = "ledger_head_seq", ledgerHeadHash = "ledger_head_hash"
+        }
     }
 }

@@ -14,7 +14,7 @@ extension Store {
     ///
     /// Two locks, because neither alone is enough:
     ///
-    /// - an exclusive ``FileLock`` on `databasePath + ".lock"` (short timeout), which
+    /// - an exclusive a file lock on `databasePath + ".lock"` (short timeout), which
     ///   serializes restores against each other, including restores of a file SQLite
     ///   cannot read (where the second lock is not available);
     /// - SQLite's own lock on the live file, taken with `PRAGMA locking_mode=EXCLUSIVE`
@@ -34,7 +34,7 @@ extension Store {
     /// file might have created. The lock is held until the new file is in place.
     ///
     /// A live file that SQLite cannot read at all (damaged header, random bytes) cannot be
-    /// locked this way; since no SQLite process can be using it, the ``FileLock`` alone
+    /// locked this way; since no SQLite process can be using it, the a file lock alone
     /// guards the swap. An intact SQLite database that is not a Tally database is refused.
     ///
     /// ## Crash safety of the swap
@@ -57,13 +57,15 @@ extension Store {
     ///   - backup: A file written by ``backup(toDirectory:keep:progress:)`` (or any
     ///     verified Tally database copy).
     ///   - databasePath: The database to replace; created if it does not exist.
+    ///   - options: Whether events the backup lacks may be discarded, and whether the
+    ///     replaced database is kept beside it.
     /// - Throws: ``TallyError/corruptDatabase(path:detail:)`` or
     ///   ``TallyError/notATallyDatabase(path:reason:)`` for a bad backup (nothing changed),
     ///   ``TallyError/lockTimeout(path:seconds:)`` when the database is in use,
     ///   ``TallyError/io(step:path:errno:)`` for file errors.
     @discardableResult
     public static func restore(from backup: String, to databasePath: String,
-                               options: RestoreOptions = RestoreOptions()) throws(TallyError) -> RestoreResult {
+                               options: Store.RestoreOptions = Store.RestoreOptions()) throws(TallyError) -> Store.RestoreResult {
         guard !backup.isEmpty, !databasePath.isEmpty else {
             throw TallyError.invalidInput(field: "path", reason: "the backup and database paths must not be empty")
         }
@@ -99,7 +101,7 @@ extension Store {
         }
         try staged.publish(removingFirst: [databasePath + "-wal", databasePath + "-journal", databasePath + "-shm"])
         if let liveLock { liveLock.rollback() }
-        return RestoreResult(databasePath: databasePath, backupPath: backup, events: verified.events,
+        return Store.RestoreResult(databasePath: databasePath, backupPath: backup, events: verified.events,
                              documents: verified.documents, ledgerHeadSeq: verified.headSeq,
                              schemaVersion: verified.schemaVersion, eventsDiscarded: discarded, replacedPath: replacedPath)
     }
@@ -255,56 +257,60 @@ extension Store {
     }
 }
 
-/// How ``Store/restore(from:to:options:)`` treats the database it replaces.
-public struct RestoreOptions: Sendable, Equatable {
-    /// Restore even when the database has events the backup lacks (they are discarded), or
-    /// a history that differs from the backup's. Off by default: such a restore throws
-    /// ``TallyError/dataWouldBeLost(path:detail:)`` and changes nothing.
-    public var force = false
-    /// Keep the replaced database beside it as `PATH.replaced-YYYYMMDDTHHMMSS.mmmZ` (the
-    /// default), so even a forced restore loses nothing for good.
-    public var keepReplaced = true
+extension Store {
+    /// How ``Store/restore(from:to:options:)`` treats the database it replaces.
+    public struct RestoreOptions: Sendable, Equatable {
+        /// Restore even when the database has events the backup lacks (they are discarded), or
+        /// a history that differs from the backup's. Off by default: such a restore throws
+        /// ``TallyError/dataWouldBeLost(path:detail:)`` and changes nothing.
+        public var force = false
+        /// Keep the replaced database beside it as `PATH.replaced-YYYYMMDDTHHMMSS.mmmZ` (the
+        /// default), so even a forced restore loses nothing for good.
+        public var keepReplaced = true
 
-    /// The defaults: refuse to discard events, keep the replaced database.
-    public init() {}
+        /// The defaults: refuse to discard events, keep the replaced database.
+        public init() {}
+    }
 }
 
-/// What ``Store/restore(from:to:options:)`` put in place.
-public struct RestoreResult: Sendable, Codable, Equatable {
-    /// The database file that was replaced (or created).
-    public var databasePath: String
-    /// The backup it came from.
-    public var backupPath: String
-    /// Ledger events in the restored database.
-    public var events: Int64
-    /// State documents in the restored database.
-    public var documents: Int64
-    /// The restored ledger head.
-    public var ledgerHeadSeq: Int64
-    /// Schema version of the restored database.
-    public var schemaVersion: Int
-    /// Events the replaced database had beyond the backup's head (with ``RestoreOptions/force``).
-    public var eventsDiscarded: Int64
-    /// Where the replaced database was kept, if there was one.
-    public var replacedPath: String?
+extension Store {
+    /// What ``Store/restore(from:to:options:)`` put in place.
+    public struct RestoreResult: Sendable, Codable, Equatable {
+        /// The database file that was replaced (or created).
+        public var databasePath: String
+        /// The backup it came from.
+        public var backupPath: String
+        /// Ledger events in the restored database.
+        public var events: Int64
+        /// State documents in the restored database.
+        public var documents: Int64
+        /// The restored ledger head.
+        public var ledgerHeadSeq: Int64
+        /// Schema version of the restored database.
+        public var schemaVersion: Int
+        /// Events the replaced database had beyond the backup's head (with ``Store/RestoreOptions/force``).
+        public var eventsDiscarded: Int64
+        /// Where the replaced database was kept, if there was one.
+        public var replacedPath: String?
 
-    enum CodingKeys: String, CodingKey {
-        case events, documents
-        case databasePath = "database_path", backupPath = "backup_path"
-        case ledgerHeadSeq = "ledger_head_seq", schemaVersion = "schema_version"
-        case eventsDiscarded = "events_discarded", replacedPath = "replaced_path"
-    }
+        enum CodingKeys: String, CodingKey {
+            case events, documents
+            case databasePath = "database_path", backupPath = "backup_path"
+            case ledgerHeadSeq = "ledger_head_seq", schemaVersion = "schema_version"
+            case eventsDiscarded = "events_discarded", replacedPath = "replaced_path"
+        }
 
-    /// Encodes every member, writing `null` for an absent ``replacedPath``.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(databasePath, forKey: .databasePath)
-        try container.encode(backupPath, forKey: .backupPath)
-        try container.encode(events, forKey: .events)
-        try container.encode(documents, forKey: .documents)
-        try container.encode(ledgerHeadSeq, forKey: .ledgerHeadSeq)
-        try container.encode(schemaVersion, forKey: .schemaVersion)
-        try container.encode(eventsDiscarded, forKey: .eventsDiscarded)
-        try container.encode(replacedPath, forKey: .replacedPath)
+        /// Encodes every member, writing `null` for an absent ``replacedPath``.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(databasePath, forKey: .databasePath)
+            try container.encode(backupPath, forKey: .backupPath)
+            try container.encode(events, forKey: .events)
+            try container.encode(documents, forKey: .documents)
+            try container.encode(ledgerHeadSeq, forKey: .ledgerHeadSeq)
+            try container.encode(schemaVersion, forKey: .schemaVersion)
+            try container.encode(eventsDiscarded, forKey: .eventsDiscarded)
+            try container.encode(replacedPath, forKey: .replacedPath)
+        }
     }
 }

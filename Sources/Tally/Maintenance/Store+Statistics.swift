@@ -1,55 +1,13 @@
-/// Counts, sizes and SQLite figures of a database, as ``Store/statistics()`` reads them.
-public struct StoreStatistics: Sendable, Codable, Equatable {
-    /// The database file.
-    public var path: String
-    /// Schema version (highest applied migration).
-    public var schemaVersion: Int
-    /// Ledger events.
-    public var events: Int64
-    /// Distinct ledger streams.
-    public var streams: Int64
-    /// The last event's seq (0 when the ledger is empty).
-    public var ledgerHeadSeq: Int64
-    /// Current state documents.
-    public var documents: Int64
-    /// Rows in `state_history` (every version ever written, tombstones included).
-    public var historyRows: Int64
-    /// Size of the database file in bytes.
-    public var databaseBytes: Int64
-    /// Size of the `-wal` file in bytes (0 when there is none).
-    public var walBytes: Int64
-    /// Frames the `-wal` file has room for, from its size: an upper bound on the frames not
-    /// yet checkpointed, since SQLite reuses the file from the start after a checkpoint
-    /// instead of shrinking it. `tally checkpoint --truncate` brings it to 0.
-    public var walFrames: Int64
-    /// `PRAGMA page_size`.
-    public var pageSize: Int64
-    /// `PRAGMA page_count`.
-    public var pageCount: Int64
-    /// `PRAGMA freelist_count`: unused pages (`VACUUM` returns them to the filesystem).
-    public var freelistCount: Int64
-    /// `PRAGMA journal_mode`, `wal` for a Tally database in use.
-    public var journalMode: String
-    /// The SQLite library's version.
-    public var sqliteVersion: String
 
-    enum CodingKeys: String, CodingKey {
-        case path, events, streams, documents
-        case schemaVersion = "schema_version", ledgerHeadSeq = "ledger_head_seq", historyRows = "history_rows"
-        case databaseBytes = "database_bytes", walBytes = "wal_bytes", walFrames = "wal_frames"
-        case pageSize = "page_size", pageCount = "page_count", freelistCount = "freelist_count"
-        case journalMode = "journal_mode", sqliteVersion = "sqlite_version"
-    }
-}
 
 extension Store {
     /// Reads counts and sizes in one read transaction (a consistent view; nothing is
     /// written, no checkpoint is run). Counting scans the tables, so it takes time in
     /// proportion to their size.
-    public func statistics() throws(TallyError) -> StoreStatistics {
-        var statistics = try readTransaction { (db: Connection) throws(TallyError) -> StoreStatistics in
+    public func statistics() throws(TallyError) -> Store.Statistics {
+        var statistics = try readTransaction { (db: Connection) throws(TallyError) -> Store.Statistics in
             func integer(_ sql: String) throws(TallyError) -> Int64 { try db.scalarInt(sql) ?? 0 }
-            return StoreStatistics(
+            return Store.Statistics(
                 path: path,
                 schemaVersion: Int(try integer("PRAGMA user_version")),
                 events: try integer("SELECT count(*) FROM ledger"),
@@ -71,5 +29,51 @@ extension Store {
             statistics.walFrames = (statistics.walBytes - 32) / (statistics.pageSize + 24)
         }
         return statistics
+    }
+}
+
+extension Store {
+    /// Counts, sizes and SQLite figures of a database, as ``Store/statistics()`` reads them.
+    public struct Statistics: Sendable, Codable, Equatable {
+        /// The database file.
+        public var path: String
+        /// Schema version (highest applied migration).
+        public var schemaVersion: Int
+        /// Ledger events.
+        public var events: Int64
+        /// Distinct ledger streams.
+        public var streams: Int64
+        /// The last event's seq (0 when the ledger is empty).
+        public var ledgerHeadSeq: Int64
+        /// Current state documents.
+        public var documents: Int64
+        /// Rows in `state_history` (every version ever written, tombstones included).
+        public var historyRows: Int64
+        /// Size of the database file in bytes.
+        public var databaseBytes: Int64
+        /// Size of the `-wal` file in bytes (0 when there is none).
+        public var walBytes: Int64
+        /// Frames the `-wal` file has room for, from its size: an upper bound on the frames not
+        /// yet checkpointed, since SQLite reuses the file from the start after a checkpoint
+        /// instead of shrinking it. `tally checkpoint --truncate` brings it to 0.
+        public var walFrames: Int64
+        /// `PRAGMA page_size`.
+        public var pageSize: Int64
+        /// `PRAGMA page_count`.
+        public var pageCount: Int64
+        /// `PRAGMA freelist_count`: unused pages (`VACUUM` returns them to the filesystem).
+        public var freelistCount: Int64
+        /// `PRAGMA journal_mode`, `wal` for a Tally database in use.
+        public var journalMode: String
+        /// The SQLite library's version.
+        public var sqliteVersion: String
+
+        enum CodingKeys: String, CodingKey {
+            case path, events, streams, documents
+            case schemaVersion = "schema_version", ledgerHeadSeq = "ledger_head_seq", historyRows = "history_rows"
+            case databaseBytes = "database_bytes", walBytes = "wal_bytes", walFrames = "wal_frames"
+            case pageSize = "page_size", pageCount = "page_count", freelistCount = "freelist_count"
+            case journalMode = "journal_mode", sqliteVersion = "sqlite_version"
+        }
     }
 }

@@ -169,36 +169,38 @@ package struct Migrator: Sendable {
 
 extension Migrator.Status {
     /// The public view of this status.
-    var `public`: MigrationStatus {
-        MigrationStatus(schemaVersion: userVersion, latestVersion: Migrator.embedded.latestVersion,
-                        applied: applied.map { MigrationStatus.Entry(version: $0.version, name: $0.name, checksum: $0.checksum) },
-                        pending: pending.map { MigrationStatus.Entry(version: $0.version, name: $0.name, checksum: $0.checksum) })
+    var `public`: Store.MigrationStatus {
+        Store.MigrationStatus(schemaVersion: userVersion, latestVersion: Migrator.embedded.latestVersion,
+                        applied: applied.map { Store.MigrationStatus.Entry(version: $0.version, name: $0.name, checksum: $0.checksum) },
+                        pending: pending.map { Store.MigrationStatus.Entry(version: $0.version, name: $0.name, checksum: $0.checksum) })
     }
 }
 
-/// Where a database stands relative to the migrations this build of Tally carries.
-public struct MigrationStatus: Sendable, Equatable, Codable {
-    /// One migration file.
-    public struct Entry: Sendable, Equatable, Codable {
-        /// The number its file name starts with (`0001_initial.sql` → 1).
-        public var version: Int
-        /// The file name.
-        public var name: String
-        /// Lowercase hex SHA-256 of the file's bytes.
-        public var checksum: String
-    }
+extension Store {
+    /// Where a database stands relative to the migrations this build of Tally carries.
+    public struct MigrationStatus: Sendable, Equatable, Codable {
+        /// One migration file.
+        public struct Entry: Sendable, Equatable, Codable {
+            /// The number its file name starts with (`0001_initial.sql` → 1).
+            public var version: Int
+            /// The file name.
+            public var name: String
+            /// Lowercase hex SHA-256 of the file's bytes.
+            public var checksum: String
+        }
 
-    /// The database's schema version (`PRAGMA user_version`); 0 for a new file.
-    public var schemaVersion: Int
-    /// The latest version this build knows.
-    public var latestVersion: Int
-    /// Migrations applied to the database, in order.
-    public var applied: [Entry]
-    /// Migrations this build would apply, in order.
-    public var pending: [Entry]
+        /// The database's schema version (`PRAGMA user_version`); 0 for a new file.
+        public var schemaVersion: Int
+        /// The latest version this build knows.
+        public var latestVersion: Int
+        /// Migrations applied to the database, in order.
+        public var applied: [Entry]
+        /// Migrations this build would apply, in order.
+        public var pending: [Entry]
 
-    enum CodingKeys: String, CodingKey {
-        case applied, pending
-        case schemaVersion = "schema_version", latestVersion = "latest_version"
+        enum CodingKeys: String, CodingKey {
+            case applied, pending
+            case schemaVersion = "schema_version", latestVersion = "latest_version"
+        }
     }
 }

@@ -55,14 +55,31 @@ enum MirrorDirectory {
         }
     }
 
-    /// The relative paths, under `root`, of the database's own files (the database, its
-    /// `-wal`, `-shm` and `-journal`, its lock file) when the database lives inside the
-    /// mirror: they are never reported as extra files.
-    static func databaseFiles(_ databasePath: String, under root: String) -> Set<String> {
-        guard let database = System.realPath(databasePath), let realRoot = System.realPath(root),
-              database.hasPrefix(realRoot == "/" ? "/" : realRoot + "/") else { return [] }
-        let relative = String(database.dropFirst(realRoot == "/" ? 1 : realRoot.count + 1))
-        return Set(["", "-wal", "-shm", "-journal", ".lock"].map { relative + $0 })
+    /// The database's own files, when the database lives inside the mirror (the database,
+    /// its `-wal`, `-shm` and `-journal`, its lock file, its consumers' lock files): they
+    /// are never reported as extra files.
+    struct DatabaseFiles {
+        private let exact: Set<String>
+        private let consumerLockPrefix: String?
+
+        init(_ databasePath: String, under root: String) {
+            guard let database = System.realPath(databasePath), let realRoot = System.realPath(root),
+                  database.hasPrefix(realRoot == "/" ? "/" : realRoot + "/") else {
+                exact = []
+                consumerLockPrefix = nil
+                return
+            }
+            let relative = String(database.dropFirst(realRoot == "/" ? 1 : realRoot.count + 1))
+            exact = Set(["", "-wal", "-shm", "-journal", ".lock"].map { relative + $0 })
+            consumerLockPrefix = relative + "-consumer-"
+        }
+
+        /// Whether `relative` (a path under the mirror's root) is one of the database's files.
+        func contains(_ relative: String) -> Bool {
+            if exact.contains(relative) { return true }
+            guard let consumerLockPrefix, relative.hasPrefix(consumerLockPrefix), relative.hasSuffix(".lock") else { return false }
+            return !relative.dropFirst(consumerLockPrefix.count).contains("/")
+        }
     }
 
     /// Seconds since the file at `path` was last modified (0 when it cannot be examined).
@@ -127,7 +144,7 @@ enum MirrorFindings {
     /// Findings for what a walk could not see or would not enter. Special files at the
     /// path of a database key were reported with their document already
     /// (`isDatabaseKey` says which).
-    static func walkProblems(_ walker: DirectoryWalker, root: String, ownFiles: Set<String>,
+    static func walkProblems(_ walker: DirectoryWalker, root: String, ownFiles: MirrorDirectory.DatabaseFiles,
                              isDatabaseKey: (String) throws(TallyError) -> Bool) throws(TallyError) -> [Finding] {
         var findings: [Finding] = []
         for (relative, kind) in walker.specialFiles where !ownFiles.contains(relative) {

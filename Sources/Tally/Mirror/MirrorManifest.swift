@@ -20,23 +20,23 @@ import Crypto
 /// over every document, as a 64-digit big-endian hex number. A sum rather than a hash of a
 /// sorted list because it does not depend on order, so the mirror's write-through can
 /// update it for the documents a commit touched without reading all the others.
-public struct MirrorManifest: Sendable, Equatable, Codable {
+package struct MirrorManifest: Sendable, Equatable, Codable {
     /// Always "tally-mirror".
-    public var format = MirrorManifest.formatName
+    package var format = MirrorManifest.formatName
     /// Manifest format version (2 added `ledger_id` and the order-free digest).
-    public var version = MirrorManifest.currentVersion
+    package var version = MirrorManifest.currentVersion
     /// The ledger this directory mirrors; a mirror of another ledger is never touched.
-    public var ledgerID: String
+    package var ledgerID: String
     /// When the manifest was written.
-    public var generatedAt: String
+    package var generatedAt: String
     /// The ledger head the mirror is consistent with.
-    public var ledgerHeadSeq: Int64
+    package var ledgerHeadSeq: Int64
     /// That event's hash.
-    public var ledgerHeadHash: String
+    package var ledgerHeadHash: String
     /// Number of document files.
-    public var documents: Int64
+    package var documents: Int64
     /// The digest of the document list (see the type's discussion).
-    public var entriesDigest: String
+    package var entriesDigest: String
 
     static let formatName = "tally-mirror"
     static let currentVersion = 2

@@ -100,7 +100,7 @@ struct MirrorWriter {
 
     private mutating func walkDirectory() throws(TallyError) {
         let walker = DirectoryWalker(root: root)
-        let ownFiles = MirrorDirectory.databaseFiles(databasePath, under: root)
+        let ownFiles = MirrorDirectory.DatabaseFiles(databasePath, under: root)
         let now = Clock.secondsSince1970()
         for relative in walker {
             let path = FileOperations.join(root, relative)

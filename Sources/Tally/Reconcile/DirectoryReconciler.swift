@@ -144,7 +144,7 @@ struct DirectoryReconciler {
     private mutating func walkDirectory() throws(TallyError) {
         var walked: Int64 = 0
         let walker = DirectoryWalker(root: root)
-        let ownFiles = MirrorDirectory.databaseFiles(databasePath, under: root)
+        let ownFiles = MirrorDirectory.DatabaseFiles(databasePath, under: root)
         let now = repairer?.now ?? Clock.secondsSince1970()
         for relative in walker {
             walked += 1

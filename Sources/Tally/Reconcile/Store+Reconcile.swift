@@ -84,7 +84,7 @@ extension Store {
     /// no key is live in the history but absent from `state`). Domain rules run against
     /// every document.
     ///
-    /// A damaged database file gives a report with ``VerifyReport/exitStatus`` 3 (the
+    /// A damaged database file gives a report whose ``VerifyReport/isCorrupt`` is true (the
     /// checks that could not read it say so) rather than an error, as far as SQLite lets
     /// the file be opened at all.
     ///
@@ -93,8 +93,9 @@ extension Store {
     ///   - progress: Called per phase ("integrity", "ledger", "state") and every thousand
     ///     events or documents.
     /// - Throws: ``TallyError`` for errors that are not damage (e.g. a lock timeout), and
-    ///   when SQLite cannot open the file at all (``TallyError/exitCode`` is 3 for a
-    ///   damaged file, 2 for a file that is not a database).
+    ///   when SQLite cannot open the file at all (``TallyError/corruptDatabase(path:detail:)``
+    ///   for a damaged file, ``TallyError/notATallyDatabase(path:reason:)`` for a file that
+    ///   is not a database).
     public func verify(rules: [any DomainRule] = [],
                        progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> VerifyReport {
         try readConsistently(onWriter: false) { (tx: Transaction) throws(TallyError) -> VerifyReport in

@@ -1,24 +1,26 @@
 /// The snapshot file format: JSON Lines, one record per line.
 ///
 /// ```
-/// {"created_at":"…","format":"tally-snapshot","include_ledger":true,"key_prefix":"","ledger_head":{"hash":"…","seq":N},"ledger_id":"…","schema_version":2,"version":2}
+/// {"created_at":"…","format":"tally-snapshot","include_ledger":true,"key_prefix":"","ledger_head":{"hash":"…","seq":N},"ledger_id":"…","schema_version":3,"version":3}
 /// {"type":"state","key":"…","version":3,"status":"paid","body":{…},"checksum":"…","updated_at":"…","ledger_seq":17}
 /// {"type":"event","seq":1,"event_id":"…",…,"prev_hash":"…","hash":"…"}
+/// {"type":"consumer","name":"customer-totals","position":17}
 /// {"type":"end","records":M,"sha256":"<hex SHA-256 of every byte before this line>"}
 /// ```
 ///
-/// State records come in key order, then events in seq order. `records` counts the state
-/// and event records (not the header or the trailer). Bodies and payloads are written as
+/// State records come in key order, then events in seq order, then (with the ledger) the
+/// consumers' positions in name order. `records` counts every record but the header and
+/// the trailer. Bodies and payloads are written as
 /// their canonical JSON (RFC 8785), so exporting the same data twice gives the same bytes
 /// apart from `created_at`.
 package enum SnapshotFormat {
     /// The `format` member of every snapshot header.
     package static let formatName = "tally-snapshot"
     /// The snapshot format version this build writes. Version 2 added `ledger_id` to the
-    /// header; this build reads versions 1 and 2.
-    package static let version = 2
+    /// header, version 3 consumer records; this build reads versions 1 to 3.
+    package static let version = 3
     /// The versions this build reads.
-    package static let readableVersions: ClosedRange<Int64> = 1...2
+    package static let readableVersions: ClosedRange<Int64> = 1...3
     /// The longest line a reader accepts by default, so a damaged file cannot exhaust memory.
     package static let defaultMaximumLineBytes = 16 << 20
 

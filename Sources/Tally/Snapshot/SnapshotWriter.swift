@@ -29,8 +29,8 @@ struct SnapshotWriter {
         line.removeAll(keepingCapacity: true)
     }
 
-    mutating func write(db: Connection, options: ExportOptions,
-                        progress: (@Sendable (OperationProgress) -> Void)?) throws(TallyError) -> ExportSummary {
+    mutating func write(db: Connection, options: Store.ExportOptions,
+                        progress: (@Sendable (OperationProgress) -> Void)?) throws(TallyError) -> Store.ExportSummary {
         // The first read fixes the transaction's snapshot; everything below belongs to it.
         let head = try LedgerTable.head(on: db)
         let ledgerID = try LedgerIdentity.read(on: db)
@@ -80,15 +80,31 @@ struct SnapshotWriter {
             progress?(OperationProgress(phase: .ledger, done: events, total: head.seq))
         }
 
+        var consumers: Int64 = 0
+        if options.includeLedger {
+            // Positions belong with the ledger they point into (the schema keeps them at or
+            // below the head this transaction read).
+            let rows = try db.prepare("SELECT name, position FROM consumers ORDER BY name")
+            while try rows.step() {
+                CanonicalJSON.appendASCII("{\"type\":\"consumer\",\"name\":", to: &line)
+                CanonicalJSON.appendQuoted(rows.string(0), to: &line)
+                CanonicalJSON.appendASCII(",\"position\":", to: &line)
+                LedgerHash.appendInteger(rows.int64(1), to: &line)
+                line.append(UInt8(ascii: "}"))
+                try emit()
+                consumers += 1
+            }
+        }
+
         let digest = Digest.hex(hasher.finalize())
         CanonicalJSON.appendASCII("{\"type\":\"end\",\"records\":", to: &line)
-        LedgerHash.appendInteger(documents + events, to: &line)
+        LedgerHash.appendInteger(documents + events + consumers, to: &line)
         CanonicalJSON.appendASCII(",\"sha256\":", to: &line)
         CanonicalJSON.appendQuoted(digest, to: &line)
         line.append(UInt8(ascii: "}"))
         line.append(UInt8(ascii: "\n"))
         try send()
-        return ExportSummary(path: "-", documents: documents, events: events, bytes: bytes,
+        return Store.ExportSummary(path: "-", documents: documents, events: events, consumers: consumers, bytes: bytes,
                              ledgerHeadSeq: head.seq, ledgerHeadHash: head.hash, sha256: digest)
     }
 

@@ -1,42 +1,4 @@
-/// What to put in a snapshot.
-public struct ExportOptions: Sendable {
-    /// Include the ledger's events (default). Without them the snapshot holds state only
-    /// and cannot prove the chain.
-    public var includeLedger = true
-    /// Only state documents whose key starts with this prefix ("" = all).
-    public var keyPrefix = ""
-    /// The snapshot file's permissions.
-    public var permissions: UInt32 = 0o600
-    /// Keep this many previous snapshots at the same path as `PATH.bak.1` (newest) … `PATH.bak.N`,
-    /// rotated when the new one is published; 0 (the default) keeps none.
-    public var keepPrevious = 0
 
-    /// All documents and the whole ledger, mode 0600, no previous copies kept.
-    public init() {}
-}
-
-/// What an export wrote.
-public struct ExportSummary: Sendable, Codable, Equatable {
-    /// The snapshot file ("-" for a stream).
-    public var path: String
-    /// State records written.
-    public var documents: Int64
-    /// Event records written.
-    public var events: Int64
-    /// The snapshot's size in bytes.
-    public var bytes: Int64
-    /// The ledger head the snapshot is consistent with.
-    public var ledgerHeadSeq: Int64
-    /// That event's hash.
-    public var ledgerHeadHash: String
-    /// The digest in the trailer: SHA-256 of every byte before it.
-    public var sha256: String
-
-    enum CodingKeys: String, CodingKey {
-        case path, documents, events, bytes, sha256
-        case ledgerHeadSeq = "ledger_head_seq", ledgerHeadHash = "ledger_head_hash"
-    }
-}
 
 extension Store {
     /// Writes a snapshot of the database to `path`, atomically: the file appears complete or
@@ -52,8 +14,8 @@ extension Store {
     ///   ``TallyError/corruptDatabase(path:detail:)`` for damaged data,
     ///   ``TallyError/io(step:path:errno:)`` for file errors. The target is untouched on error.
     @discardableResult
-    public func exportSnapshot(to path: String, options: ExportOptions = ExportOptions(),
-                               progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> ExportSummary {
+    public func exportSnapshot(to path: String, options: Store.ExportOptions = Store.ExportOptions(),
+                               progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> Store.ExportSummary {
         let writer = try AtomicFile.Writer(path: path, permissions: options.permissions, backups: options.keepPrevious)
         do throws(TallyError) {
             var summary = try exportSnapshot(options: options, progress: progress) { (bytes) throws(TallyError) in
@@ -73,16 +35,65 @@ extension Store {
     /// atomic: a failure half-way leaves it holding a snapshot without its end record, which
     /// import refuses.
     ///
-    /// - Parameter write: Receives the snapshot's bytes in order; its error stops the export.
+    /// - Parameters:
+    ///   - options: What to include (the ledger, a key prefix).
+    ///   - progress: Called every thousand records with the counts so far.
+    ///   - write: Receives the snapshot's bytes in order; its error stops the export.
     @discardableResult
-    public func exportSnapshot(options: ExportOptions = ExportOptions(),
+    public func exportSnapshot(options: Store.ExportOptions = Store.ExportOptions(),
                                progress: (@Sendable (OperationProgress) -> Void)? = nil,
-                               write: (UnsafeRawBufferPointer) throws(TallyError) -> Void) throws(TallyError) -> ExportSummary {
-        try withoutActuallyEscaping(write) { (sink) throws(TallyError) -> ExportSummary in
-            try readTransaction { (db: Connection) throws(TallyError) -> ExportSummary in
+                               write: (UnsafeRawBufferPointer) throws(TallyError) -> Void) throws(TallyError) -> Store.ExportSummary {
+        try withoutActuallyEscaping(write) { (sink) throws(TallyError) -> Store.ExportSummary in
+            try readTransaction { (db: Connection) throws(TallyError) -> Store.ExportSummary in
                 var writer = SnapshotWriter(databasePath: path, write: sink)
                 return try writer.write(db: db, options: options, progress: progress)
             }
+        }
+    }
+}
+
+extension Store {
+    /// What to put in a snapshot.
+    public struct ExportOptions: Sendable {
+        /// Include the ledger's events (default). Without them the snapshot holds state only
+        /// and cannot prove the chain.
+        public var includeLedger = true
+        /// Only state documents whose key starts with this prefix ("" = all).
+        public var keyPrefix = ""
+        /// The snapshot file's permissions.
+        public var permissions: UInt32 = 0o600
+        /// Keep this many previous snapshots at the same path as `PATH.bak.1` (newest) … `PATH.bak.N`,
+        /// rotated when the new one is published; 0 (the default) keeps none.
+        public var keepPrevious = 0
+
+        /// All documents and the whole ledger, mode 0600, no previous copies kept.
+        public init() {}
+    }
+}
+
+extension Store {
+    /// What an export wrote.
+    public struct ExportSummary: Sendable, Codable, Equatable {
+        /// The snapshot file ("-" for a stream).
+        public var path: String
+        /// State records written.
+        public var documents: Int64
+        /// Event records written.
+        public var events: Int64
+        /// Consumer records written (their positions).
+        public var consumers: Int64 = 0
+        /// The snapshot's size in bytes.
+        public var bytes: Int64
+        /// The ledger head the snapshot is consistent with.
+        public var ledgerHeadSeq: Int64
+        /// That event's hash.
+        public var ledgerHeadHash: String
+        /// The digest in the trailer: SHA-256 of every byte before it.
+        public var sha256: String
+
+        enum CodingKeys: String, CodingKey {
+            case path, documents, events, consumers, bytes, sha256
+            case ledgerHeadSeq = "ledger_head_seq", ledgerHeadHash = "ledger_head_hash"
         }
     }
 }

@@ -1,71 +1,5 @@
 import Crypto
 
-/// How an import combines a snapshot with the database.
-public enum ImportMode: String, Sendable, Codable, CaseIterable {
-    /// The documents become the snapshot's (within its key prefix): missing ones are added,
-    /// different ones replaced, ones absent from the snapshot deleted. The snapshot's
-    /// ledger must equal or extend the database's.
-    case replace
-    /// Newer versions win: a document is taken from the snapshot only when its version is
-    /// above the database's; equal versions with different content are reported as
-    /// conflicts and left alone. Nothing is deleted. The ledgers must not diverge.
-    case merge
-}
-
-/// One document an import left alone because both sides changed it.
-public struct ImportConflict: Sendable, Codable, Equatable {
-    /// The key.
-    public var key: String
-    /// The snapshot line of its record.
-    public var line: Int
-    /// The version both sides have.
-    public var version: Int64
-    /// The database's checksum at that version.
-    public var databaseChecksum: String
-    /// The snapshot's checksum at that version.
-    public var snapshotChecksum: String
-
-    enum CodingKeys: String, CodingKey {
-        case key, line, version
-        case databaseChecksum = "database_checksum", snapshotChecksum = "snapshot_checksum"
-    }
-}
-
-/// What an import did (or, for a dry run, would do).
-public struct ImportReport: Sendable, Codable, Equatable {
-    /// The mode used.
-    public var mode: ImportMode
-    /// True when nothing was committed.
-    public var dryRun: Bool
-    /// State and event records in the snapshot.
-    public var records: Int64 = 0
-    /// Documents that did not exist and were added.
-    public var added: Int64 = 0
-    /// Documents replaced by the snapshot's version.
-    public var updated: Int64 = 0
-    /// Documents already identical.
-    public var unchanged: Int64 = 0
-    /// Documents deleted because the snapshot does not have them (replace only).
-    public var deleted: Int64 = 0
-    /// Documents skipped because the database's version is newer (merge only).
-    public var skipped: Int64 = 0
-    /// Documents both sides changed at the same version (merge only); not applied.
-    public var conflicts: [ImportConflict] = []
-    /// Snapshot events already in the database.
-    public var eventsMatched: Int64 = 0
-    /// Snapshot events appended to the database.
-    public var eventsAppended: Int64 = 0
-    /// Pairs of keys, one of them added by this import, that differ only in letter case:
-    /// they would share one mirror file on a case-insensitive file system.
-    public var caseCollisions: [String] = []
-
-    enum CodingKeys: String, CodingKey {
-        case mode, records, added, updated, unchanged, deleted, skipped, conflicts
-        case dryRun = "dry_run", eventsMatched = "events_matched", eventsAppended = "events_appended"
-        case caseCollisions = "case_collisions"
-    }
-}
-
 extension Store {
     /// Imports a snapshot written by ``exportSnapshot(to:options:progress:)``, all or nothing.
     ///
@@ -78,14 +12,16 @@ extension Store {
     /// A `replace` import takes the snapshot's ledger identity with its content.
     ///
     /// - Parameters:
-    ///   - mode: ``ImportMode/replace`` (default) or ``ImportMode/merge``.
+    ///   - path: The snapshot file, as ``exportSnapshot(to:options:progress:)`` writes it.
+    ///   - mode: ``Store/ImportMode/replace`` (default) or ``Store/ImportMode/merge``.
     ///   - dryRun: Check and report, then roll back.
+    ///   - progress: Called every thousand records with the counts so far.
     /// - Throws: ``TallyError/snapshot(path:line:reason:)`` for a file that is not a valid
     ///   snapshot, ``TallyError/snapshotConflict(path:reason:)`` when its ledger is behind the
     ///   database's (replace) or diverges from it.
     @discardableResult
-    public func importSnapshot(from path: String, mode: ImportMode = .replace, dryRun: Bool = false,
-                               progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> ImportReport {
+    public func importSnapshot(from path: String, mode: Store.ImportMode = .replace, dryRun: Bool = false,
+                               progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> Store.ImportReport {
         let reader = try LineReader(path: path, maximumLineBytes: SnapshotFormat.maximumLineBytes(for: configuration))
         return try importSnapshot(reader: reader, mode: mode, dryRun: dryRun, progress: progress)
     }
@@ -93,21 +29,21 @@ extension Store {
     /// Imports a snapshot read from an open file descriptor (a pipe, standard input),
     /// named `name` in errors; the descriptor is not closed.
     @discardableResult
-    public func importSnapshot(fromFileDescriptor descriptor: Int32, name: String, mode: ImportMode = .replace,
+    public func importSnapshot(fromFileDescriptor descriptor: Int32, name: String, mode: Store.ImportMode = .replace,
                                dryRun: Bool = false,
-                               progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> ImportReport {
+                               progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> Store.ImportReport {
         let reader = LineReader(descriptor: descriptor, name: name, owned: false,
                                 maximumLineBytes: SnapshotFormat.maximumLineBytes(for: configuration))
         return try importSnapshot(reader: reader, mode: mode, dryRun: dryRun, progress: progress)
     }
 
-    private func importSnapshot(reader: LineReader, mode: ImportMode, dryRun: Bool,
-                                progress: (@Sendable (OperationProgress) -> Void)?) throws(TallyError) -> ImportReport {
-        var report = ImportReport(mode: mode, dryRun: dryRun)
-        var dryRunReport: ImportReport?
+    private func importSnapshot(reader: LineReader, mode: Store.ImportMode, dryRun: Bool,
+                                progress: (@Sendable (OperationProgress) -> Void)?) throws(TallyError) -> Store.ImportReport {
+        var report = Store.ImportReport(mode: mode, dryRun: dryRun)
+        var dryRunReport: Store.ImportReport?
         let limits = (document: configuration.maximumDocumentBytes, payload: configuration.maximumPayloadBytes)
         do throws(TallyError) {
-            report = try writeTransaction { (tx: Transaction) throws(TallyError) -> ImportReport in
+            report = try writeTransaction { (tx: Transaction) throws(TallyError) -> Store.ImportReport in
                 let db = tx.connection
                 // Documents may name events that come later in the file.
                 try db.execute("PRAGMA defer_foreign_keys = ON")
@@ -148,7 +84,7 @@ private struct SnapshotImporter {
 
     let reader: LineReader
     let db: Connection
-    let mode: ImportMode
+    let mode: Store.ImportMode
     let limits: (document: Int, payload: Int)
     let progress: (@Sendable (OperationProgress) -> Void)?
 
@@ -163,8 +99,10 @@ private struct SnapshotImporter {
     private var sawTrailer = false
 
     private var ledgerID: String?
+    private var formatVersion: Int64 = 1
+    private var seenConsumers = Set<String>()
 
-    init(reader: LineReader, db: Connection, mode: ImportMode, limits: (document: Int, payload: Int),
+    init(reader: LineReader, db: Connection, mode: Store.ImportMode, limits: (document: Int, payload: Int),
          progress: (@Sendable (OperationProgress) -> Void)?) {
         self.reader = reader
         self.db = db
@@ -177,7 +115,7 @@ private struct SnapshotImporter {
         TallyError.snapshot(path: reader.path, line: line ?? reader.lineNumber, reason: reason)
     }
 
-    mutating func run(_ initial: ImportReport) throws(TallyError) -> ImportReport {
+    mutating func run(_ initial: Store.ImportReport) throws(TallyError) -> Store.ImportReport {
         var report = initial
         databaseHead = try LedgerTable.head(on: db)
         let totalBytes = reader.fileSize ?? 0
@@ -204,7 +142,7 @@ private struct SnapshotImporter {
 
     // MARK: Lines
 
-    private mutating func handle(_ line: UnsafeBufferPointer<UInt8>, report: inout ImportReport) throws(TallyError) {
+    private mutating func handle(_ line: UnsafeBufferPointer<UInt8>, report: inout Store.ImportReport) throws(TallyError) {
         let number = reader.lineNumber
         if sawTrailer {
             throw fail("unexpected data after the end record")
@@ -231,14 +169,17 @@ private struct SnapshotImporter {
         case "state":
             try importState(record, line: line, report: &report)
         case "event":
+            guard seenConsumers.isEmpty else { throw fail("an event record after a consumer record; consumers come last") }
             try importEvent(record, line: line, report: &report)
+        case "consumer":
+            try importConsumer(record, report: &report)
         case "end":
             try checkTrailer(record, report: report)
             guard reader.endedWithNewline else { throw fail("the end record is not followed by a newline; the file may be truncated") }
             sawTrailer = true
             return
         case let other:
-            throw fail("unknown record type '\(TallyError.printable(other))'; expected state, event or end")
+            throw fail("unknown record type '\(TallyError.printable(other))'; expected state, event, consumer or end")
         }
         report.records += 1
         updateDigest(line)
@@ -257,6 +198,7 @@ private struct SnapshotImporter {
             throw fail("format is \(format), not \"\(SnapshotFormat.formatName)\"")
         }
         let version = try field(header, "version", as: Int64.self)
+        formatVersion = version
         guard SnapshotFormat.readableVersions.contains(version) else {
             throw fail("snapshot format version \(version) is not supported; this build reads versions \(SnapshotFormat.readableVersions.lowerBound)…\(SnapshotFormat.readableVersions.upperBound)")
         }
@@ -283,7 +225,7 @@ private struct SnapshotImporter {
         if header["key_prefix"] != nil { keyPrefix = try field(header, "key_prefix", as: String.self) }
     }
 
-    private mutating func importState(_ record: [String: JSONValue], line: UnsafeBufferPointer<UInt8>, report: inout ImportReport) throws(TallyError) {
+    private mutating func importState(_ record: [String: JSONValue], line: UnsafeBufferPointer<UInt8>, report: inout Store.ImportReport) throws(TallyError) {
         let key = try field(record, "key", as: String.self)
         do {
             try SafePath.validateKey(key)
@@ -335,7 +277,7 @@ private struct SnapshotImporter {
         try apply(document, canonical: canonical, report: &report)
     }
 
-    private func apply(_ document: StateDocument, canonical: [UInt8], report: inout ImportReport) throws(TallyError) {
+    private func apply(_ document: StateDocument, canonical: [UInt8], report: inout Store.ImportReport) throws(TallyError) {
         let current = try currentRow(document.key)
         let lastVersion = max(current?.version ?? 0, try StateTable.lastHistoryVersion(document.key, on: db))
         let identical = current.map {
@@ -350,7 +292,7 @@ private struct SnapshotImporter {
         switch mode {
         case .merge:
             if let current, document.version == current.version {
-                report.conflicts.append(ImportConflict(key: document.key, line: reader.lineNumber, version: document.version,
+                report.conflicts.append(Store.ImportConflict(key: document.key, line: reader.lineNumber, version: document.version,
                                                        databaseChecksum: current.checksum, snapshotChecksum: document.checksum))
                 return
             }
@@ -398,7 +340,7 @@ private struct SnapshotImporter {
                           updatedAt: statement.string(3), ledgerSeq: statement.optionalInt64(4))
     }
 
-    private mutating func importEvent(_ record: [String: JSONValue], line: UnsafeBufferPointer<UInt8>, report: inout ImportReport) throws(TallyError) {
+    private mutating func importEvent(_ record: [String: JSONValue], line: UnsafeBufferPointer<UInt8>, report: inout Store.ImportReport) throws(TallyError) {
         guard includeLedger else { throw fail("an event record in a snapshot whose header says include_ledger is false") }
         let seq = try field(record, "seq", as: Int64.self)
         guard seq == lastEvent.seq + 1 else {
@@ -453,7 +395,34 @@ private struct SnapshotImporter {
         }
     }
 
-    private func checkTrailer(_ record: [String: JSONValue], report: ImportReport) throws(TallyError) {
+    private mutating func importConsumer(_ record: [String: JSONValue], report: inout Store.ImportReport) throws(TallyError) {
+        guard formatVersion >= 3 else { throw fail("a consumer record in a snapshot of format version \(formatVersion); they came with version 3") }
+        guard includeLedger else { throw fail("a consumer record in a snapshot whose header says include_ledger is false") }
+        let name = try field(record, "name", as: String.self)
+        do throws(TallyError) {
+            try ConsumerTable.validate(name)
+        } catch {
+            throw fail(error.problem)
+        }
+        guard !seenConsumers.contains(name) else { throw fail("consumer '\(name)' appears twice") }
+        if let last = seenConsumers.max(), name < last { throw fail("consumer '\(name)' is out of name order") }
+        seenConsumers.insert(name)
+        let position = try field(record, "position", as: Int64.self)
+        guard position >= 0, position <= lastEvent.seq else {
+            throw fail("consumer '\(name)' is at seq \(position), outside the snapshot's ledger (seq 0…\(lastEvent.seq))")
+        }
+        let current = try ConsumerTable.position(of: name, on: db)
+        switch mode {
+        case .replace:
+            try ConsumerTable.upsert(name, position: position, on: db)
+        case .merge:
+            // Never move a consumer back: it would process events twice.
+            if current.map({ $0 < position }) ?? true { try ConsumerTable.upsert(name, position: position, on: db) }
+        }
+        report.consumers += 1
+    }
+
+    private func checkTrailer(_ record: [String: JSONValue], report: Store.ImportReport) throws(TallyError) {
         let records = try field(record, "records", as: Int64.self)
         guard records == report.records else {
             throw fail("the end record counts \(records) records but the file has \(report.records)")
@@ -465,7 +434,7 @@ private struct SnapshotImporter {
         }
     }
 
-    private mutating func finish(_ report: inout ImportReport) throws(TallyError) {
+    private mutating func finish(_ report: inout Store.ImportReport) throws(TallyError) {
         if includeLedger {
             guard lastEvent.seq == headerHead.seq, lastEvent.hash == headerHead.hash else {
                 throw fail("the header's ledger head (seq \(headerHead.seq)) does not match the last event in the file (seq \(lastEvent.seq))", line: 1)
@@ -495,8 +464,14 @@ private struct SnapshotImporter {
                 _ = try StateTable.delete(key, expectedVersion: nil, on: db)
                 report.deleted += 1
             }
-            // The database now is the snapshot's ledger: it takes its identity too.
+            // The database now is the snapshot's ledger: it takes its identity too, and (from
+            // format 3, which carries them) exactly its consumers.
             if let ledgerID { try LedgerIdentity.set(ledgerID, on: db) }
+            if includeLedger, formatVersion >= 3 {
+                for (name, _, _, _) in try ConsumerTable.list(on: db) where !seenConsumers.contains(name) {
+                    _ = try ConsumerTable.remove(name, on: db)
+                }
+            }
         }
     }
 
@@ -547,6 +522,80 @@ private struct SnapshotImporter {
         case .string: return "a string"
         case .array: return "an array"
         case .object: return "an object"
+        }
+    }
+}
+
+extension Store {
+    /// How an import combines a snapshot with the database.
+    public enum ImportMode: String, Sendable, Codable, CaseIterable {
+        /// The documents become the snapshot's (within its key prefix): missing ones are added,
+        /// different ones replaced, ones absent from the snapshot deleted. The snapshot's
+        /// ledger must equal or extend the database's.
+        case replace
+        /// Newer versions win: a document is taken from the snapshot only when its version is
+        /// above the database's; equal versions with different content are reported as
+        /// conflicts and left alone. Nothing is deleted. The ledgers must not diverge.
+        case merge
+    }
+}
+
+extension Store {
+    /// One document an import left alone because both sides changed it.
+    public struct ImportConflict: Sendable, Codable, Equatable {
+        /// The key.
+        public var key: String
+        /// The snapshot line of its record.
+        public var line: Int
+        /// The version both sides have.
+        public var version: Int64
+        /// The database's checksum at that version.
+        public var databaseChecksum: String
+        /// The snapshot's checksum at that version.
+        public var snapshotChecksum: String
+
+        enum CodingKeys: String, CodingKey {
+            case key, line, version
+            case databaseChecksum = "database_checksum", snapshotChecksum = "snapshot_checksum"
+        }
+    }
+}
+
+extension Store {
+    /// What an import did (or, for a dry run, would do).
+    public struct ImportReport: Sendable, Codable, Equatable {
+        /// The mode used.
+        public var mode: Store.ImportMode
+        /// True when nothing was committed.
+        public var dryRun: Bool
+        /// State and event records in the snapshot.
+        public var records: Int64 = 0
+        /// Documents that did not exist and were added.
+        public var added: Int64 = 0
+        /// Documents replaced by the snapshot's version.
+        public var updated: Int64 = 0
+        /// Documents already identical.
+        public var unchanged: Int64 = 0
+        /// Documents deleted because the snapshot does not have them (replace only).
+        public var deleted: Int64 = 0
+        /// Documents skipped because the database's version is newer (merge only).
+        public var skipped: Int64 = 0
+        /// Documents both sides changed at the same version (merge only); not applied.
+        public var conflicts: [Store.ImportConflict] = []
+        /// Snapshot events already in the database.
+        public var eventsMatched: Int64 = 0
+        /// Snapshot events appended to the database.
+        public var eventsAppended: Int64 = 0
+        /// Consumer positions taken from the snapshot (set by replace; moved forward by merge).
+        public var consumers: Int64 = 0
+        /// Pairs of keys, one of them added by this import, that differ only in letter case:
+        /// they would share one mirror file on a case-insensitive file system.
+        public var caseCollisions: [String] = []
+
+        enum CodingKeys: String, CodingKey {
+            case mode, records, added, updated, unchanged, deleted, skipped, conflicts, consumers
+            case dryRun = "dry_run", eventsMatched = "events_matched", eventsAppended = "events_appended"
+            case caseCollisions = "case_collisions"
         }
     }
 }

@@ -1,7 +1,7 @@
 /// The current version of one state document: a JSON body under a path-like key, with a
 /// version, an optional status label and the checksum of its canonical JSON.
 ///
-/// Its JSON form (``Codable``) uses the schema's column names: `key`, `version`, `status`,
+/// Its JSON form (`Codable`) uses the schema's column names: `key`, `version`, `status`,
 /// `body`, `checksum`, `updated_at`, `ledger_seq`.
 public struct StateDocument: Codable, Sendable, Hashable {
     /// The key, e.g. `invoices/INV-1001`.

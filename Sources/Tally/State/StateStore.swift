@@ -2,13 +2,13 @@
 ///
 /// `store.state` and `tx.state` are the same type: from the store, each write is its own
 /// transaction and each read a read transaction; from a ``Transaction``, they join it (use
-/// ``Store/write(_:)`` to combine several writes, or writes with ledger appends). Every read
+/// `Store.write(_:)` to combine several writes, or writes with ledger appends). Every read
 /// verifies the checksum and throws ``TallyError/corruptState(key:expected:actual:)`` for a
 /// body changed behind Tally's back.
 public struct StateStore: Sendable {
     let context: AccessContext
 
-    /// What ``save(_:body:status:expectedVersion:causedBy:)`` did.
+    /// What `save(_:body:status:expectedVersion:causedBy:)` did.
     public struct SaveResult: Sendable, Hashable {
         /// The document as stored now.
         public let document: StateDocument
@@ -25,14 +25,16 @@ public struct StateStore: Sendable {
     /// Writing the same body and status again writes nothing and returns the current version.
     ///
     /// - Parameters:
-    ///   - status: ``StatusUpdate/keep`` (the default) keeps the current status (none for a
+    ///   - key: Slash-separated segments, e.g. `invoices/INV-1001`.
+    ///   - body: The document; stored as canonical JSON with its SHA-256.
+    ///   - status: ``StateStore/StatusUpdate/keep`` (the default) keeps the current status (none for a
     ///     new document); a string sets it; `nil` clears it.
     ///   - expectedVersion: nil writes unconditionally; 0 requires that the key does not
     ///     exist; n requires that it is at version n. Otherwise
     ///     ``TallyError/conflict(subject:expected:actual:)``.
     ///   - causedBy: The ledger event this change follows from (stored as `ledger_seq`).
     @discardableResult
-    public func put(_ key: String, body: JSONValue, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
+    public func put(_ key: String, body: JSONValue, status: StateStore.StatusUpdate = .keep, expectedVersion: Int64? = nil,
                     causedBy: LedgerEvent? = nil) throws(TallyError) -> StateDocument {
         try save(key, body: body, status: status, expectedVersion: expectedVersion, causedBy: causedBy).document
     }
@@ -40,28 +42,28 @@ public struct StateStore: Sendable {
     /// Creates or replaces the document under `key` with an app's own `Encodable` value,
     /// encoded with Tally's encoder (see ``JSONValue/init(encoding:)``).
     @discardableResult
-    public func put(_ key: String, body: some Encodable, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
+    public func put(_ key: String, body: some Encodable, status: StateStore.StatusUpdate = .keep, expectedVersion: Int64? = nil,
                     causedBy: LedgerEvent? = nil) throws(TallyError) -> StateDocument {
         let value = try JSONValueEncoder().encode(body, field: "body of '\(TallyError.printable(key))'")
         return try put(key, body: value, status: status, expectedVersion: expectedVersion, causedBy: causedBy)
     }
 
-    /// ``put(_:body:status:expectedVersion:causedBy:)`` that also says whether anything was
+    /// `put(_:body:status:expectedVersion:causedBy:)` that also says whether anything was
     /// written and which keys differ from `key` only in case.
     @discardableResult
-    public func save(_ key: String, body: JSONValue, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
+    public func save(_ key: String, body: JSONValue, status: StateStore.StatusUpdate = .keep, expectedVersion: Int64? = nil,
                      causedBy: LedgerEvent? = nil) throws(TallyError) -> SaveResult {
         try apply(StateTable.Write(key: key, body: body, status: status, expectedVersion: expectedVersion,
                                    causedBy: causedBy?.seq, mustExist: false))
     }
 
-    /// Changes an existing document's body and/or status (nil body and ``StatusUpdate/keep``
+    /// Changes an existing document's body and/or status (nil body and ``StateStore/StatusUpdate/keep``
     /// keep the current values).
     ///
     /// - Throws: ``TallyError/notFound(key:)`` when the key does not exist, and what
-    ///   ``put(_:body:status:expectedVersion:causedBy:)`` throws.
+    ///   `put(_:body:status:expectedVersion:causedBy:)` throws.
     @discardableResult
-    public func update(_ key: String, body: JSONValue? = nil, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
+    public func update(_ key: String, body: JSONValue? = nil, status: StateStore.StatusUpdate = .keep, expectedVersion: Int64? = nil,
                        causedBy: LedgerEvent? = nil) throws(TallyError) -> StateDocument {
         try apply(StateTable.Write(key: key, body: body, status: status, expectedVersion: expectedVersion,
                                    causedBy: causedBy?.seq, mustExist: true)).document
@@ -127,23 +129,25 @@ public struct StateStore: Sendable {
     }
 }
 
-/// How a write treats a document's status label.
-///
-/// A string literal sets the status and `nil` clears it, so calls read naturally:
-/// `put(key, body: b, status: "paid")`, `update(key, status: nil)`.
-public enum StatusUpdate: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByNilLiteral {
-    /// Keep the current status (a new document gets none).
-    case keep
-    /// Remove the status.
-    case clear
-    /// Set the status to this label (1…64 bytes, no control characters).
-    case set(String)
+extension StateStore {
+    /// How a write treats a document's status label.
+    ///
+    /// A string literal sets the status and `nil` clears it, so calls read naturally:
+    /// `put(key, body: b, status: "paid")`, `update(key, status: nil)`.
+    public enum StatusUpdate: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByNilLiteral {
+        /// Keep the current status (a new document gets none).
+        case keep
+        /// Remove the status.
+        case clear
+        /// Set the status to this label (1…64 bytes, no control characters).
+        case set(String)
 
-    /// `.set(value)`.
-    public init(stringLiteral value: String) { self = .set(value) }
-    /// `.clear`.
-    public init(nilLiteral: ()) { self = .clear }
+        /// `.set(value)`.
+        public init(stringLiteral value: String) { self = .set(value) }
+        /// `.clear`.
+        public init(nilLiteral: ()) { self = .clear }
 
-    /// `.set(status)` for a status, `.clear` for nil.
-    public init(_ status: String?) { self = status.map { .set($0) } ?? .clear }
+        /// `.set(status)` for a status, `.clear` for nil.
+        public init(_ status: String?) { self = status.map { .set($0) } ?? .clear }
+    }
 }

@@ -29,7 +29,7 @@ enum StateTable {
         var key: String
         /// New body; nil keeps the current one (update only).
         var body: JSONValue?
-        var status: StatusUpdate
+        var status: StateStore.StatusUpdate
         var expectedVersion: Int64?
         var causedBy: Int64?
         /// True for `update`: the key must exist.

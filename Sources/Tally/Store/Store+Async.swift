@@ -86,7 +86,7 @@ extension Ledger {
 extension StateStore {
     /// ``put(_:body:status:expectedVersion:causedBy:)-(_,JSONValue,_,_,_)`` for `async` callers.
     @discardableResult
-    public func put(_ key: String, body: JSONValue, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
+    public func put(_ key: String, body: JSONValue, status: StateStore.StatusUpdate = .keep, expectedVersion: Int64? = nil,
                     causedBy: LedgerEvent? = nil) async throws(TallyError) -> StateDocument {
         try await onWriter { () throws(TallyError) -> StateDocument in
             try put(key, body: body, status: status, expectedVersion: expectedVersion, causedBy: causedBy)
@@ -95,7 +95,7 @@ extension StateStore {
 
     /// ``save(_:body:status:expectedVersion:causedBy:)`` for `async` callers.
     @discardableResult
-    public func save(_ key: String, body: JSONValue, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
+    public func save(_ key: String, body: JSONValue, status: StateStore.StatusUpdate = .keep, expectedVersion: Int64? = nil,
                      causedBy: LedgerEvent? = nil) async throws(TallyError) -> SaveResult {
         try await onWriter { () throws(TallyError) -> SaveResult in
             try save(key, body: body, status: status, expectedVersion: expectedVersion, causedBy: causedBy)
@@ -104,7 +104,7 @@ extension StateStore {
 
     /// ``update(_:body:status:expectedVersion:causedBy:)`` for `async` callers.
     @discardableResult
-    public func update(_ key: String, body: JSONValue? = nil, status: StatusUpdate = .keep, expectedVersion: Int64? = nil,
+    public func update(_ key: String, body: JSONValue? = nil, status: StateStore.StatusUpdate = .keep, expectedVersion: Int64? = nil,
                        causedBy: LedgerEvent? = nil) async throws(TallyError) -> StateDocument {
         try await onWriter { () throws(TallyError) -> StateDocument in
             try update(key, body: body, status: status, expectedVersion: expectedVersion, causedBy: causedBy)

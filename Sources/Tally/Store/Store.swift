@@ -89,6 +89,8 @@ public final class Store: Sendable {
     let groupCommitter = GroupCommitter()
     let queues: StoreQueues
     let commits = CommitNotifier()
+    /// Wakes followers for commits made by other connections; started by the first follower.
+    let changeWatcher: ChangeWatcher
 
     /// The ledger: append-only, hash-chained events.
     public var ledger: Ledger { Ledger(context: .store(self)) }
@@ -109,6 +111,7 @@ public final class Store: Sendable {
         self.configuration = configuration
         self.logger = configuration.logger ?? Logger.current
         self.queues = StoreQueues(readers: configuration.maximumReaders)
+        self.changeWatcher = ChangeWatcher(path: path, notifier: commits, logger: configuration.logger ?? Logger.current)
         let migrator = Migrator.embedded
         let connectionConfiguration = configuration.connection
 
@@ -145,6 +148,10 @@ public final class Store: Sendable {
             try connection.configure(connectionConfiguration)
             return connection
         }
+    }
+
+    deinit {
+        changeWatcher.stop()
     }
 
     /// Refuses paths that cannot be a database before SQLite turns them into vaguer errors:
@@ -195,15 +202,15 @@ public final class Store: Sendable {
     // MARK: Schema and maintenance
 
     /// Where the database stands relative to this build's migrations.
-    public func migrationStatus() throws(TallyError) -> MigrationStatus {
-        try readers.withTypedConnection { (db: Connection) throws(TallyError) -> MigrationStatus in
+    public func migrationStatus() throws(TallyError) -> Store.MigrationStatus {
+        try readers.withTypedConnection { (db: Connection) throws(TallyError) -> Store.MigrationStatus in
             try Migrator.embedded.status(of: db).public
         }
     }
 
     /// Where the database at `path` stands relative to this build's migrations, read
     /// without changing anything (no migration, no WAL switch).
-    public static func migrationStatus(path: String) throws(TallyError) -> MigrationStatus {
+    public static func migrationStatus(path: String) throws(TallyError) -> Store.MigrationStatus {
         try checkDatabasePath(path, creating: false)
         let connection = try Connection(path: path, mode: .readOnly)
         return try Migrator.embedded.status(of: connection).public
@@ -216,26 +223,28 @@ public final class Store: Sendable {
     ///   Litestream watches the database: it reads the WAL itself.
     /// - Returns: What was copied, and whether other connections kept it from completing.
     @discardableResult
-    public func checkpointWAL(truncate: Bool = false) throws(TallyError) -> WALCheckpointResult {
+    public func checkpointWAL(truncate: Bool = false) throws(TallyError) -> Store.WALCheckpointResult {
         let result = try withWriter { (db: Connection) throws(TallyError) -> WALCheckpoint in
             try db.checkpoint(truncate ? .truncate : .passive)
         }
-        return WALCheckpointResult(walFrames: result.walFrames, checkpointedFrames: result.checkpointedFrames,
+        return Store.WALCheckpointResult(walFrames: result.walFrames, checkpointedFrames: result.checkpointedFrames,
                                 wasBusy: result.wasBusy)
     }
 }
 
-/// The outcome of ``Store/checkpointWAL(truncate:)``.
-public struct WALCheckpointResult: Sendable, Equatable, Codable {
-    /// Frames in the WAL file before the checkpoint.
-    public var walFrames: Int
-    /// Frames copied back into the database file.
-    public var checkpointedFrames: Int
-    /// True when readers or writers kept the checkpoint from completing (and, for a
-    /// truncating checkpoint, from emptying the WAL).
-    public var wasBusy: Bool
+extension Store {
+    /// The outcome of ``Store/checkpointWAL(truncate:)``.
+    public struct WALCheckpointResult: Sendable, Equatable, Codable {
+        /// Frames in the WAL file before the checkpoint.
+        public var walFrames: Int
+        /// Frames copied back into the database file.
+        public var checkpointedFrames: Int
+        /// True when readers or writers kept the checkpoint from completing (and, for a
+        /// truncating checkpoint, from emptying the WAL).
+        public var wasBusy: Bool
 
-    enum CodingKeys: String, CodingKey {
-        case walFrames = "wal_frames", checkpointedFrames = "checkpointed_frames", wasBusy = "busy"
+        enum CodingKeys: String, CodingKey {
+            case walFrames = "wal_frames", checkpointedFrames = "checkpointed_frames", wasBusy = "busy"
+        }
     }
 }

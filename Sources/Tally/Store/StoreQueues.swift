@@ -24,6 +24,14 @@ final class StoreQueues: Sendable {
         try await Self.run(on: writer, work)
     }
 
+    /// ``write(_:)`` for work whose errors are not only Tally's (a caller's closure runs in it).
+    func writeRethrowing<T>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let box = await withCheckedContinuation { (continuation: CheckedContinuation<AnyResultBox<T>, Never>) in
+            writer.async { continuation.resume(returning: AnyResultBox(Result { try work() })) }
+        }
+        return try box.result.get()
+    }
+
     /// Runs blocking read work on a reader thread, at most as many at once as the store has
     /// reader connections.
     func read<T>(_ work: @escaping @Sendable () throws(TallyError) -> T) async throws(TallyError) -> T {

@@ -1,7 +1,7 @@
-/// One transaction, handed to the closure of ``Store/write(_:)`` or ``Store/read(_:)``.
+/// One transaction, handed to the closure of `Store.write(_:)` or `Store.read(_:)`.
 ///
-/// Inside ``Store/write(_:)`` everything done through ``ledger`` and ``state`` commits
-/// together or not at all. Inside ``Store/read(_:)`` every read sees one consistent state of
+/// Inside `Store.write(_:)` everything done through ``ledger`` and ``state`` commits
+/// together or not at all. Inside `Store.read(_:)` every read sees one consistent state of
 /// the database, however many queries it takes, and writes throw.
 ///
 /// A transaction is valid only inside its closure and on the closure's thread: using one
@@ -12,7 +12,7 @@ public final class Transaction: @unchecked Sendable {
     // which may wrap one, can be.
     let connection: Connection
     let store: Store
-    /// True for the transactions of ``Store/read(_:)``.
+    /// True for the transactions of `Store.read(_:)`.
     public let isReadOnly: Bool
     private(set) var isActive = true
     /// State keys written in this transaction, for the mirror's write-through.

@@ -63,7 +63,7 @@ struct AppendCommand: ParsableCommand {
     func run() throws {
         var minor = minorUnits
         if let amount, let currency {
-            minor = try MoneyAmount(parsing: amount, currency: currency).minorUnits
+            minor = try Money(parsing: amount, currency: currency).minorUnits
         }
         let quantityValue = try quantity.map(Input.quantity)
         let body = try payload.map { try Input.json($0, field: "payload") } ?? [:]

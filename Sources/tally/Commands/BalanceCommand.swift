@@ -37,7 +37,7 @@ struct BalanceCommand: ParsableCommand {
         var rows: [Row] = []
         while let balance = try cursor.next() {
             rows.append(Row(stream: balance.stream, currency: balance.currency, balance: String(balance.balance),
-                            balanceDecimal: MoneyAmount.format(minorUnits: balance.balance, currency: balance.currency),
+                            balanceDecimal: Money.format(minorUnits: balance.balance, currency: balance.currency),
                             events: balance.events, lastSeq: balance.lastSeq))
         }
         if global.json {

@@ -52,7 +52,7 @@ struct DemoCommand: ParsableCommand {
 
         try step(1, "Five invoices: a state document (status unpaid) and a charge event each, in one transaction per invoice")
         for invoice in Self.invoices {
-            let amount = try MoneyAmount(parsing: invoice.total, currency: invoice.currency)
+            let amount = try Money(parsing: invoice.total, currency: invoice.currency)
             let body: JSONValue = ["customer": .string(invoice.customer), "total": .string(invoice.total),
                                    "currency": .string(invoice.currency), "due": .string(invoice.due)]
             let charge = try store.write { tx in
@@ -70,7 +70,7 @@ struct DemoCommand: ParsableCommand {
         for (id, paid, method) in [("INV-1001", "1250.00", "SEPA transfer"), ("INV-1004", "150000", "bank transfer"),
                                    ("INV-1003", "500.00", "card")] {
             guard let invoice = Self.invoices.first(where: { $0.id == id }) else { continue }
-            let amount = try MoneyAmount(parsing: paid, currency: invoice.currency)
+            let amount = try Money(parsing: paid, currency: invoice.currency)
             let full = paid == invoice.total
             let (payment, document) = try store.write { tx in
                 let payment = try tx.ledger.append(stream: "invoice/\(id)", kind: "payment", amount: -amount.minorUnits,
@@ -98,7 +98,7 @@ struct DemoCommand: ParsableCommand {
         var cursor = store.ledger.balances()
         var rows: [[String]] = []
         while let balance = try cursor.next() {
-            rows.append([balance.stream, MoneyAmount.format(minorUnits: balance.balance, currency: balance.currency).leftPadded(to: 9),
+            rows.append([balance.stream, Money.format(minorUnits: balance.balance, currency: balance.currency).leftPadded(to: 9),
                          balance.currency, Output.count(balance.events, "event")])
         }
         for line in Output.table(["STREAM", "BALANCE", "CURRENCY", "EVENTS"], rows, indent: "   ") { try say(line) }

@@ -34,7 +34,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let store = try global.openStoreForReading()
-        var options = ExportOptions()
+        var options = Store.ExportOptions()
         options.includeLedger = !noLedger
         options.keyPrefix = prefix
         options.keepPrevious = keepPrevious

@@ -18,7 +18,7 @@ struct ImportCommand: ParsableCommand {
     var file: String
 
     @Option(help: "replace: documents become the snapshot's; merge: newer versions win, conflicts reported.")
-    var mode: ImportMode = .replace
+    var mode: Store.ImportMode = .replace
 
     @Flag(help: "Check and report what would change, then change nothing.")
     var dryRun = false
@@ -61,4 +61,4 @@ struct ImportCommand: ParsableCommand {
     }
 }
 
-extension ImportMode: ExpressibleByArgument {}
+extension Store.ImportMode: ExpressibleByArgument {}

@@ -12,7 +12,7 @@ struct MigrateCommand: ParsableCommand {
     var status = false
 
     func run() throws {
-        let current: MigrationStatus
+        let current: Store.MigrationStatus
         var appliedNow: [String] = []
         if status {
             try VerifyDatabaseFile.require(global.databasePath)

@@ -40,7 +40,7 @@ struct PutCommand: ParsableCommand {
     func run() throws {
         let value = try Input.json(body, field: "body")
         let store = try global.openExistingStore()
-        let update: StatusUpdate = clearStatus ? .clear : status.map { .set($0) } ?? .keep
+        let update: StateStore.StatusUpdate = clearStatus ? .clear : status.map { .set($0) } ?? .keep
         let result = try store.state.save(key, body: value, status: update, expectedVersion: expectVersion)
         for other in result.caseCollisions {
             Console.error("warning: '\(Output.printable(key))' and '\(Output.printable(other))' differ only in letter case; "

@@ -22,7 +22,7 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         try Input.requireReadable(file, field: "backup")
-        var options = RestoreOptions()
+        var options = Store.RestoreOptions()
         options.force = force
         let result = try Store.restore(from: file, to: global.databasePath, options: options)
         if global.json {

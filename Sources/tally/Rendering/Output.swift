@@ -18,7 +18,7 @@ enum Output {
         return rows.map { row in padded(row.first ?? "", to: width) + "  " + row.dropFirst().joined(separator: "  ") }
     }
 
-    fileprivate static func line(_ cells: [String], widths: [Int]) -> String {
+    static func line(_ cells: [String], widths: [Int]) -> String {
         var text = cells.enumerated().map { index, cell in
             index == cells.count - 1 || index >= widths.count ? cell : padded(cell, to: widths[index])
         }.joined(separator: "  ")
@@ -75,7 +75,7 @@ enum Output {
     static func money(_ minorUnits: Int64?, _ currency: String?) -> String {
         guard let minorUnits else { return "" }
         guard let currency else { return String(minorUnits) }
-        return MoneyAmount.format(minorUnits: minorUnits, currency: currency) + " " + currency
+        return Money.format(minorUnits: minorUnits, currency: currency) + " " + currency
     }
 
     /// The first `count` characters of a hash, for tables.

@@ -31,7 +31,7 @@ enum ExitStatus: Int32 {
             self = .corruption
         case .conflict, .duplicateEvent, .snapshotConflict, .dataWouldBeLost:
             self = .conflict
-        case .io, .lockTimeout, .unsafeFile:
+        case .io, .lockTimeout, .unsafeFile, .consumerBusy:
             self = .io
         case let .sqlite(error):
             switch error.code {
@@ -66,6 +66,7 @@ enum ErrorWording {
         case .unsafeFile: return "unsafe_file"
         case .io: return "io"
         case .lockTimeout: return "lock_timeout"
+        case .consumerBusy: return "consumer_busy"
         case .notATallyDatabase: return "not_a_tally_database"
         case .schemaTooNew: return "schema_too_new"
         case .migrationChanged: return "migration_changed"

@@ -55,7 +55,7 @@ struct ChainAndConcurrencyTests {
         for index in 1...5 { try gapStore.ledger.append(stream: "s", kind: "k\(index)") }
         try tamper(other, "DELETE FROM ledger WHERE seq = 3")
         let report = try gapStore.ledger.verifyChain()
-        #expect(report.firstBreak == ChainBreak(seq: 4, reason: .gap(expected: 3)))
+        #expect(report.firstBreak == ChainReport.Break(seq: 4, reason: .gap(expected: 3)))
     }
 
     @Test("the schema itself refuses an insert that does not extend the chain")

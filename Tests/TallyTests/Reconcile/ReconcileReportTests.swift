@@ -38,7 +38,7 @@ struct ReconcileReportTests {
     @Test("a verify report encodes its derived members and round-trips")
     func verifySchema() throws {
         let chain = ChainReport(eventsChecked: 5, headSeq: 5, headHash: String(repeating: "c", count: 64),
-                                firstBreak: ChainBreak(seq: 3, reason: .gap(expected: 2)))
+                                firstBreak: ChainReport.Break(seq: 3, reason: .gap(expected: 2)))
         let report = VerifyReport(integrityCheck: ["ok"], foreignKeyProblems: [], chain: chain, documentsChecked: 1,
                                   findings: [])
         let json = try object(report)

@@ -132,7 +132,7 @@ struct ReconcileSnapshotTests {
         let fixture = try ReconcileFixture()
         try fixture.seed(2)
         try fixture.store.state.put("accounts/A-1", body: ["limit": 1])
-        var options = ExportOptions()
+        var options = Store.ExportOptions()
         options.keyPrefix = "invoices/"
         let snapshot = fixture.directory.file("invoices.jsonl")
         try fixture.store.exportSnapshot(to: snapshot, options: options)

@@ -69,10 +69,10 @@ let brokenSnapshots: [BrokenSnapshot] = [
         return Data(bytes)
     }),
     BrokenSnapshot("byte order mark", line: 1, says: "byte order mark", bytes: { Data([0xEF, 0xBB, 0xBF]) + $0 }),
-    BrokenSnapshot("unknown format version", line: 1, says: "version 3", damage: replacing(0, "\"version\":2", "\"version\":3")),
+    BrokenSnapshot("unknown format version", line: 1, says: "version 99", damage: replacing(0, "\"version\":\(SnapshotFormat.version)", "\"version\":99")),
     BrokenSnapshot("not a snapshot", line: 1, says: "not a snapshot header", damage: { $0[0] = "{\"hello\":\"world\"}" }),
     BrokenSnapshot("another format", line: 1, says: "format", damage: replacing(0, "tally-snapshot", "other-tool")),
-    BrokenSnapshot("schema from the future", line: 1, says: "newer", damage: replacing(0, "\"schema_version\":2", "\"schema_version\":99")),
+    BrokenSnapshot("schema from the future", line: 1, says: "newer", damage: replacing(0, "\"schema_version\":\(Migrator.embedded.latestVersion)", "\"schema_version\":99")),
     BrokenSnapshot("wrong field type", line: 4, says: "must be an integer", damage: replacing(Lines.firstState + 2, "\"version\":1", "\"version\":\"1\"")),
     BrokenSnapshot("missing member", line: 2, says: "missing member \"checksum\"", damage: { lines in
         lines[Lines.firstState] = lines[Lines.firstState].replacingOccurrences(of: "\"checksum\":", with: "\"checksumX\":")
@@ -155,7 +155,7 @@ struct BrokenSnapshotTests {
         let path = directory.file("broken.jsonl")
         try damaged.write(to: URL(fileURLWithPath: path))
         let before = try databaseDump(target.path)
-        for mode in ImportMode.allCases {
+        for mode in Store.ImportMode.allCases {
             let error = try #require(throws: TallyError.self) { try target.importSnapshot(from: path, mode: mode) }
             guard case let .snapshot(reportedPath, line, reason) = error else {
                 Issue.record("\(broken.name): expected a snapshot error, got \(error)")

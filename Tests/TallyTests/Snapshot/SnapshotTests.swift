@@ -44,7 +44,7 @@ struct SnapshotTests {
         #expect(records.count == 1 + 7 + 7 + 1)
         let header = try JSONValue.parse(records[0])
         #expect(header["format"] == "tally-snapshot")
-        #expect(header["version"] == 2)
+        #expect(header["version"] == .number(Double(SnapshotFormat.version)))
         #expect(header["ledger_id"] == .string(try store.ledgerID()))
         #expect(header["ledger_head"]?["seq"] == 7)
         #expect(records[1].hasPrefix(#"{"type":"state","key":"agents/billing-1","version":1,"status":null,"body":{"#))
@@ -163,7 +163,7 @@ struct SnapshotTests {
     func prefix() throws {
         let store = try Store(path: directory.file("a.db"))
         try seedCollections(store)
-        var options = ExportOptions()
+        var options = Store.ExportOptions()
         options.keyPrefix = "agents/"
         options.includeLedger = false
         let path = directory.file("agents.jsonl")

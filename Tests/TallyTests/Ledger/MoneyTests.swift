@@ -1,16 +1,16 @@
 import Testing
 @testable import Tally
 
-@Suite("Maintenance: MoneyAmount and CurrencyExponent")
-struct MaintenanceMoneyTests {
+@Suite("Money: exact decimal amounts by ISO 4217 exponent, never rounded")
+struct MoneyTests {
     private func minor(_ text: String, _ currency: String) throws -> Int64 {
-        try MoneyAmount(parsing: text, currency: currency).minorUnits
+        try Money(parsing: text, currency: currency).minorUnits
     }
 
     /// The reason of an invalidInput error, or nil when parsing succeeded or failed otherwise.
     private func reason(_ text: String, _ currency: String) -> String? {
         do {
-            _ = try MoneyAmount(parsing: text, currency: currency)
+            _ = try Money(parsing: text, currency: currency)
             return nil
         } catch {
             if case let .invalidInput(_, reason) = error { return reason }
@@ -20,18 +20,18 @@ struct MaintenanceMoneyTests {
 
     @Test("exponents follow ISO 4217: JPY 0, EUR 2, the dinars 3, CLF 4")
     func exponents() throws {
-        #expect(try CurrencyExponent.exponent(for: "JPY") == 0)
-        #expect(try CurrencyExponent.exponent(for: "KRW") == 0)
-        #expect(try CurrencyExponent.exponent(for: "EUR") == 2)
-        #expect(try CurrencyExponent.exponent(for: "USD") == 2)
+        #expect(try Money.exponent(for: "JPY") == 0)
+        #expect(try Money.exponent(for: "KRW") == 0)
+        #expect(try Money.exponent(for: "EUR") == 2)
+        #expect(try Money.exponent(for: "USD") == 2)
         for code in ["BHD", "KWD", "OMR", "TND", "JOD", "IQD", "LYD"] {
-            #expect(try CurrencyExponent.exponent(for: code) == 3, "\(code)")
+            #expect(try Money.exponent(for: code) == 3, "\(code)")
         }
-        #expect(try CurrencyExponent.exponent(for: "CLF") == 4)
-        #expect(throws: TallyError.self) { try CurrencyExponent.exponent(for: "eur") }
-        #expect(throws: TallyError.self) { try CurrencyExponent.exponent(for: "EURO") }
-        #expect(throws: TallyError.self) { try CurrencyExponent.exponent(for: "ABC") }
-        #expect(throws: TallyError.self) { try CurrencyExponent.exponent(for: "XAU") }
+        #expect(try Money.exponent(for: "CLF") == 4)
+        #expect(throws: TallyError.self) { try Money.exponent(for: "eur") }
+        #expect(throws: TallyError.self) { try Money.exponent(for: "EURO") }
+        #expect(throws: TallyError.self) { try Money.exponent(for: "ABC") }
+        #expect(throws: TallyError.self) { try Money.exponent(for: "XAU") }
     }
 
     @Test("decimal text becomes exact minor units")
@@ -46,7 +46,7 @@ struct MaintenanceMoneyTests {
         #expect(try minor("1.250", "BHD") == 1250)
         #expect(try minor("1.5", "KWD") == 1500)
         #expect(try minor("0.0001", "CLF") == 1)
-        #expect(try MoneyAmount(parsing: "12.50 EUR") == MoneyAmount(minorUnits: 1250, currency: "EUR"))
+        #expect(try Money(parsing: "12.50 EUR") == Money(minorUnits: 1250, currency: "EUR"))
     }
 
     @Test("negative amounts, zero and -0")
@@ -84,8 +84,8 @@ struct MaintenanceMoneyTests {
         #expect(reason("1.5", "JPY")?.contains("JPY has no decimals") == true)
         #expect(reason("1.2345", "BHD")?.contains("BHD has 3 decimals") == true)
         #expect(reason("12.345 EUR", "EUR") != nil)
-        #expect(throws: TallyError.self) { try MoneyAmount(parsing: "12.345 EUR") }
-        #expect(throws: TallyError.self) { try MoneyAmount(parsing: "12.34") }
+        #expect(throws: TallyError.self) { try Money(parsing: "12.345 EUR") }
+        #expect(throws: TallyError.self) { try Money(parsing: "12.34") }
     }
 
     @Test("the Int64 range of minor units is the limit, both ways")
@@ -101,16 +101,16 @@ struct MaintenanceMoneyTests {
 
     @Test("formatting writes exactly the currency's number of places")
     func formatting() throws {
-        #expect(MoneyAmount.format(minorUnits: 1250, currency: "EUR") == "12.50")
-        #expect(MoneyAmount.format(minorUnits: -5, currency: "EUR") == "-0.05")
-        #expect(MoneyAmount.format(minorUnits: 0, currency: "EUR") == "0.00")
-        #expect(MoneyAmount.format(minorUnits: 500, currency: "JPY") == "500")
-        #expect(MoneyAmount.format(minorUnits: 1250, currency: "BHD") == "1.250")
-        #expect(MoneyAmount.format(minorUnits: .min, currency: "EUR") == "-92233720368547758.08")
-        #expect(MoneyAmount.format(minorUnits: 42, currency: "QQQ") == "42")
-        #expect(try MoneyAmount(parsing: "-12.5", currency: "EUR").description == "-12.50 EUR")
+        #expect(Money.format(minorUnits: 1250, currency: "EUR") == "12.50")
+        #expect(Money.format(minorUnits: -5, currency: "EUR") == "-0.05")
+        #expect(Money.format(minorUnits: 0, currency: "EUR") == "0.00")
+        #expect(Money.format(minorUnits: 500, currency: "JPY") == "500")
+        #expect(Money.format(minorUnits: 1250, currency: "BHD") == "1.250")
+        #expect(Money.format(minorUnits: .min, currency: "EUR") == "-92233720368547758.08")
+        #expect(Money.format(minorUnits: 42, currency: "QQQ") == "42")
+        #expect(try Money(parsing: "-12.5", currency: "EUR").description == "-12.50 EUR")
         for text in ["0.00", "12.34", "-0.01", "92233720368547758.07"] {
-            #expect(try MoneyAmount(parsing: text, currency: "EUR").decimalString == text)
+            #expect(try Money(parsing: text, currency: "EUR").decimalString == text)
         }
     }
 }

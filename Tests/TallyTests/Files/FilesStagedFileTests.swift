@@ -8,8 +8,8 @@ import Testing
 @testable import Tally
 
 /// `AtomicFile.Staged`, the publisher behind backup and restore: whole or not at all.
-@Suite("Maintenance: staged files are published whole or not at all")
-struct MaintenanceStagedFileTests {
+@Suite("Files: staged files are published whole or not at all")
+struct FilesStagedFileTests {
     let directory = TemporaryDirectory()
 
     private func names() throws -> [String] {

@@ -1,0 +1,101 @@
+import Dispatch
+import Logging
+
+/// Notices commits made by *other* connections — other processes, the sqlite3 prompt — and
+/// announces them through the store's ``CommitNotifier``, so followers wake for them as they
+/// do for the store's own commits.
+///
+/// How, without polling the ledger table:
+///
+/// 1. A dedicated read-only connection asks `PRAGMA data_version`, which changes exactly
+///    when another connection has committed since the last time this one asked. SQLite
+///    answers from the shared-memory WAL index: no table is read, no page is touched.
+/// 2. It asks when the kernel says a write happened to the database or its `-wal` file
+///    (``FileChangeMonitor``: inotify on Linux). A writer writes the WAL, then fsyncs it,
+///    then publishes the commit in the WAL index, so a wake-up can come a few milliseconds
+///    before the commit is visible: after one, the watcher asks again with a short backoff
+///    (0.5 ms doubling to 64 ms) until it sees the change.
+/// 3. It also asks every ``fallbackInterval`` seconds, in case a notification was missed
+///    or the platform has none (then this is the latency bound).
+///
+/// It starts with the first follower that waits and stops with the store.
+final class ChangeWatcher: @unchecked Sendable {
+    // @unchecked: the mutable state is guarded by `lock`; the watching loop runs on its
+    // own queue and touches only its locals and `isStopped`.
+    private let lock = PlatformLock()
+    private var started = false
+    private var stopped = false
+    private let path: String
+    private let notifier: CommitNotifier
+    private let logger: Logger
+
+    /// Seconds between checks when no notification arrives.
+    let fallbackInterval: Double
+
+    init(path: String, notifier: CommitNotifier, logger: Logger) {
+        self.path = path
+        self.notifier = notifier
+        self.logger = logger
+        self.fallbackInterval = FileChangeMonitor.isAvailable ? 0.25 : 0.02
+    }
+
+    /// Starts watching, once.
+    func start() {
+        let shouldStart: Bool = lock.withLock {
+            guard !started, !stopped else { return false }
+            started = true
+            return true
+        }
+        guard shouldStart else { return }
+        DispatchQueue(label: "tally.change-watcher").async { [self] in run() }
+    }
+
+    /// Stops watching (within ``fallbackInterval``).
+    func stop() {
+        lock.withLock { stopped = true }
+    }
+
+    private var isStopped: Bool { lock.withLock { stopped } }
+
+    private func run() {
+        let split = FileOperations.split(path)
+        let monitor = FileChangeMonitor(directory: split.directory, names: [split.name, split.name + "-wal"])
+        var connection: Connection?
+        var lastVersion: Int64?
+
+        /// True when another connection committed since the last check.
+        func changed() -> Bool {
+            do throws(TallyError) {
+                if connection == nil { connection = try Connection(path: path, mode: .readOnly) }
+                guard let version = try connection?.scalarInt("PRAGMA data_version") else { return false }
+                defer { lastVersion = version }
+                return lastVersion.map { $0 != version } ?? false
+            } catch {
+                // The file may be mid-restore or gone; try again on the next round.
+                logger.debug("change watcher could not read data_version", metadata: ["db": "\(path)", "error": "\(error)"])
+                connection = nil
+                lastVersion = nil
+                return false
+            }
+        }
+
+        _ = changed()
+        while !isStopped {
+            let woke = monitor?.wait(seconds: fallbackInterval) ?? { System.sleep(seconds: fallbackInterval); return false }()
+            if changed() {
+                notifier.notify()
+                continue
+            }
+            guard woke else { continue }
+            var pause = 0.000_5
+            while pause <= 0.064, !isStopped {
+                System.sleep(seconds: pause)
+                if changed() {
+                    notifier.notify()
+                    break
+                }
+                pause *= 2
+            }
+        }
+    }
+}

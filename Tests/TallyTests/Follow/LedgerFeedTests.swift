@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+@testable import Tally
+
+/// `ledger.follow`: catch up from storage, say so, then deliver each new commit, never
+/// skipping, repeating or reordering, and verifying what it delivers.
+@Suite("Follow: the feed catches up, says so, then delivers every commit once and in order")
+struct LedgerFeedTests {
+    let directory = TemporaryDirectory("tally-feed")
+
+    private func store(events: Int = 0) throws -> Store {
+        let store = try Store(path: directory.file("feed.db"))
+        for index in 0..<events {
+            try store.ledger.append(stream: "s/\(index % 3)", kind: index % 2 == 0 ? "charge" : "payment", amount: Int64(index + 1), currency: "EUR")
+        }
+        return store
+    }
+
+    @Test("catch-up from storage in pages, one caught-up marker at the head, then live events from another thread")
+    func catchUpThenLive() throws {
+        let store = try store(events: 1_000)
+        var feed = store.ledger.follow(after: 0, pageSize: 64)
+        var seqs: [Int64] = []
+        var marker: Int64?
+        while marker == nil, let update = try feed.next(timeout: 5) {
+            switch update {
+            case let .event(event): seqs.append(event.seq)
+            case let .caughtUp(seq): marker = seq
+            }
+        }
+        #expect(seqs == Array(1...1_000))
+        #expect(marker == 1_000)
+        let writer = Thread {
+            for index in 0..<50 { _ = try? store.ledger.append(stream: "live", kind: "charge", eventID: "live-\(index)") }
+        }
+        writer.start()
+        var live: [Int64] = []
+        while live.count < 50, let update = try feed.next(timeout: 10) {
+            guard case let .event(event) = update else { Issue.record("a second caught-up marker"); break }
+            live.append(event.seq)
+        }
+        #expect(live == Array(1_001...1_050))
+        #expect(feed.position == 1_050)
+    }
+
+    @Test("a timeout with nothing new returns nil; an empty ledger is caught up at seq 0")
+    func timeout() throws {
+        let store = try store()
+        var feed = store.ledger.follow()
+        #expect(try feed.next(timeout: 1) == .caughtUp(seq: 0))
+        let started = ContinuousClock.now
+        #expect(try feed.next(timeout: 0.2) == nil)
+        #expect(ContinuousClock.now - started >= .milliseconds(200))
+    }
+
+    @Test("for try await: concurrent async appenders, every seq exactly once, in order; cancellation ends it")
+    func asyncFeed() async throws {
+        let store = try store(events: 10)
+        let follower = Task { () throws -> [Int64] in
+            var seen: [Int64] = []
+            for try await update in store.ledger.follow(after: 5) {
+                if case let .event(event) = update { seen.append(event.seq) }
+                if seen.count == 205 { break }
+            }
+            return seen
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await store.ledger.append(NewEvent(stream: "t/\(index % 7)", kind: "k", eventID: "a-\(index)")) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await follower.value == Array(6...210))
+
+        let idle = Task { () throws -> Int in
+            var updates = 0
+            for try await _ in store.ledger.follow(after: 210) { updates += 1 }
+            return updates
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        idle.cancel()
+        #expect(try await idle.value == 1)  // the caught-up marker, then the cancellation ends it
+    }
+
+    @Test("stream and kind filters deliver only matching events, yet the position moves past the others")
+    func filters() throws {
+        let store = try store(events: 30)
+        var feed = store.ledger.follow(after: 0, stream: "s/1", kinds: ["charge"], pageSize: 4)
+        var delivered: [LedgerEvent] = []
+        while let update = try feed.next(timeout: 0) {
+            if case let .event(event) = update { delivered.append(event) }
+        }
+        #expect(!delivered.isEmpty)
+        #expect(delivered.allSatisfy { $0.stream == "s/1" && $0.kind == "charge" })
+        #expect(delivered.map(\.seq) == delivered.map(\.seq).sorted())
+        #expect(feed.position == 30)
+        var all = store.ledger.events()
+        let expected = try all.collect().filter { $0.stream == "s/1" && $0.kind == "charge" }.map(\.seq)
+        #expect(delivered.map(\.seq) == expected)
+    }
+
+    @Test("starting beyond the head is refused, naming the head")
+    func beyondHead() throws {
+        let store = try store(events: 3)
+        var feed = store.ledger.follow(after: 7)
+        let error = try #require(throws: TallyError.self) { _ = try feed.next(timeout: 0) }
+        #expect(error.problem.contains("seq 7") && error.problem.contains("seq 3"), "\(error)")
+    }
+
+    @Test("an edited event is corruption; an edit that recomputed its own hash is caught by the next link")
+    func verified() throws {
+        let store = try store(events: 5)
+        let fixture = ReconcileFixture.self
+        try fixture.tamper(store.path, "UPDATE ledger SET amount = 99 WHERE seq = 2", dropping: ["ledger_no_update"])
+        var feed = store.ledger.follow()
+        let edited = try #require(throws: TallyError.self) { while try feed.next(timeout: 0) != nil {} }
+        #expect(edited.problem.contains("seq 2"), "\(edited)")
+
+        // Rewrite seq 2 consistently: content and its own hash agree, the chain does not.
+        let row = try store.sql { db -> LedgerEvent in
+            let statement = try db.prepare("SELECT \(LedgerTable.columns) FROM ledger WHERE seq = 2")
+            _ = try statement.step()
+            return try LedgerTable.unverifiedEvent(from: statement, path: db.path)
+        }
+        let forged = try LedgerHash.hash(prevHash: row.prevHash, seq: row.seq, eventID: row.eventID, stream: row.stream,
+                                         streamVersion: row.streamVersion, kind: row.kind, amount: 99, currency: row.currency,
+                                         quantity: row.quantity, payload: row.payload, recordedAt: row.recordedAt)
+        try fixture.tamper(store.path, "UPDATE ledger SET amount = 99, hash = '\(forged)' WHERE seq = 2", dropping: ["ledger_no_update"])
+        var again = store.ledger.follow()
+        let link = try #require(throws: TallyError.self) { while try again.next(timeout: 0) != nil {} }
+        #expect(link.problem.contains("chain breaks at seq 3"), "\(link)")
+    }
+
+    @Test("another process's commits are noticed without polling the table, within the fallback interval at worst")
+    func otherProcess() throws {
+        let store = try store()
+        var feed = store.ledger.follow()
+        #expect(try feed.next(timeout: 1) == .caughtUp(seq: 0))
+        let child = try ChildProcess.start(["ledger-append", store.path, "other", "40"])
+        var seqs: [Int64] = []
+        let started = ContinuousClock.now
+        while seqs.count < 40, let update = try feed.next(timeout: 20) {
+            if case let .event(event) = update { seqs.append(event.seq) }
+        }
+        _ = child.output.fileHandleForReading.readDataToEndOfFile()
+        child.process.waitUntilExit()
+        #expect(seqs == Array(1...40))
+        #expect(ContinuousClock.now - started < .seconds(20))
+    }
+}
