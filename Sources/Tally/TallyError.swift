@@ -29,7 +29,9 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A snapshot file that cannot be used. `line` is 1-based; 0 means the file as a whole.
     case snapshot(path: String, line: Int, reason: String)
     /// A snapshot that is valid but disagrees with the database (its ledger is behind or
-    /// has diverged, or a merge found documents both sides changed). Nothing was imported.
+    /// has diverged, or it belongs to another ledger). Nothing was imported. (Documents
+    /// both sides changed in a merge are not this error: they are listed in
+    /// ``Store/ImportReport/conflicts`` and the rest is imported.)
     case snapshotConflict(path: String, reason: String)
     /// Going on would discard data the database at `path` has (a restore over a database
     /// that is ahead of the backup). Nothing was changed.

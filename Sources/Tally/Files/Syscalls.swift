@@ -194,8 +194,9 @@ package struct FileSyscalls: Sendable {
     package var write: @Sendable (_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int
     /// `fsync(fd)`: 0, or `-errno`. Used for files and for directories.
     package var fsync: @Sendable (_ fd: Int32) -> Int32
-    /// Makes every file system holding `fd` durable at once (`syncfs` on Linux; `fsync` of
-    /// `fd` where the platform has no such call): 0, or `-errno`.
+    /// Makes every file system holding `fd` durable at once (`syncfs` on Linux): 0, or
+    /// `-errno`; `-ENOSYS` where the platform has no such call, so that callers fall back to
+    /// an fsync per file (an fsync of `fd` alone would leave the other files unsynced).
     package var syncFileSystem: @Sendable (_ fd: Int32) -> Int32
     /// `fchmod(fd, permissions)`: 0, or `-errno`.
     package var fchmod: @Sendable (_ fd: Int32, _ permissions: UInt32) -> Int32
@@ -272,7 +273,7 @@ package struct FileSyscalls: Sendable {
         fsync: { fd in System.cFsync(fd) == 0 ? 0 : -errno },
         syncFileSystem: { fd in
             if let syncfs = System.syncfs { return syncfs(fd) == 0 ? 0 : -errno }
-            return System.cFsync(fd) == 0 ? 0 : -errno
+            return -ENOSYS
         },
         fchmod: { fd, permissions in System.cFchmod(fd, mode_t(permissions)) == 0 ? 0 : -errno },
         fstat: { fd, info in

@@ -28,7 +28,7 @@ public struct Finding: Sendable, Codable, Equatable {
         /// Reconcile: the database has the document, the mirror or snapshot does not.
         /// Verify: something the database refers to does not exist (a `ledger_seq` that
         /// names no event, a state row without history, a history that says a key exists
-        /// when `state` has no row for it).
+        /// when `state` has no row for it, events a consumer already processed).
         case missing
         /// The mirror or snapshot has a document (or a file) the database does not.
         case extra

@@ -18,7 +18,8 @@
 /// - `documents_checked`: state rows whose checksum was recomputed.
 /// - `findings`: see ``Finding``: `corrupt` (a state body that does not match its checksum
 ///   or is not JSON, or a part of the database that could not be read), `missing` (a
-///   `ledger_seq` naming no event; history without state or state without history),
+///   `ledger_seq` naming no event; history without state or state without history; a
+///   consumer whose position is beyond the ledger's head),
 ///   `mismatch` (the latest `state_history` row disagrees with `state`), `rule`.
 /// - `schema_problems`: how the schema differs from the one the migrations create.
 /// - `is_clean`, `is_corrupt`, `chain_problem`: derived; written for convenience and

@@ -29,7 +29,7 @@ public struct LedgerEvent: Codable, Sendable, Hashable {
     public let recordedAt: String
     /// The previous event's ``hash`` (64 zeros for the first event).
     public let prevHash: String
-    /// `hex(SHA-256(prevHash + "\n" + JCS(event)))`: see the README's "Hashes" section.
+    /// `hex(SHA-256(prevHash + "\n" + JCS(event)))`: see <doc:HashesAndChecksums>.
     public let hash: String
 
     /// Creates an event value (normally you get them from ``Ledger``).

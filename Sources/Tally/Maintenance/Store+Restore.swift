@@ -14,7 +14,7 @@ extension Store {
     ///
     /// Two locks, because neither alone is enough:
     ///
-    /// - an exclusive a file lock on `databasePath + ".lock"` (short timeout), which
+    /// - an exclusive file lock on `databasePath + ".lock"` (short timeout), which
     ///   serializes restores against each other, including restores of a file SQLite
     ///   cannot read (where the second lock is not available);
     /// - SQLite's own lock on the live file, taken with `PRAGMA locking_mode=EXCLUSIVE`
@@ -34,7 +34,7 @@ extension Store {
     /// file might have created. The lock is held until the new file is in place.
     ///
     /// A live file that SQLite cannot read at all (damaged header, random bytes) cannot be
-    /// locked this way; since no SQLite process can be using it, the a file lock alone
+    /// locked this way; since no SQLite process can be using it, the file lock alone
     /// guards the swap. An intact SQLite database that is not a Tally database is refused.
     ///
     /// ## Crash safety of the swap

@@ -8,8 +8,9 @@ extension Store {
     ///
     /// - A directory: every document's file `DIR/<key>.json` is read and compared (missing,
     ///   stale, mismatch, corrupt), then the directory is walked for files the database has
-    ///   no document for (extra) and temporary files of interrupted writes (orphan temp).
-    ///   `MANIFEST.json` is not checked.
+    ///   no document for (extra), temporary files of interrupted writes (orphan temp) and
+    ///   links or special files (unsafe); last `MANIFEST.json` is checked (missing,
+    ///   unparsable, another ledger's, a head, count or entries digest that disagrees).
     /// - A snapshot: its state records and the database's documents are merged by key
     ///   (both are in key order); the snapshot's own integrity (line syntax, the end
     ///   record's count and SHA-256) is checked too. Only keys under the snapshot's key

@@ -11,7 +11,7 @@ import CSQLite
 /// (``TallyError/notATallyDatabase(path:reason:)``):
 ///
 /// ```swift
-/// catch TallyError.sqlite(let error) where error.code == .busy { retry() }
+/// catch TallyError.sqlite(let error) where error.isBusy { retry() }  // busy, busy_snapshot, …
 /// ```
 public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A SQLite result code, primary (`SQLITE_BUSY`) or extended (`SQLITE_CONSTRAINT_UNIQUE`).

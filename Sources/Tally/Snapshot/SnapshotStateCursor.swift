@@ -182,9 +182,10 @@ final class SnapshotStateCursor {
             throw fail("the first line is not a snapshot header (no \"format\": \"\(SnapshotFormat.formatName)\"); "
                 + "reconcile against a file written by `tally export`")
         }
-        guard header["version"] == .number(Double(SnapshotFormat.version)) else {
+        guard case let .number(version)? = header["version"], version == version.rounded(),
+              SnapshotFormat.readableVersions.contains(Int64(exactly: version) ?? 0) else {
             throw fail("snapshot format version \(header["version"].map { "\($0)" } ?? "(missing)") is not supported; "
-                + "this build reads version \(SnapshotFormat.version)")
+                + "this build reads versions \(SnapshotFormat.readableVersions.lowerBound)…\(SnapshotFormat.readableVersions.upperBound)")
         }
         switch header["key_prefix"] {
         case nil, .null?: keyPrefix = ""

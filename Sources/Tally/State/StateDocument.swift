@@ -6,7 +6,9 @@
 public struct StateDocument: Codable, Sendable, Hashable {
     /// The key, e.g. `invoices/INV-1001`.
     public let key: String
-    /// 1 for the first write, +1 for every later write (deletions count too).
+    /// 1 for the first write, +1 for every later write (deletions count too). Only ever
+    /// increases: an import may carry a document in at its snapshot version, or at the
+    /// key's last version + 1 when the database has moved past the snapshot.
     public let version: Int64
     /// A label such as `unpaid`, `paid`, `escalated`.
     public let status: String?

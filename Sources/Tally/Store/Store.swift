@@ -22,7 +22,11 @@ import Logging
 /// A `Store` is `Sendable`: share one per database across threads and tasks. Writes go
 /// through one writer connection (`BEGIN IMMEDIATE`); reads use a small pool of read-only
 /// connections that WAL lets run beside the writer. Other processes may open the same file.
-/// Every blocking call has an `async` twin that never blocks a task's thread.
+/// The calls a server makes on its request path — `read`, `write`, appends and `record`,
+/// `put`, `save`, `update`, `delete`, `get` — have `async` twins that never block a task's
+/// thread, cursors and ``LedgerFeed`` are `AsyncSequence`s, and ``Consumer`` runs as a
+/// task; maintenance calls (export, import, mirror, verify, backup) are blocking: run them
+/// on a thread of your own.
 public final class Store: Sendable {
     /// How a store opens and runs its database.
     public struct Configuration: Sendable {
@@ -54,10 +58,14 @@ public final class Store: Sendable {
         /// Where Tally logs (at `info` and below, as a library should). Nil uses the
         /// task-local `Logger.current` of the task that opens the store.
         public var logger: Logger?
-        /// When set, every committed state change is also written to the state-file
-        /// mirror in this directory (write-through). The database stays the source of
-        /// truth: a failed file write is logged, and ``Store/mirror(to:progress:)`` or
-        /// ``Store/repair(mirror:removeExtra:progress:)`` catches up.
+        /// When set, every state change committed through ``StateStore`` is also written to
+        /// the state-file mirror in this directory (write-through), with the manifest's
+        /// document count and digest. The database stays the source of truth: a failed
+        /// file write is logged, and ``Store/mirror(to:progress:)`` or
+        /// ``Store/repair(mirror:removeExtra:progress:)`` catches up. A snapshot import
+        /// does not write through (it may touch every document: mirror after it), and
+        /// appends that change no document leave the manifest's ledger head behind until
+        /// the next document write or mirror.
         public var mirrorDirectory: String?
         /// Include bound arguments in ``SQLiteError/arguments``. Off by default: arguments
         /// may hold customer data that must not reach logs. Turn it on while debugging.
