@@ -44,6 +44,9 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
     case io(step: String, path: String, errno: Int32)
     /// A lock could not be taken within `seconds`: another connection or process holds it.
     case lockTimeout(path: String, seconds: Double)
+    /// A Merkle proof or a signed checkpoint did not check out: the ledger it speaks for is
+    /// not the one it claims (or the proof was made for another checkpoint).
+    case proofRejected(reason: String)
     /// A ``Consumer`` of this name is running elsewhere (another process, or another
     /// `Consumer` value in this one): two runs of one consumer would process events twice.
     case consumerBusy(name: String, lockPath: String)
@@ -99,6 +102,8 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(step) failed for \(path): \(Errno.message(errno)) (errno \(errno))"
         case let .lockTimeout(path, seconds):
             return "could not lock \(path) within \(Self.seconds(seconds)): another connection or process holds it"
+        case let .proofRejected(reason):
+            return "proof rejected: \(reason)"
         case let .consumerBusy(name, lockPath):
             return "consumer '\(Self.printable(name))' is running elsewhere: another process (or another Consumer in this one) holds \(lockPath)"
         case let .notATallyDatabase(path, reason):
@@ -152,6 +157,8 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
             return Self.ioAdvice(errno)
         case .lockTimeout:
             return "Wait for it to finish, or raise the timeout."
+        case .proofRejected:
+            return "Do not trust the event or the ledger state it vouches for until it is explained."
         case .consumerBusy:
             return "Stop the other run first, or wait for it; the lock is released when its process ends, even by a crash."
         case .notATallyDatabase:
@@ -180,7 +187,7 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// True for damage: a corrupt database, state document or file.
     public var isCorruption: Bool {
         switch self {
-        case .corruptState, .corruptDatabase, .corruptFile: return true
+        case .corruptState, .corruptDatabase, .corruptFile, .proofRejected: return true
         default: return false
         }
     }

@@ -23,7 +23,9 @@ struct TallyCommand: ParsableCommand {
             CommandGroup(name: "Snapshots and the mirror", subcommands: [
                 ExportCommand.self, ImportCommand.self, MirrorCommand.self, ReconcileCommand.self,
             ]),
-            CommandGroup(name: "Integrity", subcommands: [VerifyCommand.self]),
+            CommandGroup(name: "Integrity and proofs", subcommands: [
+                VerifyCommand.self, KeygenCommand.self, ProveCommand.self, VerifyProofCommand.self,
+            ]),
             CommandGroup(name: "Maintenance", subcommands: [
                 InitCommand.self, MigrateCommand.self, BackupCommand.self, RestoreCommand.self, StatsCommand.self,
                 CheckpointCommand.self,

@@ -72,7 +72,7 @@ struct CLIDemoTests {
         func normalized(_ text: String) -> [String] {
             text.split(separator: "\n", omittingEmptySubsequences: false).map {
                 String($0).replacingOccurrences(of: #"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"#, with: "TIME", options: .regularExpression)
-                    .replacingOccurrences(of: #"\([0-9a-f]{16}…\)"#, with: "(HASH…)", options: .regularExpression)
+                    .replacingOccurrences(of: #"[0-9a-f]{16}…"#, with: "HASH…", options: .regularExpression)
             }
         }
         let produced = normalized(output)

@@ -160,6 +160,46 @@ extension AtomicFile {
             }
         }
 
+        /// Publishes the temporary file at ``path`` only if nothing is there (a hard link,
+        /// which fails rather than replaces), removes the temporary name and fsyncs the
+        /// directory: for files that must never overwrite another, such as a private key.
+        ///
+        /// - Throws: ``TallyError/io(step:path:errno:)`` with step `link` and `EEXIST` when
+        ///   ``path`` exists; the temporary file is removed.
+        package func publishAsNew() throws(TallyError) {
+            guard !finished else {
+                throw TallyError.internal("the staged file for \(path) was already published or discarded")
+            }
+            do throws(TallyError) {
+                try syncAndChmod()
+                let linked = FileSyscalls.retryingEINTR { syscalls.link(temporaryPath, path) }
+                if linked < 0 { throw TallyError.io(step: "link", path: path, errno: -linked) }
+                finished = true
+                _ = syscalls.unlink(temporaryPath)
+                try operations.syncDirectory(directory)
+            } catch {
+                discard()
+                throw error
+            }
+        }
+
+        /// Writes `bytes` into the temporary file (before publishing).
+        package func fill(with bytes: [UInt8]) throws(TallyError) {
+            let fd = FileSyscalls.retryingEINTR { syscalls.open(temporaryPath, [.writeOnly, .noFollow], 0) }
+            guard fd >= 0 else { throw TallyError.io(step: "open", path: temporaryPath, errno: -fd) }
+            defer { _ = syscalls.close(fd) }
+            // (Not `withUnsafeBytes` with a throwing closure: it rethrows untyped errors.)
+            let failure: TallyError? = bytes.withUnsafeBytes { raw in
+                do throws(TallyError) {
+                    try operations.writeAll(fd, raw, path: temporaryPath)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            if let failure { throw failure }
+        }
+
         /// fsyncs the temporary file and gives it its permissions.
         private func syncAndChmod() throws(TallyError) {
             let fd = FileSyscalls.retryingEINTR { syscalls.open(temporaryPath, [.readOnly, .noFollow], 0) }
@@ -180,6 +220,15 @@ extension AtomicFile {
             finished = true
             _ = syscalls.unlink(temporaryPath)
         }
+    }
+
+    /// Writes `bytes` to a new file at `path`, durably and whole, refusing (with `EEXIST`)
+    /// when something is already there.
+    package static func createNew(_ bytes: [UInt8], at path: String, permissions: UInt32 = 0o600,
+                                  syscalls: FileSyscalls = .live) throws(TallyError) {
+        let staged = try Staged(replacing: path, permissions: permissions, syscalls: syscalls)
+        try staged.fill(with: bytes)
+        try staged.publishAsNew()
     }
 
     /// Removes the file at `path`. Returns false when there was nothing to remove.

@@ -1,4 +1,4 @@
-/// The checks of ``Store/verify(rules:progress:)``, run in one read transaction.
+/// The checks of ``Store/verify(rules:checkpoints:progress:)``, run in one read transaction.
 ///
 /// Each check runs on its own: when SQLite reports damage (`SQLITE_CORRUPT`,
 /// `SQLITE_NOTADB`) in the middle of one, that check records what it saw and the next one
@@ -9,14 +9,17 @@ struct DatabaseVerifier {
     /// The ledger inside the same read transaction, for domain rules.
     let ledger: Ledger
     let rules: [any DomainRule]
+    let checkpoints: [Checkpoint]
     let progress: (@Sendable (OperationProgress) -> Void)?
     private var findings: [Finding] = []
     private var documentsChecked: Int64 = 0
 
-    init(transaction: Transaction, rules: [any DomainRule], progress: (@Sendable (OperationProgress) -> Void)?) {
+    init(transaction: Transaction, rules: [any DomainRule], checkpoints: [Checkpoint] = [],
+         progress: (@Sendable (OperationProgress) -> Void)?) {
         self.db = transaction.connection
         self.ledger = transaction.ledger
         self.rules = rules
+        self.checkpoints = checkpoints
         self.progress = progress
     }
 
@@ -26,6 +29,12 @@ struct DatabaseVerifier {
         let schema = try schemaCheck()
         let foreignKeys = try foreignKeyCheck()
         let chain = try chainCheck()
+        var tree: (root: String, checkpoints: Int64)?
+        do throws(TallyError) {
+            tree = try treeCheck()
+        } catch where error.isCorruption {
+            findings.append(Self.damaged("the ledger for its Merkle tree", error))
+        }
         do throws(TallyError) {
             try checkStates()
         } catch where error.isCorruption {
@@ -46,8 +55,11 @@ struct DatabaseVerifier {
         } catch where error.isCorruption {
             findings.append(Self.damaged("the consumer positions", error))
         }
-        return VerifyReport(integrityCheck: integrity, schemaProblems: schema, foreignKeyProblems: foreignKeys, chain: chain,
-                            documentsChecked: documentsChecked, findings: findings)
+        var report = VerifyReport(integrityCheck: integrity, schemaProblems: schema, foreignKeyProblems: foreignKeys, chain: chain,
+                                  documentsChecked: documentsChecked, findings: findings)
+        report.merkleRoot = tree?.root
+        report.checkpointsChecked = tree?.checkpoints
+        return report
     }
 
     /// The finding for a check that SQLite could not finish because the file is damaged.
@@ -259,5 +271,85 @@ struct DatabaseVerifier {
                                         + "it processed are missing, and new events would take their seqs unprocessed. Restore "
                                         + "the ledger from a backup, or reset the consumer (Store.resetConsumer(_:to:))"))
         }
+    }
+
+    // MARK: The Merkle tree and checkpoints
+
+    /// Rebuilds the Merkle tree from the events, compares every stored node with it, and
+    /// every checkpoint (stored, and given) with its root at the checkpoint's size.
+    private mutating func treeCheck() throws(TallyError) -> (root: String, checkpoints: Int64) {
+        // Checkpoints by size: (size, root, what to call it).
+        var expected: [(size: Int64, root: String, label: String)] = checkpoints.map {
+            ($0.size, $0.rootHash, "the checkpoint given (size \($0.size))")
+        }
+        for row in try db.rows("SELECT id, size, root FROM checkpoints ORDER BY id") {
+            guard row.count == 3, case let .integer(id) = row[0], case let .integer(size) = row[1], case let .text(root) = row[2] else { continue }
+            expected.append((size, root, "stored checkpoint #\(id) (size \(size))"))
+        }
+        expected.sort { $0.size < $1.size }
+        var next = 0
+        var matched: Int64 = 0
+        func compare(_ size: Int64, _ root: Hash32, findings: inout [Finding]) {
+            while next < expected.count, expected[next].size == size {
+                let checkpoint = expected[next]
+                if checkpoint.root.lowercased() == root.hex {
+                    matched += 1
+                } else {
+                    findings.append(Finding(kind: .corrupt, detail: "\(checkpoint.label) signed Merkle root \(checkpoint.root), but the ledger's first "
+                        + "\(size) events now hash to \(root.hex): the history was rewritten after it was signed. Restore from a backup older than the rewrite"))
+                }
+                next += 1
+            }
+        }
+
+        var frontier = MerkleFrontier()
+        compare(0, frontier.root, findings: &findings)
+        var missing: [String] = []
+        var differing: [String] = []
+        let events = try db.prepare("SELECT \(LedgerTable.columns) FROM ledger ORDER BY seq")
+        while try events.step() {
+            let (_, leaf) = try LedgerTable.eventAndLeaf(from: events, path: db.path)
+            let completed: [MerkleNode]
+            do {
+                completed = try frontier.append(leafHash: leaf)
+            } catch {
+                throw TallyError.internal("the Merkle tree cannot grow: \(error)")
+            }
+            for node in completed where node.level >= MerkleLog.lowestStoredLevel {
+                switch try MerkleLog.storedNode(level: node.level, index: node.index, on: db) {
+                case nil: missing.append("(\(node.level), \(node.index))")
+                case let stored? where stored != node.hash: differing.append("(\(node.level), \(node.index))")
+                default: break
+                }
+            }
+            compare(frontier.size, frontier.root, findings: &findings)
+        }
+        events.finalize()
+        let size = frontier.size
+        if !differing.isEmpty {
+            findings.append(Finding(kind: .corrupt, detail: "\(differing.count) stored Merkle node(s) disagree with the events under them, "
+                + "first \(differing.prefix(3).joined(separator: ", ")) (level, index): the ledger or the tree was changed behind Tally's back, "
+                + "so proofs made from them will not verify"))
+        }
+        if !missing.isEmpty {
+            findings.append(Finding(kind: .missing, detail: "\(missing.count) Merkle node(s) are missing, first \(missing.prefix(3).joined(separator: ", ")) "
+                + "(level, index): events were added without Tally; the next append through Tally rebuilds them"))
+        }
+        var stored: Int64 = 0
+        var level = MerkleLog.lowestStoredLevel
+        while (Int64(1) << Int64(level)) <= size {
+            stored += size >> Int64(level)
+            level += 1
+        }
+        let present = try db.scalarInt("SELECT count(*) FROM merkle_nodes") ?? 0
+        if present > stored - Int64(missing.count) {
+            findings.append(Finding(kind: .corrupt, detail: "merkle_nodes holds \(present - (stored - Int64(missing.count))) node(s) beyond the tree of "
+                + "\(size) events: events they covered were removed"))
+        }
+        for checkpoint in expected[next...] {
+            findings.append(Finding(kind: .corrupt, detail: "\(checkpoint.label) covers \(checkpoint.size) events but the ledger has \(size): "
+                + "events it signed were removed"))
+        }
+        return (frontier.root.hex, matched)
     }
 }

@@ -1,5 +1,5 @@
 /// One disagreement found by ``Store/reconcile(against:rules:progress:)`` or
-/// ``Store/verify(rules:progress:)``.
+/// ``Store/verify(rules:checkpoints:progress:)``.
 ///
 /// ## JSON schema
 ///

@@ -1,4 +1,4 @@
-/// The outcome of ``Store/verify(rules:progress:)``: the database checked on its own.
+/// The outcome of ``Store/verify(rules:checkpoints:progress:)``: the database checked on its own.
 ///
 /// ## JSON schema
 ///
@@ -38,6 +38,12 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     public var documentsChecked: Int64
     /// Every problem found besides the three above.
     public var findings: [Finding]
+    /// The Merkle root of the tree rebuilt from the events (hex); nil when the ledger
+    /// could not be read to the end.
+    public var merkleRoot: String?
+    /// Checkpoints compared with the rebuilt tree: those stored in the database and those
+    /// passed to ``Store/verify(rules:checkpoints:progress:)``.
+    public var checkpointsChecked: Int64?
 
     /// Creates a report.
     public init(integrityCheck: [String], schemaProblems: [String] = [], foreignKeyProblems: [String], chain: ChainReport,
@@ -68,7 +74,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case chain, findings
         case integrityCheck = "integrity_check", schemaProblems = "schema_problems", foreignKeyProblems = "foreign_key_problems"
-        case documentsChecked = "documents_checked"
+        case documentsChecked = "documents_checked", merkleRoot = "merkle_root", checkpointsChecked = "checkpoints_checked"
     }
 
     private enum DerivedKeys: String, CodingKey {
@@ -84,6 +90,8 @@ public struct VerifyReport: Sendable, Codable, Equatable {
         try container.encode(chain, forKey: .chain)
         try container.encode(documentsChecked, forKey: .documentsChecked)
         try container.encode(findings, forKey: .findings)
+        try container.encode(merkleRoot, forKey: .merkleRoot)
+        try container.encode(checkpointsChecked, forKey: .checkpointsChecked)
         var derived = encoder.container(keyedBy: DerivedKeys.self)
         try derived.encode(isClean, forKey: .isClean)
         try derived.encode(isCorrupt, forKey: .isCorrupt)

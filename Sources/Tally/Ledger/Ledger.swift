@@ -141,8 +141,8 @@ public struct Ledger: Sendable {
         var appended = 0
         do {
             try store.withWriter { (db: Connection) throws(TallyError) -> Void in
+                var cursor = LedgerTable.AppendCursor(frontier: store.merkleFrontier.withLock { $0 })
                 try db.transaction(.immediate) { () throws(TallyError) -> Void in
-                    var cursor = LedgerTable.AppendCursor()
                     if batch.count == 1 {
                         let result = Result { () throws(TallyError) -> GroupCommitter.Output in try batch[0].work(db, &cursor) }
                         batch[0].result = result
@@ -168,6 +168,7 @@ public struct Ledger: Sendable {
                 for request in batch {
                     if case let .success(results) = request.result { appended += results.filter { !$0.replayed }.count }
                 }
+                if appended > 0, let frontier = cursor.frontier { store.merkleFrontier.withLock { $0 = frontier } }
                 store.afterCommit(touchedKeys: [], appendedEvents: appended)
             }
         } catch {

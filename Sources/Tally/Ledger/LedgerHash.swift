@@ -1,9 +1,10 @@
 import Crypto
 
 
-/// The ledger's hash formula, in one place (README "Hashes"):
+/// The ledger's hash formulas, in one place (the HashesAndChecksums article of the documentation):
 ///
 ///     hash = hex(SHA-256(prev_hash + "\n" + JCS(E)))
+///     Merkle leaf = SHA-256(0x00 || JCS(E))
 ///
 /// where `E` is the object `{"seq", "event_id", "stream", "stream_version", "kind",
 /// "amount", "currency", "quantity", "payload", "recorded_at"}` with null members included
@@ -38,6 +39,45 @@ enum LedgerHash {
     static func hash(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
                      kind: String, amount: Int64?, currency: String?, quantity: Double?,
                      canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String) -> String {
+        let input = self.input(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
+                               kind: kind, amount: amount, currency: currency, quantity: quantity,
+                               canonicalPayload: canonicalPayload, recordedAt: recordedAt)
+        return Digest.hex(SHA256.hash(data: input))
+    }
+
+    /// The chain hash and the Merkle leaf hash of an event, from one layout of its bytes:
+    /// the leaf is `SHA-256(0x00 || JCS(E))`, the chain hash covers `prev_hash + "\n"` too.
+    static func hashes(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
+                       kind: String, amount: Int64?, currency: String?, quantity: Double?,
+                       canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String) -> (chain: String, leaf: Hash32) {
+        let input = self.input(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
+                               kind: kind, amount: amount, currency: currency, quantity: quantity,
+                               canonicalPayload: canonicalPayload, recordedAt: recordedAt)
+        let chain = Digest.hex(SHA256.hash(data: input))
+        let leaf = input.withUnsafeBytes { MerkleHash.leaf(UnsafeRawBufferPointer(rebasing: $0[(prevHash.utf8.count + 1)...])) }
+        return (chain, leaf)
+    }
+
+    /// The Merkle leaf hash of an event given as a value (for proofs checked without the
+    /// database).
+    static func leaf(of event: LedgerEvent) throws(TallyError) -> Hash32 {
+        let canonicalPayload: [UInt8]
+        do {
+            canonicalPayload = try CanonicalJSON.bytes(event.payload)
+        } catch {
+            throw TallyError.invalidInput(field: "payload of event \(event.seq)", reason: "\(error)")
+        }
+        return canonicalPayload.withUnsafeBufferPointer {
+            hashes(prevHash: "", seq: event.seq, eventID: event.eventID, stream: event.stream, streamVersion: event.streamVersion,
+                   kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
+                   canonicalPayload: $0, recordedAt: event.recordedAt).leaf
+        }
+    }
+
+    /// `prev_hash + "\n" + JCS(E)`, laid out by hand (see the type's comment).
+    private static func input(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
+                              kind: String, amount: Int64?, currency: String?, quantity: Double?,
+                              canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256 + canonicalPayload.count)
         out.append(contentsOf: prevHash.utf8)
@@ -63,7 +103,7 @@ enum LedgerHash {
         CanonicalJSON.appendASCII(",\"stream_version\":", to: &out)
         appendInteger(streamVersion, to: &out)
         out.append(UInt8(ascii: "}"))
-        return Digest.hex(SHA256.hash(data: out))
+        return out
     }
 
     /// An integer as JCS writes it (exact for |value| ≤ 2^53, which validation ensures).

@@ -43,6 +43,13 @@ enum LedgerTable {
     struct AppendCursor {
         var tip: (seq: Int64, hash: String)?
         var streamVersions: [String: Int64] = [:]
+        /// The Merkle tree's right edge; the store's cached one to start with (used only if
+        /// it is at the tip's size, else rebuilt).
+        var frontier: MerkleFrontier?
+
+        init(frontier: MerkleFrontier? = nil) {
+            self.frontier = frontier
+        }
     }
 
     /// Appends one validated event (or recognises an idempotent retry of one), reusing and
@@ -57,8 +64,8 @@ enum LedgerTable {
         let tip: (seq: Int64, hash: String)
         if let known = cursor.tip { tip = known } else { tip = try verifiedTip(on: db) }
         let recordedAt = Timestamp.now()
-        let hash = checked.canonicalPayload.withUnsafeBufferPointer {
-            LedgerHash.hash(
+        let (hash, leaf) = checked.canonicalPayload.withUnsafeBufferPointer {
+            LedgerHash.hashes(
                 prevHash: tip.hash, seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream,
                 streamVersion: current + 1, kind: event.kind, amount: event.amount, currency: event.currency,
                 quantity: event.quantity, canonicalPayload: $0, recordedAt: recordedAt)
@@ -80,9 +87,17 @@ enum LedgerTable {
             guard let replay = try replayed(checked, on: db) else { throw error }
             return (replay, true)
         }
+        try growTree(leaf: leaf, tip: tip.seq, cursor: &cursor, on: db)
         cursor.tip = (stored.seq, stored.hash)
         cursor.streamVersions[event.stream] = stored.streamVersion
         return (stored, false)
+    }
+
+    /// Adds the leaf of the event just inserted after `tip` to the Merkle tree.
+    static func growTree(leaf: Hash32, tip: Int64, cursor: inout AppendCursor, on db: Connection) throws(TallyError) {
+        var frontier = try MerkleLog.frontier(size: tip, cached: cursor.frontier, on: db, storing: true)
+        try MerkleLog.append(leaf: leaf, to: &frontier, on: db)
+        cursor.frontier = frontier
     }
 
     private static func isEventIDClash(_ error: TallyError) -> Bool {
@@ -241,6 +256,24 @@ enum LedgerTable {
                 detail: "ledger seq \(event.seq) was altered: its content hashes to \(computed) but its stored hash is \(event.hash)")
         }
         return event
+    }
+
+    /// Reads the current row, verifying its hash, and computes its Merkle leaf hash from
+    /// the same bytes.
+    static func eventAndLeaf(from row: Statement, path: String) throws(TallyError) -> (event: LedgerEvent, leaf: Hash32) {
+        let event = try unverifiedEvent(from: row, path: path)
+        let (computed, leaf) = row.withUTF8(8) {
+            LedgerHash.hashes(prevHash: event.prevHash, seq: event.seq, eventID: event.eventID, stream: event.stream,
+                              streamVersion: event.streamVersion, kind: event.kind, amount: event.amount,
+                              currency: event.currency, quantity: event.quantity, canonicalPayload: $0,
+                              recordedAt: event.recordedAt)
+        }
+        guard computed == event.hash else {
+            throw TallyError.corruptDatabase(
+                path: path,
+                detail: "ledger seq \(event.seq) was altered: its content hashes to \(computed) but its stored hash is \(event.hash)")
+        }
+        return (event, leaf)
     }
 
     /// Reads the current row without checking its hash (chain verification reports breaks

@@ -91,16 +91,20 @@ extension Store {
     ///
     /// - Parameters:
     ///   - rules: Domain rules to run against each document.
+    ///   - checkpoints: Checkpoints kept outside the database (verified with their public
+    ///     key, ``Checkpoint/init(signedNote:publicKey:)``): the ledger must still contain
+    ///     exactly the events each one signed, else a `corrupt` finding. This is the check
+    ///     a rewritten history fails even when the rewriter recomputed every hash.
     ///   - progress: Called per phase ("integrity", "ledger", "state") and every thousand
     ///     events or documents.
     /// - Throws: ``TallyError`` for errors that are not damage (e.g. a lock timeout), and
     ///   when SQLite cannot open the file at all (``TallyError/corruptDatabase(path:detail:)``
     ///   for a damaged file, ``TallyError/notATallyDatabase(path:reason:)`` for a file that
     ///   is not a database).
-    public func verify(rules: [any DomainRule] = [],
+    public func verify(rules: [any DomainRule] = [], checkpoints: [Checkpoint] = [],
                        progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> VerifyReport {
         try readConsistently(onWriter: false) { (tx: Transaction) throws(TallyError) -> VerifyReport in
-            var verifier = DatabaseVerifier(transaction: tx, rules: rules, progress: progress)
+            var verifier = DatabaseVerifier(transaction: tx, rules: rules, checkpoints: checkpoints, progress: progress)
             return try verifier.run()
         }
     }

@@ -4,12 +4,13 @@
 /// {"created_at":"…","format":"tally-snapshot","include_ledger":true,"key_prefix":"","ledger_head":{"hash":"…","seq":N},"ledger_id":"…","schema_version":3,"version":3}
 /// {"type":"state","key":"…","version":3,"status":"paid","body":{…},"checksum":"…","updated_at":"…","ledger_seq":17}
 /// {"type":"event","seq":1,"event_id":"…",…,"prev_hash":"…","hash":"…"}
+/// {"type":"checkpoint","size":17,"root":"…","origin":"tally/…","key_name":"tally/…","note":"…","created_at":"…"}
 /// {"type":"consumer","name":"customer-totals","position":17}
 /// {"type":"end","records":M,"sha256":"<hex SHA-256 of every byte before this line>"}
 /// ```
 ///
 /// State records come in key order, then events in seq order, then (with the ledger) the
-/// consumers' positions in name order. `records` counts every record but the header and
+/// signed checkpoints oldest first and the consumers' positions in name order. `records` counts every record but the header and
 /// the trailer. Bodies and payloads are written as
 /// their canonical JSON (RFC 8785), so exporting the same data twice gives the same bytes
 /// apart from `created_at`.
@@ -17,7 +18,7 @@ package enum SnapshotFormat {
     /// The `format` member of every snapshot header.
     package static let formatName = "tally-snapshot"
     /// The snapshot format version this build writes. Version 2 added `ledger_id` to the
-    /// header, version 3 consumer records; this build reads versions 1 to 3.
+    /// header, version 3 checkpoint and consumer records; this build reads versions 1 to 3.
     package static let version = 3
     /// The versions this build reads.
     package static let readableVersions: ClosedRange<Int64> = 1...3

@@ -132,7 +132,7 @@ final class SnapshotStateCursor {
             records += 1
             stateRecords += 1
             return try stateRecord(members, line: line, number: number)
-        case "event", "consumer":
+        case "event", "checkpoint", "consumer":
             hash(line)
             records += 1
             inStates = false
@@ -145,7 +145,7 @@ final class SnapshotStateCursor {
         default:
             hash(line)
             records += 1
-            findings.append(corrupt(line: number, "unknown record type '\(TallyError.printable(type))'; expected state, event, consumer or end"))
+            findings.append(corrupt(line: number, "unknown record type '\(TallyError.printable(type))'; expected state, event, checkpoint, consumer or end"))
             return nil
         }
     }

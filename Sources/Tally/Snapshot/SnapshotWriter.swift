@@ -80,6 +80,26 @@ struct SnapshotWriter {
             progress?(OperationProgress(phase: .ledger, done: events, total: head.seq))
         }
 
+        var checkpoints: Int64 = 0
+        if options.includeLedger {
+            // Signed checkpoints are evidence about this ledger: they travel with it.
+            let rows = try db.prepare("SELECT size, root, origin, key_name, note, created_at FROM checkpoints ORDER BY id")
+            while try rows.step() {
+                let record: JSONValue = [
+                    "type": "checkpoint", "size": .number(Double(rows.int64(0))), "root": .string(rows.string(1)),
+                    "origin": .string(rows.string(2)), "key_name": .string(rows.string(3)), "note": .string(rows.string(4)),
+                    "created_at": .string(rows.string(5)),
+                ]
+                do {
+                    try CanonicalJSON.append(record, to: &line)
+                } catch {
+                    throw TallyError.internal("a checkpoint record cannot be written: \(error)")
+                }
+                try emit()
+                checkpoints += 1
+            }
+        }
+
         var consumers: Int64 = 0
         if options.includeLedger {
             // Positions belong with the ledger they point into (the schema keeps them at or
@@ -98,7 +118,7 @@ struct SnapshotWriter {
 
         let digest = Digest.hex(hasher.finalize())
         CanonicalJSON.appendASCII("{\"type\":\"end\",\"records\":", to: &line)
-        LedgerHash.appendInteger(documents + events + consumers, to: &line)
+        LedgerHash.appendInteger(documents + events + checkpoints + consumers, to: &line)
         CanonicalJSON.appendASCII(",\"sha256\":", to: &line)
         CanonicalJSON.appendQuoted(digest, to: &line)
         line.append(UInt8(ascii: "}"))

@@ -55,6 +55,7 @@ extension Store {
                     throw TallyError.internal(SnapshotImporter.dryRunMarker)
                 }
                 tx.appendedEvents += Int(result.eventsAppended)
+                tx.appendCursor.frontier = importer.treeCursor.frontier
                 return result
             }
         } catch {
@@ -99,8 +100,11 @@ private struct SnapshotImporter {
     private var sawTrailer = false
 
     private var ledgerID: String?
+    /// The Merkle tree grown with the appended events.
+    private(set) var treeCursor = LedgerTable.AppendCursor()
     private var formatVersion: Int64 = 1
     private var seenConsumers = Set<String>()
+    private var sawCheckpoint = false
 
     init(reader: LineReader, db: Connection, mode: Store.ImportMode, limits: (document: Int, payload: Int),
          progress: (@Sendable (OperationProgress) -> Void)?) {
@@ -169,8 +173,11 @@ private struct SnapshotImporter {
         case "state":
             try importState(record, line: line, report: &report)
         case "event":
-            guard seenConsumers.isEmpty else { throw fail("an event record after a consumer record; consumers come last") }
+            guard seenConsumers.isEmpty, !sawCheckpoint else { throw fail("an event record after a checkpoint or consumer record; events come first") }
             try importEvent(record, line: line, report: &report)
+        case "checkpoint":
+            guard seenConsumers.isEmpty else { throw fail("a checkpoint record after a consumer record; consumers come last") }
+            try importCheckpoint(record, report: &report)
         case "consumer":
             try importConsumer(record, report: &report)
         case "end":
@@ -179,7 +186,7 @@ private struct SnapshotImporter {
             sawTrailer = true
             return
         case let other:
-            throw fail("unknown record type '\(TallyError.printable(other))'; expected state, event, consumer or end")
+            throw fail("unknown record type '\(TallyError.printable(other))'; expected state, event, checkpoint, consumer or end")
         }
         report.records += 1
         updateDigest(line)
@@ -366,10 +373,10 @@ private struct SnapshotImporter {
         guard prevHash == lastEvent.hash else {
             throw fail("the ledger chain breaks at seq \(seq): prev_hash \(prevHash) is not the previous event's hash \(lastEvent.hash)")
         }
-        let computed = checked.canonicalPayload.withUnsafeBufferPointer {
-            LedgerHash.hash(prevHash: prevHash, seq: seq, eventID: checked.eventID, stream: event.stream, streamVersion: streamVersion,
-                            kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
-                            canonicalPayload: $0, recordedAt: recordedAt)
+        let (computed, leaf) = checked.canonicalPayload.withUnsafeBufferPointer {
+            LedgerHash.hashes(prevHash: prevHash, seq: seq, eventID: checked.eventID, stream: event.stream, streamVersion: streamVersion,
+                              kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
+                              canonicalPayload: $0, recordedAt: recordedAt)
         }
         guard computed == storedHash else {
             throw fail("the ledger chain breaks at seq \(seq): its content hashes to \(computed) but the record says \(storedHash)")
@@ -391,7 +398,49 @@ private struct SnapshotImporter {
             } catch {
                 throw fail("event seq \(seq) cannot be appended: \(error.problem)")
             }
+            try LedgerTable.growTree(leaf: leaf, tip: seq - 1, cursor: &treeCursor, on: db)
             report.eventsAppended += 1
+        }
+    }
+
+    private mutating func importCheckpoint(_ record: [String: JSONValue], report: inout Store.ImportReport) throws(TallyError) {
+        guard formatVersion >= 3 else { throw fail("a checkpoint record in a snapshot of format version \(formatVersion); they came with version 3") }
+        guard includeLedger else { throw fail("a checkpoint record in a snapshot whose header says include_ledger is false") }
+        sawCheckpoint = true
+        let size = try field(record, "size", as: Int64.self)
+        let root = try hash(record, "root")
+        let origin = try field(record, "origin", as: String.self)
+        let keyName = try field(record, "key_name", as: String.self)
+        let note = try field(record, "note", as: String.self)
+        let createdAt = try field(record, "created_at", as: String.self)
+        let parsed: Checkpoint
+        do throws(TallyError) {
+            parsed = try Checkpoint(unverifiedNote: note)
+        } catch {
+            throw fail(error.problem)
+        }
+        guard parsed.size == size, parsed.rootHash == root, parsed.origin == origin else {
+            throw fail("the checkpoint record's size, root or origin disagree with its signed note")
+        }
+        guard size >= 0, size <= lastEvent.seq else {
+            throw fail("a checkpoint of \(size) events, beyond the snapshot's ledger (\(lastEvent.seq) events)")
+        }
+        // The tree the events just imported (or matched) build must have this root.
+        let tree = MerkleTree(nodes: MerkleLog.NodeSource(db: db))
+        let actual: Hash32
+        do {
+            actual = try tree.root(size: size)
+        } catch {
+            throw fail("the Merkle root at size \(size) cannot be computed: \(MerkleLog.translate(error, db: db).problem)")
+        }
+        guard actual.hex == root else {
+            throw fail("a checkpoint signed root \(root) for \(size) events, but those events hash to \(actual.hex)")
+        }
+        let existing = try db.scalarInt("SELECT count(*) FROM checkpoints WHERE size = ? AND note = ?", [size, note]) ?? 0
+        if existing == 0 {
+            try db.execute("INSERT INTO checkpoints (size, root, origin, key_name, note, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           [size, root, origin, keyName, note, createdAt])
+            report.checkpoints += 1
         }
     }
 
@@ -588,12 +637,14 @@ extension Store {
         public var eventsAppended: Int64 = 0
         /// Consumer positions taken from the snapshot (set by replace; moved forward by merge).
         public var consumers: Int64 = 0
+        /// Signed checkpoints added from the snapshot (ones the database had are kept once).
+        public var checkpoints: Int64 = 0
         /// Pairs of keys, one of them added by this import, that differ only in letter case:
         /// they would share one mirror file on a case-insensitive file system.
         public var caseCollisions: [String] = []
 
         enum CodingKeys: String, CodingKey {
-            case mode, records, added, updated, unchanged, deleted, skipped, conflicts, consumers
+            case mode, records, added, updated, unchanged, deleted, skipped, conflicts, consumers, checkpoints
             case dryRun = "dry_run", eventsMatched = "events_matched", eventsAppended = "events_appended"
             case caseCollisions = "case_collisions"
         }

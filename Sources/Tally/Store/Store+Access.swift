@@ -50,6 +50,9 @@ extension Store {
             let transaction = Transaction(connection: db, store: self, isReadOnly: false)
             defer { transaction.end() }
             let result = try db.transaction(.immediate) { () throws(TallyError) -> T in try body(transaction) }
+            if transaction.appendedEvents > 0, let frontier = transaction.appendCursor.frontier {
+                merkleFrontier.withLock { $0 = frontier }
+            }
             afterCommit(touchedKeys: transaction.touchedKeys, appendedEvents: transaction.appendedEvents)
             return result
         }

@@ -97,6 +97,9 @@ public final class Store: Sendable {
     let groupCommitter = GroupCommitter()
     let queues: StoreQueues
     let commits = CommitNotifier()
+    /// The Merkle tree's right edge after the last commit through this store (a cache:
+    /// used only when it is at the ledger's size).
+    let merkleFrontier = Locked<MerkleFrontier?>(nil)
     /// Wakes followers for commits made by other connections; started by the first follower.
     let changeWatcher: ChangeWatcher
 

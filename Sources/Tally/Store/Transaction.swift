@@ -20,12 +20,13 @@ public final class Transaction: @unchecked Sendable {
     /// Events appended in this transaction, for the commit notification.
     var appendedEvents = 0
     /// What appends in this transaction already know of the chain tip and stream versions.
-    var appendCursor = LedgerTable.AppendCursor()
+    var appendCursor: LedgerTable.AppendCursor
 
     init(connection: Connection, store: Store, isReadOnly: Bool) {
         self.connection = connection
         self.store = store
         self.isReadOnly = isReadOnly
+        self.appendCursor = LedgerTable.AppendCursor(frontier: isReadOnly ? nil : store.merkleFrontier.withLock { $0 })
     }
 
     /// The ledger, inside this transaction.

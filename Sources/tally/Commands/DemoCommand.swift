@@ -130,7 +130,7 @@ struct DemoCommand: ParsableCommand {
         let again = try store.reconcile(against: .directory(mirror))
         try say("   reconcile again: \(again.isClean ? "clean" : "\(again.findings.count) findings remain")")
 
-        try step(10, "Verify the database on its own (integrity, schema, hash chain, checksums)")
+        try step(10, "Verify the database on its own (integrity, schema, hash chain, Merkle tree, checksums)")
         let verified = try store.verify()
         for line in ReportTables.verify(verified).split(separator: "\n") { try say("   \(line)") }
 

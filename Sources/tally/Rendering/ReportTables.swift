@@ -16,6 +16,10 @@ enum ReportTables {
             chainText = "intact, \(FindingTable.plural(chain.eventsChecked, "event")), head seq \(chain.headSeq) (\(chain.headHash.prefix(16))…)"
         }
         checks.append(["ledger chain", chainText])
+        if let root = report.merkleRoot {
+            let checkpoints = report.checkpointsChecked ?? 0
+            checks.append(["merkle tree", "rebuilt, root \(root.prefix(16))…" + (checkpoints > 0 ? ", \(FindingTable.plural(checkpoints, "checkpoint")) matched" : "")])
+        }
         checks.append(["state documents", "\(report.documentsChecked) checked"])
         var lines = ["Verified the database:"] + FindingTable.align(["CHECK", "RESULT"], checks).map { "  " + $0 }
         let table = FindingTable.lines(report.findings)

@@ -27,7 +27,7 @@ enum ExitStatus: Int32 {
         case .invalidKey, .invalidInput, .invalidJSON, .notFound, .snapshot, .notATallyDatabase,
              .schemaTooNew, .migrationChanged, .migrationPending:
             self = .usage
-        case .corruptState, .corruptDatabase, .corruptFile:
+        case .corruptState, .corruptDatabase, .corruptFile, .proofRejected:
             self = .corruption
         case .conflict, .duplicateEvent, .snapshotConflict, .dataWouldBeLost:
             self = .conflict
@@ -67,6 +67,7 @@ enum ErrorWording {
         case .io: return "io"
         case .lockTimeout: return "lock_timeout"
         case .consumerBusy: return "consumer_busy"
+        case .proofRejected: return "proof_rejected"
         case .notATallyDatabase: return "not_a_tally_database"
         case .schemaTooNew: return "schema_too_new"
         case .migrationChanged: return "migration_changed"

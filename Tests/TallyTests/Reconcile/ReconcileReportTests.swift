@@ -43,7 +43,7 @@ struct ReconcileReportTests {
                                   findings: [])
         let json = try object(report)
         #expect(Set(json.keys) == ["integrity_check", "schema_problems", "foreign_key_problems", "chain", "documents_checked",
-                                   "findings", "chain_problem", "is_clean", "is_corrupt"])
+                                   "findings", "chain_problem", "is_clean", "is_corrupt", "merkle_root", "checkpoints_checked"])
         #expect(json["is_corrupt"] as? Bool == true)
         #expect((json["chain_problem"] as? String)?.contains("seq 3") == true)
         #expect(try JSONDecoder().decode(VerifyReport.self, from: try JSONEncoder().encode(report)) == report)

@@ -8,7 +8,7 @@ extension TallyError {
     /// The exit status `tally` gives this error: 2 bad input, 3 corruption, 4 conflict, 5 I/O.
     var exitCode: Int32 {
         switch self {
-        case .corruptState, .corruptDatabase, .corruptFile: return 3
+        case .corruptState, .corruptDatabase, .corruptFile, .proofRejected: return 3
         case .conflict, .duplicateEvent, .snapshotConflict, .dataWouldBeLost: return 4
         case .io, .lockTimeout, .unsafeFile, .consumerBusy: return 5
         case let .sqlite(error):

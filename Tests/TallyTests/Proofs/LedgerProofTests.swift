@@ -1,0 +1,251 @@
+import Foundation
+import Testing
+@testable import Tally
+
+/// The ledger's Merkle tree as the store keeps it, signed checkpoints, and proofs checked
+/// with nothing but the proof and a checkpoint.
+@Suite("Ledger proofs: the tree grows with every append, proofs check out without the database, forgeries do not")
+struct LedgerProofTests {
+    let directory = TemporaryDirectory("tally-proofs")
+
+    private func store(_ name: String = "p.db", events: Int = 0) throws -> Store {
+        let store = try Store(path: directory.file(name))
+        if events > 0 {
+            try store.ledger.append(contentsOf: (0..<events).map {
+                NewEvent(stream: "s/\($0 % 5)", kind: "charge", amount: Int64($0 + 1), currency: "EUR", payload: ["n": .number(Double($0))])
+            })
+        }
+        return store
+    }
+
+    private func key(for store: Store) throws -> Checkpoint.SigningKey {
+        try Checkpoint.SigningKey.generate(forLedger: store.ledgerID())
+    }
+
+    /// The reference tree over the ledger's events, leaf by leaf from `LedgerHash.leaf`.
+    private func reference(_ store: Store) throws -> ReferenceTree {
+        var cursor = store.ledger.events()
+        return ReferenceTree(leaves: try cursor.collect().map { try LedgerHash.leaf(of: $0) })
+    }
+
+    private func root(_ store: Store, size: Int64) throws -> Hash32 {
+        try store.sql { db in try MerkleTree(nodes: MerkleLog.NodeSource(db: db)).root(size: size) }
+    }
+
+    @Test("single appends, batches, combined writes, group commit and imports all keep the stored tree equal to RFC 9162's")
+    func treeMatchesReference() throws {
+        let store = try store()
+        for index in 0..<37 { try store.ledger.append(stream: "one", kind: "k", payload: ["i": .number(Double(index))]) }
+        try store.ledger.append(contentsOf: (0..<100).map { NewEvent(stream: "batch", kind: "k", eventID: "b-\($0)") })
+        try store.write { tx in
+            let event = try tx.ledger.append(stream: "combined", kind: "k")
+            try tx.state.put("docs/a", body: [:], causedBy: event)
+        }
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for index in 0..<20 { _ = try? store.ledger.append(stream: "w\(worker)", kind: "k", eventID: "w\(worker)-\(index)") }
+        }
+        // A failed request inside a group-commit batch must not leave its leaf in the tree.
+        #expect(throws: TallyError.self) { try store.ledger.append(NewEvent(stream: "batch", kind: "k", expectedStreamVersion: 1)) }
+        var reference = try self.reference(store)
+        let size = Int64(reference.leaves.count)
+        #expect(size == 298)
+        for checked in [1, 2, 15, 16, 17, 100, 128, 255, 256, 297, 298] {
+            #expect(try root(store, size: Int64(checked)) == reference.mth(0..<checked), "root at \(checked)")
+        }
+        // Another store instance (a fresh cache) and an import both continue the same tree.
+        let other = try Store(path: store.path)
+        try other.ledger.append(stream: "other", kind: "k")
+        try store.exportSnapshot(to: directory.file("s.jsonl"))
+        let copy = try self.store("copy.db")
+        try copy.importSnapshot(from: directory.file("s.jsonl"))
+        try copy.ledger.append(stream: "after-import", kind: "k")
+        var copyReference = try self.reference(copy)
+        #expect(try root(copy, size: 300) == copyReference.mth(0..<300))
+        #expect(try copy.verify().findings.isEmpty)
+    }
+
+    @Test("every inclusion proof at a checkpoint's size verifies with the proof and the checkpoint alone")
+    func inclusionProofs() throws {
+        let store = try store(events: 77)
+        let key = try key(for: store)
+        let checkpoint = try store.signCheckpoint(with: key)
+        #expect(checkpoint.size == 77)
+        let published = try Checkpoint(signedNote: checkpoint.signedNote, publicKey: key.publicKeyText)
+        #expect(published == checkpoint)
+        var reference = try self.reference(store)
+        for seq in Int64(1)...77 {
+            let proof = try store.inclusionProof(seq: seq, treeSize: 77)
+            #expect(proof.auditPath == reference.path(Int(seq - 1), 0..<77).map(\.hex))
+            // Through JSON, as an auditor would receive it.
+            let received = try JSONDecoder().decode(InclusionProof.self, from: try JSONEncoder().encode(proof))
+            try received.verify(against: published)
+        }
+    }
+
+    @Test("consistency proofs between checkpoints verify; the empty tree and sizes beyond the ledger are refused")
+    func consistencyProofs() throws {
+        let store = try store(events: 40)
+        let key = try key(for: store)
+        let old = try store.signCheckpoint(with: key)
+        try store.ledger.append(contentsOf: (0..<33).map { NewEvent(stream: "later", kind: "k", eventID: "l-\($0)") })
+        let new = try store.signCheckpoint(with: key)
+        let proof = try store.consistencyProof(from: old.size, to: new.size)
+        try proof.verify(from: old, to: new)
+        var reference = try self.reference(store)
+        #expect(proof.path == reference.subproof(40, 0..<73, true).map(\.hex))
+        #expect(throws: TallyError.self) { try store.consistencyProof(from: 0, to: 10) }
+        #expect(throws: TallyError.self) { try store.consistencyProof(from: 10, to: 74) }
+        #expect(throws: TallyError.self) { try proof.verify(from: new, to: old) }
+    }
+
+    @Test("forged inclusion proofs are each refused: altered event, swapped siblings, truncated or padded path, another size, a node as the leaf")
+    func forgedInclusion() throws {
+        let store = try store(events: 23)
+        let checkpoint = try store.signCheckpoint(with: try key(for: store))
+        let honest = try store.inclusionProof(seq: 11, treeSize: 23)
+        try honest.verify(against: checkpoint)
+        func mutate(_ change: (inout [String: Any]) -> Void) throws -> InclusionProof {
+            var object = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(honest)) as? [String: Any] ?? [:]
+            change(&object)
+            return try JSONDecoder().decode(InclusionProof.self, from: try JSONSerialization.data(withJSONObject: object))
+        }
+        let path = honest.auditPath
+        let forgeries: [(String, InclusionProof)] = [
+            ("altered amount", try mutate { object in
+                var event = object["event"] as? [String: Any] ?? [:]
+                event["amount"] = 999_999
+                object["event"] = event
+            }),
+            ("swapped siblings", try mutate { $0["audit_path"] = [path[1], path[0]] + path.dropFirst(2) }),
+            ("truncated path", try mutate { $0["audit_path"] = Array(path.dropLast()) }),
+            ("padded path", try mutate { $0["audit_path"] = path + [path[0]] }),
+            ("another tree size", try mutate { $0["tree_size"] = 24 }),
+            ("another leaf index", try mutate { $0["leaf_index"] = 11 }),
+            ("a node given as the leaf hash", try mutate { $0["leaf_hash"] = path[0] }),
+            ("not hex", try mutate { $0["audit_path"] = ["zz"] + path.dropFirst() }),
+        ]
+        for (name, forged) in forgeries {
+            let error = try #require(throws: TallyError.self, "\(name) was accepted") { try forged.verify(against: checkpoint) }
+            guard case .proofRejected = error else { Issue.record("\(name): \(error)"); continue }
+        }
+        // A proof of the right shape for another event of the same tree does not pass as this one.
+        let other = try store.inclusionProof(seq: 12, treeSize: 23)
+        let spliced = try mutate { $0["audit_path"] = other.auditPath }
+        #expect(throws: TallyError.self) { try spliced.verify(against: checkpoint) }
+    }
+
+    @Test("checkpoints: another key's signature, an edited note and a key for another ledger are refused")
+    func checkpointSignatures() throws {
+        let store = try store(events: 5)
+        let key = try key(for: store)
+        let checkpoint = try store.signCheckpoint(with: key)
+        let stranger = try Checkpoint.SigningKey.generate(forLedger: try store.ledgerID())
+        #expect(throws: TallyError.self) { try Checkpoint(signedNote: checkpoint.signedNote, publicKey: stranger.publicKeyText) }
+        let edited = checkpoint.signedNote.replacingOccurrences(of: "\n5\n", with: "\n6\n")
+        #expect(throws: TallyError.self) { try Checkpoint(signedNote: edited, publicKey: key.publicKeyText) }
+        let otherLedger = try Checkpoint.SigningKey.generate(forLedger: UUID().uuidString.lowercased())
+        let refused = try #require(throws: TallyError.self) { try store.signCheckpoint(with: otherLedger) }
+        #expect(refused.problem.contains("made for"), "\(refused)")
+        // Keys survive their text form.
+        let reread = try Checkpoint.SigningKey(privateKeyText: key.privateKeyText + "\n")
+        #expect(reread.publicKeyText == key.publicKeyText)
+        #expect(throws: TallyError.self) { try Checkpoint.SigningKey(privateKeyText: "PRIVATE+KEY+nonsense") }
+        #expect(try store.checkpoints() == [checkpoint])
+    }
+
+    @Test("a history rewritten with every hash recomputed passes its own chain check but fails the checkpoint kept elsewhere")
+    func rewrittenHistory() throws {
+        let original = try store("original.db", events: 30)
+        let key = try key(for: original)
+        let published = try original.signCheckpoint(with: key)
+        // The rewriter builds a new ledger under the same identity: every chain hash and
+        // Merkle node is valid for the new events.
+        let forged = try store("forged.db")
+        try ReconcileFixture.tamper(forged.path, "UPDATE ledger_identity SET ledger_id = '\(try original.ledgerID())'")
+        let reopened = try Store(path: forged.path)
+        try reopened.ledger.append(contentsOf: (0..<30).map {
+            NewEvent(stream: "s/\($0 % 5)", kind: "charge", amount: $0 == 7 ? 1 : Int64($0 + 1), currency: "EUR", payload: ["n": .number(Double($0))])
+        })
+        let selfCheck = try reopened.verify()
+        #expect(selfCheck.isClean, "\(selfCheck.findings)")
+        let checkpoint = try Checkpoint(signedNote: published.signedNote, publicKey: key.publicKeyText)
+        let report = try reopened.verify(checkpoints: [checkpoint])
+        #expect(report.isCorrupt)
+        #expect(report.findings.contains { $0.kind == .corrupt && $0.detail.contains("rewritten") }, "\(report.findings)")
+        // The original passes the same check.
+        let honest = try original.verify(checkpoints: [checkpoint])
+        #expect(honest.isClean && honest.checkpointsChecked == 2)
+    }
+
+    @Test("verify rebuilds the tree: an altered stored node, nodes of removed events and a cut-off ledger under a checkpoint are found")
+    func verifyTree() throws {
+        let store = try store(events: 64)
+        _ = try store.signCheckpoint(with: try key(for: store))
+        try ReconcileFixture.tamper(store.path, "UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 1",
+                                    dropping: ["merkle_nodes_no_update"])
+        let altered = try store.verify()
+        #expect(altered.findings.contains { $0.kind == .corrupt && $0.detail.contains("disagree") }, "\(altered.findings)")
+        // A proof built from the altered node does not verify against the checkpoint.
+        let checkpoint = try #require(try store.checkpoints().first)
+        let proof = try store.inclusionProof(seq: 1, treeSize: 64)
+        #expect(throws: TallyError.self) { try proof.verify(against: checkpoint) }
+
+        let cut = try self.store("cut.db", events: 64)
+        _ = try cut.signCheckpoint(with: try key(for: cut))
+        try ReconcileFixture.tamper(cut.path, "DELETE FROM ledger WHERE seq > 40", dropping: ["ledger_no_delete"])
+        let report = try cut.verify()
+        #expect(report.findings.contains { $0.detail.contains("covers 64 events but the ledger has 40") }, "\(report.findings)")
+        #expect(report.findings.contains { $0.detail.contains("beyond the tree") }, "\(report.findings)")
+    }
+
+    @Test("events added without Tally leave nodes missing (reported); the next append through Tally rebuilds them")
+    func eventsFromElsewhere() throws {
+        let store = try store(events: 10)
+        // Events inserted through SQL with a valid chain, as another tool might.
+        try store.sql { _ in }
+        let head = try store.ledger.head()
+        var previous = head.hash
+        let connection = try Connection(path: store.path)
+        for seq in Int64(11)...40 {
+            let recordedAt = "2026-11-29T00:00:00.000Z"
+            let hash = try LedgerHash.hash(prevHash: previous, seq: seq, eventID: "sql-\(seq)", stream: "sql", streamVersion: seq - 10,
+                                           kind: "k", amount: nil, currency: nil, quantity: nil, payload: [:], recordedAt: recordedAt)
+            try connection.execute("""
+                INSERT INTO ledger (seq, event_id, stream, stream_version, kind, payload, recorded_at, prev_hash, hash)
+                VALUES (?, ?, 'sql', ?, 'k', '{}', ?, ?, ?)
+                """, [seq, "sql-\(seq)", seq - 10, recordedAt, previous, hash])
+            previous = hash
+        }
+        let before = try store.verify()
+        #expect(before.findings.contains { $0.kind == .missing && $0.detail.contains("Merkle node") }, "\(before.findings)")
+        #expect(!before.isCorrupt)
+        try store.ledger.append(stream: "tally", kind: "k")
+        #expect(try store.verify().isClean)
+        var reference = try self.reference(store)
+        #expect(try root(store, size: 41) == reference.mth(0..<41))
+    }
+
+    @Test("snapshots carry checkpoints; an import checks each against the tree its events build")
+    func snapshotsCarryCheckpoints() throws {
+        let store = try store(events: 20)
+        let checkpoint = try store.signCheckpoint(with: try key(for: store))
+        try store.exportSnapshot(to: directory.file("s.jsonl"))
+        let copy = try self.store("copy.db")
+        let report = try copy.importSnapshot(from: directory.file("s.jsonl"))
+        #expect(report.checkpoints == 1)
+        #expect(try copy.checkpoints() == [checkpoint])
+        _ = try copy.importSnapshot(from: directory.file("s.jsonl"), mode: .merge)
+        #expect(try copy.checkpoints().count == 1)
+
+        // A snapshot whose checkpoint record claims another root is refused.
+        var lines = try String(contentsOfFile: directory.file("s.jsonl"), encoding: .utf8).split(separator: "\n").map(String.init)
+        let index = try #require(lines.firstIndex { $0.contains("\"type\":\"checkpoint\"") })
+        lines[index] = lines[index].replacingOccurrences(of: checkpoint.rootHash, with: String(repeating: "0", count: 64))
+        let body = lines.dropLast().joined(separator: "\n") + "\n"
+        let trailer = "{\"type\":\"end\",\"records\":\(lines.count - 2),\"sha256\":\"\(Digest.sha256Hex(Data(body.utf8)))\"}\n"
+        try Data((body + trailer).utf8).write(to: URL(fileURLWithPath: directory.file("bad.jsonl")))
+        let fresh = try self.store("fresh.db")
+        #expect(throws: TallyError.self) { try fresh.importSnapshot(from: directory.file("bad.jsonl")) }
+        #expect(try fresh.ledger.head().seq == 0)
+    }
+}
