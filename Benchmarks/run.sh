@@ -2,9 +2,13 @@
 # Builds Tally's benchmark suite in release mode, runs every workload and writes
 # Benchmarks/results.md. Usage (from anywhere):
 #
-#   Benchmarks/run.sh                 the full suite (~8 minutes on 2 cores plus any load waits;
-#                                     the first build of this package takes ~15 minutes)
+#   Benchmarks/run.sh                 the full suite (~20 minutes on 2 cores plus any load waits;
+#                                     the first build of this package takes ~15 minutes; the
+#                                     fixtures, W10's 1,000,000-event ledger included, ~30 s)
 #   TALLY_BENCH_SCALE=0.05 Benchmarks/run.sh    a quick smoke run at 5 % of every size
+#
+# W9 times the main package's `tally` CLI: built here with `swift build -c release --product
+# tally` in the repository root (set TALLY_CLI to use another binary and skip that build).
 #
 # Files go to Benchmarks/.data (gitignored; override with TALLY_BENCH_DATA), which must be
 # on the disk under test, not a tmpfs. Before each workload group the script waits (60 s at a
@@ -50,13 +54,20 @@ started=$(date +%s)
 echo "== building (release)"
 swift build -c release 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true
 swift build -c release --product tally-bench >/dev/null
+if [ -z "${TALLY_CLI:-}" ]; then
+    echo "== building the tally CLI (release, repository root) for W9"
+    (cd .. && swift build -c release --product tally 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true)
+    export TALLY_CLI=$HERE/../.build/release/tally
+fi
+[ -x "$TALLY_CLI" ] || { echo "error: no tally CLI at $TALLY_CLI" >&2; exit 2; }
 
-echo "== fixtures"
+echo "== fixtures (W4/W6/W7 documents and snapshot, W10's ledger; cached in $TALLY_BENCH_DATA)"
 .build/release/tally-bench fixtures
 .build/release/tally-bench list > "$RAW/cases.tsv"
+.build/release/tally-bench sizes > "$RAW/sizes.json"
 
 # One plugin invocation per workload group, so the load is checked before each.
-groups=("W1" "W2|disk" "W3" "W4" "W5" "W6" "W7" "W7b")
+groups=("W1" "W1g" "W2|disk" "W3" "W4" "W5" "W5x" "W6" "W7" "W7b" "W8" "W9" "W10")
 for group in "${groups[@]}"; do
     wait_for_quiet "$group"
     echo "== $group"

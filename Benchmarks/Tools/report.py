@@ -95,6 +95,12 @@ if os.path.exists(cli_path):
             "n": len(rows),
         }
 
+sizes = {}
+sizes_path = os.path.join(args.raw, "sizes.json")
+if os.path.exists(sizes_path):
+    with open(sizes_path) as f:
+        sizes = json.load(f)
+
 loads = []
 load_path = os.path.join(args.raw, "load.tsv")
 if os.path.exists(load_path):
@@ -141,16 +147,40 @@ def n(name):
     return f"{operations.get(name, 0):,}"
 
 
+# Per-operation metrics (custom metrics of W8-W10, nanoseconds, measured iterations only).
+def per_op(name, metric):
+    return samples.get((name, metric), ("", []))[1]
+
+
+def pct(name, metric, p):
+    values = sorted(per_op(name, metric))
+    if not values:
+        return None
+    rank = max(1, min(len(values), -(-len(values) * p // 100)))  # nearest rank
+    return values[int(rank) - 1]
+
+
+def fmt_ms(nanoseconds):
+    if nanoseconds is None:
+        return "—"
+    ms = nanoseconds / 1e6
+    return f"{ms:.3f} ms" if ms < 1 else f"{ms:.2f} ms" if ms < 100 else f"{ms:.0f} ms"
+
+
 W = {
     "W1": f"bulk append, {n('W1 Tally')} events, 1,000/tx, `synchronous=NORMAL`",
     "W2": f"durable append, {n('W2 Tally')} events, 1 tx each, `synchronous=FULL`",
     "W3": f"state upserts, {n('W3 Tally')} docs (~210 B), 1,000/tx, `NORMAL`",
     "W4": f"export {n('W4 Tally')} docs to a file (rows/s)",
     "W5": f"{n('W5 Tally')} durable appends from 4 writer threads (`FULL`)",
+    "W1g": f"bulk append as W1, event ids made by the writer (Tally: UUIDv7; raw C: v7, other: v4)",
+    "W5x": f"{n('W5x Tally')} durable appends from 32 writer threads (`FULL`)",
     "W6": "import the W4 snapshot into a fresh DB (docs/s)",
     "W7": f"`Store.mirror(to:)` of {n('W7 Tally')} docs into an empty dir (files/s) — stands in for reconcile",
     "W7b": "`Store.mirror(to:)` again over the complete, unchanged mirror (files/s)",
 }
+MAIN = ["W1", "W1g", "W2", "W3", "W4", "W5", "W5x", "W6", "W7", "W7b"]
+RAW_PEER = {"W1g": "W1g raw C v7"}  # the raw C column's case where it is not "<W> raw C"
 
 lines = []
 add = lines.append
@@ -182,16 +212,90 @@ add("Medians of the measured iterations (ordo-one `benchmark` 1.38.1, wall clock
 add("")
 add("| Workload | Tally | raw C (SQLite C API) | GRDB 7.10 | other | Tally/raw C | Tally/GRDB |")
 add("|---|---|---|---|---|---|---|")
-for w in ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W7b"]:
+for w in MAIN:
+    raw_case = RAW_PEER.get(w, w + " raw C")
     other = "—"
+    if w == "W1g":
+        other = "raw C v4 (random ids): " + cell("W1g raw C v4")
+    if w == "W5x":
+        other = "Tally W2 (one writer): " + cell("W2 Tally")
     if w == "W2":
         other = "disk 4k append+fdatasync: " + cell("disk 4k append+fdatasync")
     if w == "W4" and cli:
         other = (f"`sqlite3 -json`: **{fmt_rate(cli['ops_s'])}** ({fmt_rate(cli['min'])}–{fmt_rate(cli['max'])}, "
                  f"n={cli['n']}); with `sync FILE`: {fmt_rate(cli['synced_ops_s'])}")
-    add(f"| **{w}** {W[w]} | {cell(w + ' Tally')} | {cell(w + ' raw C')} | {cell(w + ' GRDB')} | {other} | "
-        f"{fmt_ratio(ratio(rate(w + ' Tally'), rate(w + ' raw C')))} | "
+    add(f"| **{w}** {W[w]} | {cell(w + ' Tally')} | {cell(raw_case)} | {cell(w + ' GRDB')} | {other} | "
+        f"{fmt_ratio(ratio(rate(w + ' Tally'), rate(raw_case)))} | "
         f"{fmt_ratio(ratio(rate(w + ' Tally'), rate(w + ' GRDB')))} |")
+add("")
+
+# ---- W1g ------------------------------------------------------------------------------
+add("### W1g: event ids generated while appending")
+add("")
+add("| | ops/s | ratio |")
+add("|---|---|---|")
+add(f"| Tally W1g (ids generated: UUIDv7) vs Tally W1 (ids given) | {cell('W1g Tally')} vs {cell('W1 Tally')} | "
+    f"W1g/W1 = {fmt_ratio(ratio(rate('W1g Tally'), rate('W1 Tally')))} |")
+add(f"| raw C, UUIDv7 ids vs random v4 ids (the gain of time-ordered ids) | {cell('W1g raw C v7')} vs {cell('W1g raw C v4')} | "
+    f"v7/v4 = {fmt_ratio(ratio(rate('W1g raw C v7'), rate('W1g raw C v4')))} |")
+add(f"| Tally W1g vs raw C v7 | | {fmt_ratio(ratio(rate('W1g Tally'), rate('W1g raw C v7')))} |")
+add("")
+
+# ---- W5x ------------------------------------------------------------------------------
+add("### W5x: 32 durable writers against one")
+add("")
+add(f"Tally with 32 writer threads ({n('W5x Tally')} appends, one event per call, `FULL`, group commit): "
+    f"{cell('W5x Tally')}; Tally's single-writer W2: {cell('W2 Tally')} → "
+    f"**{fmt_ratio(ratio(rate('W5x Tally'), rate('W2 Tally')))}** (goal ≥ 10×). "
+    f"For reference, raw C with 32 connections (`BEGIN IMMEDIATE`, busy timeout, one transaction per event): "
+    f"{cell('W5x raw C')}; W5 (4 writers) Tally: {cell('W5 Tally')}.")
+add("")
+
+# ---- W8 -------------------------------------------------------------------------------
+W8_CASES = [("none", "W8 Tally no follower"), ("in-process (`LedgerFeed` thread)", "W8 Tally in-process"),
+            ("cross-process (`tally-bench follow-child`)", "W8 Tally cross-process")]
+add(f"### W8: following the ledger under W5's load ({n('W8 Tally no follower')} durable appends from 4 writers)")
+add("")
+add("Latency = the follower's `CLOCK_MONOTONIC` when it receives an event − the writer's, read right after "
+    "`append` returned that event (nearest-rank percentiles over every event of the measured iterations).")
+add("")
+add("| Follower | latency p50 | p99 | max | events | writers' rate | rate vs no follower |")
+add("|---|---|---|---|---|---|---|")
+for label, case in W8_CASES:
+    values = per_op(case, "latency_ns")
+    has = bool(values)
+    add(f"| {label} | {fmt_ms(pct(case, 'latency_ns', 50)) if has else '—'} | {fmt_ms(pct(case, 'latency_ns', 99)) if has else '—'} | "
+        f"{fmt_ms(max(values)) if has else '—'} | {len(values) if has else '—'} | {cell(case)} | "
+        f"{fmt_ratio(ratio(rate(case), rate('W8 Tally no follower')))} |")
+add("")
+
+# ---- W9 -------------------------------------------------------------------------------
+W9_ROWS = [("W9 tally append", "`tally append --stream s --kind k`", "W9 sqlite3 insert"),
+           ("W9 sqlite3 insert", "`sqlite3 DB \"PRAGMA synchronous=FULL; INSERT INTO t …\"`", None),
+           ("W9 tally --help", "`tally --help`", "W9 sqlite3 --version"),
+           ("W9 tally --version", "`tally --version`", "W9 sqlite3 --version"),
+           ("W9 sqlite3 --version", "`sqlite3 --version`", None)]
+add(f"### W9: command-line start-up ({n('W9 tally append')} invocations per iteration, after warm-up)")
+add("")
+add("| Command | ms per invocation p50 | p99 | invocations | vs sqlite3 (p50) |")
+add("|---|---|---|---|---|")
+for case, label, reference in W9_ROWS:
+    p50 = pct(case, "invocation_ns", 50)
+    add(f"| {label} | {fmt_ms(p50)} | {fmt_ms(pct(case, 'invocation_ns', 99))} | {len(per_op(case, 'invocation_ns')) or '—'} | "
+        f"{fmt_ratio(ratio(p50, pct(reference, 'invocation_ns', 50))) if reference else ''} |")
+add("")
+
+# ---- W10 ------------------------------------------------------------------------------
+ledger_size = sizes.get("proofEvents")
+add(f"### W10: proofs on a ledger of {f'{ledger_size:,}' if ledger_size else '—'} events")
+add("")
+add("| Call | p50 | p99 | max | calls | calls/s (median iteration) |")
+add("|---|---|---|---|---|---|")
+for case, label in [("W10 Tally inclusion proof", "`store.inclusionProof(seq: random, treeSize: size)`"),
+                    ("W10 Tally consistency proof", "`store.consistencyProof(from: random, to: random ≥ from)`")]:
+    values = per_op(case, "proof_ns")
+    add(f"| {label} | {fmt_ms(pct(case, 'proof_ns', 50))} | {fmt_ms(pct(case, 'proof_ns', 99))} | "
+        f"{fmt_ms(max(values)) if values else '—'} | {len(values) or '—'} | {cell(case)} |")
 add("")
 add("**Not the same work per row** (the peers do what the schema requires, no more):")
 add("")
@@ -213,19 +317,71 @@ add("- W4: Tally writes its snapshot format (header, records, SHA-256 trailer ov
 add("- W5: Tally = 4 threads calling `store.ledger.append` (its group commit batches concurrent "
     "requests into one transaction); raw C = one connection per thread, `BEGIN IMMEDIATE` + busy "
     "timeout, one transaction per event; GRDB = one `DatabasePool`, `pool.write` per event.")
-add("- W6/W7 have no peers: their targets compare them with Tally's own W4 rate.")
+add("- W1/W2 (and every Tally append) also maintain the ledger's Merkle tree (RFC 9162, migration 0004) in the "
+    "append transaction; the raw C and GRDB peers write the 0001 schema only (no `merkle_nodes`).")
+add("- W1g: as W1, but no event id is given. Tally generates a UUIDv7 per event (48-bit ms time, a 12-bit counter "
+    "within the millisecond, random tail from `SystemRandomNumberGenerator`, formatted in Swift). raw C makes each id "
+    "in C per event: v7 = 48-bit ms time + version + 74 random bits (no counter), v4 = 122 random bits, both from a "
+    "splitmix64 generator seeded once from getrandom(2), so the two C peers differ only in the ids' order in the "
+    "`event_id` UNIQUE index.")
+add("- W5x: Tally = 32 threads calling `store.ledger.append` (group commit); raw C = 32 connections, `BEGIN "
+    "IMMEDIATE` + busy timeout (SQLite's busy handler sleeps between retries), one transaction per event. The goal "
+    "compares Tally's W5x with its own single-writer W2.")
+add("- W6: Tally reads and checks every line of the snapshot (JSON, field types, key rules, each body's checksum "
+    "recomputed over its canonical form, the SHA-256 trailer) and looks up each key's current row and last history "
+    "version before writing. raw C inserts the same rows, loaded before the timed region from the fixture database "
+    "the snapshot was exported from (no parsing, no hashing), bound with `SQLITE_STATIC`, into a database Tally "
+    "created (its migrations' tables and triggers: the state triggers write `state_history` for both), in one "
+    "transaction at `FULL`, and sets the ledger identity as Tally's import does. The W4 fixture holds documents only "
+    "(no events); the raw C peer copies `ledger`, `merkle_nodes`, `checkpoints` and `consumers` rows too when a "
+    "fixture has them.")
+add("- W7: Tally reads every document in one read transaction, renders its file (pretty JSON, sorted keys), checks "
+    "for an existing file, writes temp files with a `syncfs` per batch of 2,000 files, renames, fsyncs the "
+    "directories, then walks the directory for files to remove and writes `MANIFEST.json` atomically. raw C writes "
+    "the exact bytes of Tally's mirror of the same database (`MANIFEST.json` included, loaded before the timed "
+    "region): every file to a temp name (`O_CREAT|O_EXCL`, write, close), **one** `syncfs`, every rename, one fsync "
+    "per directory and one of the root's parent. `syncfs` writes back the whole file system, so both peers also wait "
+    "for whatever else is dirty on the disk (each iteration `sync`s before its timed region).")
+add("- W7b: Tally reads and renders every document, reads and compares its file, walks the directory and rewrites "
+    "`MANIFEST.json` (atomically, with its fsyncs). raw C only walks the directory (readdir) and, per file, "
+    "`openat` + `fstat` + `read` + `memcmp` against the expected bytes (held in memory with a hash table by path "
+    "built before the timed region); it writes nothing.")
+add("- W8: the in-process follower is a thread calling `LedgerFeed.next(timeout:)` (woken by the store's commit "
+    "notifier); the cross-process follower is a read-only `Store` in `tally-bench follow-child` (woken through "
+    "inotify and the `data_version` probe), printing each event's seq and `CLOCK_MONOTONIC` as it receives it. "
+    "Both are caught up before the writers start, and the timed region ends when the follower has the last "
+    "event. A delivery seen before the writer's `append` returned counts as 0.")
+add("- W9: each invocation is `posix_spawn` + `waitpid` with stdout and stderr on /dev/null, timed from the "
+    "spawn to the exit, after an untimed invocation and the harness's warm-up iteration. `tally append` opens the "
+    "existing Tally database (`FULL`), validates and appends one event (hash chain, Merkle tree) and prints one line; "
+    "`sqlite3 -batch` inserts one row into a 4-column table (`stream`, `kind`, a timestamp) of a WAL database. "
+    "`tally` is a Swift program: its start-up includes loading the Swift runtime and Foundation.")
+add("- W10: a read-only store on a fixture ledger built once with bulk appends (10,000 events per transaction, "
+    "`NORMAL`) with a checkpoint signed at its full size; before each measured iteration one inclusion and one "
+    "consistency proof are checked against that checkpoint. Inclusion proofs for a random seq in the tree of the "
+    "full size; consistency proofs for random sizes 1 ≤ old ≤ new ≤ the ledger's size; each call timed on its own.")
 add("")
 
 # ---- targets ----------------------------------------------------------------------------
 targets = []
 
 
-def target(label, value, goal, unit="×"):
+def target(label, value, goal, unit="×", at_most=False, text=None):
     if value is None:
         targets.append((label, "—", "not measured"))
         return
-    met = value >= goal
-    targets.append((label, f"{value:.2f}{unit} (goal ≥ {goal:g}{unit})", "met" if met else "**missed**"))
+    met = value <= goal if at_most else value >= goal
+    shown = text if text is not None else f"{value:.2f}{unit}"
+    goal_text = f"{goal:,.0f}" if goal >= 1000 else f"{goal:g}"
+    targets.append((label, f"{shown} (goal {'≤' if at_most else '≥'} {goal_text}{unit})", "met" if met else "**missed**"))
+
+
+def target_ms(label, nanoseconds, goal_ms):
+    if nanoseconds is None:
+        targets.append((label, "—", "not measured"))
+        return
+    met = nanoseconds / 1e6 < goal_ms
+    targets.append((label, f"{fmt_ms(nanoseconds)} (goal < {goal_ms:g} ms)", "met" if met else "**missed**"))
 
 
 target("W1 Tally/GRDB", ratio(rate("W1 Tally"), rate("W1 GRDB")), 1.0)
@@ -242,6 +398,22 @@ target("W5 Tally/raw C", ratio(rate("W5 Tally"), rate("W5 raw C")), 3.0)
 target("W6 Tally/W4 Tally (within 2×)", ratio(rate("W6 Tally"), rate("W4 Tally")), 0.5)
 target("W7 mirror/W4 Tally (within 2×)", ratio(rate("W7 Tally"), rate("W4 Tally")), 0.5)
 target("W7b re-mirror/W4 Tally (within 2×)", ratio(rate("W7b Tally"), rate("W4 Tally")), 0.5)
+target("W5x Tally (32 writers)/W2 Tally (1 writer)", ratio(rate("W5x Tally"), rate("W2 Tally")), 10.0)
+target("W6 import Tally/raw C", ratio(rate("W6 Tally"), rate("W6 raw C")), 0.8)
+target("W7 mirror Tally/raw C", ratio(rate("W7 Tally"), rate("W7 raw C")), 0.5)
+target("W7 mirror Tally files/s", rate("W7 Tally"), 10_000, unit=" files/s",
+       text=f"{fmt_rate(rate('W7 Tally'))} files/s" if rate("W7 Tally") else None)
+target("W7b re-mirror Tally/raw C", ratio(rate("W7b Tally"), rate("W7b raw C")), 0.5)
+target_ms("W8 in-process follow latency p99", pct("W8 Tally in-process", "latency_ns", 99), 5)
+target_ms("W8 cross-process follow latency p99", pct("W8 Tally cross-process", "latency_ns", 99), 50)
+target("W8 writers' rate with an in-process follower/without (cost ≤ 5 %)",
+       ratio(rate("W8 Tally in-process"), rate("W8 Tally no follower")), 0.95)
+target("W8 writers' rate with a cross-process follower/without (cost ≤ 5 %)",
+       ratio(rate("W8 Tally cross-process"), rate("W8 Tally no follower")), 0.95)
+target("W9 `tally append`/`sqlite3` insert (ms per invocation, p50)",
+       ratio(pct("W9 tally append", "invocation_ns", 50), pct("W9 sqlite3 insert", "invocation_ns", 50)), 1.5, at_most=True)
+target_ms("W10 inclusion proof p99", pct("W10 Tally inclusion proof", "proof_ns", 99), 1)
+target_ms("W10 consistency proof p99", pct("W10 Tally consistency proof", "proof_ns", 99), 1)
 
 add("## Targets")
 add("")
@@ -260,9 +432,14 @@ add("ordo-one's `peakMemoryResident` (median over iterations, in MB = 10^6 bytes
 add("")
 add("| Workload | Tally | raw C | GRDB | other |")
 add("|---|---|---|---|---|")
-for w in ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W7b"]:
+for w in MAIN:
     other = f"`sqlite3 -json`: {cli['rss_mb']:.0f} MB" if (w == "W4" and cli) else "—"
-    add(f"| {w} | {rss(w + ' Tally')} | {rss(w + ' raw C')} | {rss(w + ' GRDB')} | {other} |")
+    if w == "W1g":
+        other = f"raw C v4: {rss('W1g raw C v4')}"
+    add(f"| {w} | {rss(w + ' Tally')} | {rss(RAW_PEER.get(w, w + ' raw C'))} | {rss(w + ' GRDB')} | {other} |")
+for case in ["W8 Tally no follower", "W8 Tally in-process", "W8 Tally cross-process", "W10 Tally inclusion proof",
+             "W10 Tally consistency proof"]:
+    add(f"| {case} | {rss(case)} | — | — | — |")
 add("")
 add("Raw exports of this run (ordo-one samples per group, CLI timings, load log) are in "
     "`Benchmarks/.data/raw/` (not committed).")

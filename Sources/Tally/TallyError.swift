@@ -47,6 +47,11 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A Merkle proof or a signed checkpoint did not check out: the ledger it speaks for is
     /// not the one it claims (or the proof was made for another checkpoint).
     case proofRejected(reason: String)
+    /// A replicator (Litestream) is attached to the database, and `operation` is one it
+    /// cannot live with: a truncating checkpoint never completes while it holds its read
+    /// transaction (and stalls writers meanwhile); replacing the file under it corrupts the
+    /// replica.
+    case replicatorAttached(path: String, operation: String, process: String, pid: Int32)
     /// A ``Consumer`` of this name is running elsewhere (another process, or another
     /// `Consumer` value in this one): two runs of one consumer would process events twice.
     case consumerBusy(name: String, lockPath: String)
@@ -104,6 +109,8 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
             return "could not lock \(path) within \(Self.seconds(seconds)): another connection or process holds it"
         case let .proofRejected(reason):
             return "proof rejected: \(reason)"
+        case let .replicatorAttached(path, operation, process, pid):
+            return "\(process) (pid \(pid)) is replicating \(path), so \(operation) is refused: it holds a read transaction open all the time"
         case let .consumerBusy(name, lockPath):
             return "consumer '\(Self.printable(name))' is running elsewhere: another process (or another Consumer in this one) holds \(lockPath)"
         case let .notATallyDatabase(path, reason):
@@ -157,6 +164,8 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
             return Self.ioAdvice(errno)
         case .lockTimeout:
             return "Wait for it to finish, or raise the timeout."
+        case .replicatorAttached:
+            return "It checkpoints the WAL itself. To restore or truncate anyway: stop it, do it, reset its state for this database (`litestream reset`) and start it again, so it begins with a fresh snapshot."
         case .proofRejected:
             return "Do not trust the event or the ledger state it vouches for until it is explained."
         case .consumerBusy:

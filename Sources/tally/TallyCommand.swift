@@ -27,8 +27,8 @@ struct TallyCommand: ParsableCommand {
                 VerifyCommand.self, KeygenCommand.self, ProveCommand.self, VerifyProofCommand.self,
             ]),
             CommandGroup(name: "Maintenance", subcommands: [
-                InitCommand.self, MigrateCommand.self, BackupCommand.self, RestoreCommand.self, StatsCommand.self,
-                CheckpointCommand.self,
+                InitCommand.self, MigrateCommand.self, BackupCommand.self, RestoreCommand.self, ReplicateCommand.self,
+                StatsCommand.self, CheckpointCommand.self,
             ]),
         ]
     )
@@ -68,6 +68,9 @@ struct TallyCommand: ParsableCommand {
             fail(ExitStatus(error), kind: ErrorWording.kind(error), message: oneLine(ErrorWording.message(error)), json: wantsJSON)
         } catch let error as OutputFailure {
             fail(.io, kind: "output", message: error.message, json: wantsJSON)
+        } catch let error as CommandFailure {
+            try? Console.out.flush()
+            fail(error.status, kind: error.kind, message: oneLine(error.message), json: wantsJSON)
         } catch let error as ExitCode {
             do {
                 try Console.out.flush()

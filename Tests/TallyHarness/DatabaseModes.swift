@@ -75,6 +75,21 @@ enum DatabaseModes {
                     round += 1
                     acknowledge("backup \(round) \(result.path)")
                 }
+            case "append-timed":
+                // append-timed DB STREAM [PAUSE_MS]: appends forever (durable, group-committed
+                // with any other writer of the process), printing "SEQ UNIX_MS" once each append
+                // returned, pausing PAUSE_MS between appends.
+                guard arguments.count == 2 || arguments.count == 3 else { return usage(mode, "DB STREAM [PAUSE_MS]") }
+                let pause = arguments.count == 3 ? (UInt32(arguments[2]) ?? 0) : 0
+                let store = try Store(path: arguments[0])
+                var index = 0
+                while true {
+                    let event = try store.ledger.append(stream: arguments[1], kind: "charge", amount: Int64(index % 50 + 1),
+                                                        currency: "EUR", payload: ["n": .number(Double(index))])
+                    acknowledge("\(event.seq) \(Int64(Date().timeIntervalSince1970 * 1000))")
+                    index += 1
+                    if pause > 0 { usleep(pause * 1_000) }
+                }
             case "consume-loop":
                 // consume-loop DB: runs the consumer "projection" forever. Each event moves the
                 // document proj/totals (count, sum of amounts, last seq) in the transaction

@@ -4,7 +4,7 @@ import Tally
 
 /// Workload sizes. `TALLY_BENCH_SCALE` (e.g. 0.05) shrinks every count for smoke runs and
 /// profiling; the published numbers use 1.
-public struct Sizes: Sendable {
+public struct Sizes: Sendable, Codable {
     public var bulkEvents = 200_000
     public var bulkBatch = 1_000
     public var durableEvents = 3_000
@@ -14,6 +14,15 @@ public struct Sizes: Sendable {
     public var perWriter = 500
     /// Streams the bulk events are spread over (round-robin).
     public var streams = 1_000
+    /// W5x: many writer threads, each appending durably.
+    public var manyWriters = 32
+    public var perManyWriter = 100
+    /// W9: process invocations per measured iteration.
+    public var cliRuns = 50
+    /// W10: the ledger the proofs are made from, the batch it is built with, and the calls timed.
+    public var proofEvents = 1_000_000
+    public var proofBatch = 10_000
+    public var proofCalls = 1_000
 
     public static let current: Sizes = {
         var sizes = Sizes()
@@ -23,6 +32,10 @@ public struct Sizes: Sendable {
             sizes.durableEvents = scaled(sizes.durableEvents)
             sizes.documents = scaled(sizes.documents, minimum: 1_000)
             sizes.perWriter = scaled(sizes.perWriter)
+            sizes.perManyWriter = scaled(sizes.perManyWriter)
+            sizes.cliRuns = scaled(sizes.cliRuns)
+            sizes.proofEvents = scaled(sizes.proofEvents, minimum: 10_000)
+            sizes.proofCalls = scaled(sizes.proofCalls, minimum: 100)
         }
         return sizes
     }()
@@ -66,10 +79,11 @@ public enum EventData {
     public static func stream(_ index: Int, streams: Int) -> String { "invoice/INV-\(padded(index % streams + 1, 5))" }
     public static func amount(_ index: Int) -> Int64 { 1250 + Int64(index % 100) }
 
-    public static func newEvents(count: Int, prefix: String, streams: Int) -> [NewEvent] {
-        (0..<count).map { i in
+    /// With `prefix` nil the events carry no id: Tally generates one (a UUIDv7) per event.
+    public static func newEvents(count: Int, prefix: String?, streams: Int, from start: Int = 0) -> [NewEvent] {
+        (start..<start + count).map { i in
             NewEvent(stream: stream(i, streams: streams), kind: "charge", amount: amount(i), currency: "EUR",
-                     payload: payload, eventID: eventID(prefix, i))
+                     payload: payload, eventID: prefix.map { eventID($0, i) })
         }
     }
 }
@@ -109,7 +123,7 @@ public enum DocumentData {
     public static func documents(count: Int) -> [Document] {
         (0..<count).map { i in
             let body = body(i)
-            let text = try! CanonicalJSON.encode(body)
+            let text = try! body.canonicalText()
             let checksum = SHA256.hash(data: Array(text.utf8)).map { byte in
                 let hex = String(byte, radix: 16)
                 return byte < 16 ? "0" + hex : hex

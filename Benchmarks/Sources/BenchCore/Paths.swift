@@ -35,6 +35,39 @@ public enum BenchPaths {
         return text
     }()
 
+    /// `tally-bench` (for W8's follower process): `$TALLY_BENCH_DRIVER`, else the one beside
+    /// the running executable (the harness and the driver are built into one directory),
+    /// else this package's release build.
+    public static func driverExecutable() -> String {
+        if let path = ProcessInfo.processInfo.environment["TALLY_BENCH_DRIVER"], !path.isEmpty { return path }
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let sibling = ((executable as NSString).deletingLastPathComponent as NSString).appendingPathComponent("tally-bench")
+            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
+        }
+        return (packageRoot as NSString).appendingPathComponent(".build/release/tally-bench")
+    }
+
+    /// The `tally` CLI for W9: `$TALLY_CLI`, else the main package's release build
+    /// (`swift build -c release --product tally` in the repository root; run.sh does it).
+    public static func tallyCLI() throws -> String {
+        let path = ProcessInfo.processInfo.environment["TALLY_CLI"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (repositoryRoot as NSString).appendingPathComponent(".build/release/tally")
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw PeerError("no tally CLI at \(path): build it with `swift build -c release --product tally` in \(repositoryRoot), or set TALLY_CLI")
+        }
+        return path
+    }
+
+    /// An executable found in `$PATH`.
+    public static func executableInPath(_ name: String) throws -> String {
+        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        for directory in directories {
+            let path = (String(directory) as NSString).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw PeerError("\(name) is not in PATH")
+    }
+
     /// Removes a database file and its WAL and shared-memory files.
     public static func removeDatabase(_ path: String) {
         for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }

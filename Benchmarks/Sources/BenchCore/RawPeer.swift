@@ -47,6 +47,18 @@ public final class RawPeer {
         }
     }
 
+    /// W1g: event ids made in C, per event: UUID version 7 (time-ordered) or 4 (random).
+    public func appendEvents(count: Int, perTransaction: Int, streams: Int, uuidVersion: Int) throws {
+        guard raw_append_events_uuid(handle, Int32(count), Int32(perTransaction), Int32(streams), Int32(uuidVersion)) == 0 else {
+            throw PeerError("raw_append_events_uuid: \(lastError)")
+        }
+    }
+
+    /// W6: inserts rows loaded by ``ImportRows`` in one transaction.
+    public func insert(_ rows: ImportRows) throws {
+        guard raw_import_insert(handle, rows.handle) == 0 else { throw PeerError("raw_import_insert: \(lastError)") }
+    }
+
     /// W3: the C strings are made by ``CStrings`` outside the timed region.
     public func putStates(_ strings: CStrings, perTransaction: Int, status: String) throws {
         guard raw_put_states(handle, Int32(strings.count), Int32(perTransaction), strings.keys, strings.bodies,
@@ -106,5 +118,58 @@ public final class CStrings {
             for index in 0..<count { free(UnsafeMutableRawPointer(mutating: pointer[index])) }
             pointer.deallocate()
         }
+    }
+}
+
+/// W6: every row of a Tally database's ledger, merkle_nodes, checkpoints, consumers and state
+/// tables plus its ledger identity, held in C memory (loaded outside the timed region).
+public final class ImportRows {
+    let handle: OpaquePointer
+
+    public init(from path: String) throws {
+        var error = [CChar](repeating: 0, count: 512)
+        guard let handle = raw_import_load(path, &error, Int32(error.count)) else {
+            throw PeerError("raw_import_load \(path): \(cText(error))")
+        }
+        self.handle = handle
+    }
+
+    deinit { raw_import_free(handle) }
+
+    public func count(_ table: String) -> Int { Int(raw_import_row_count(handle, table)) }
+}
+
+/// W7/W7b: the files of a mirror (relative path → exact bytes), held in C memory.
+public final class MirrorFiles {
+    let handle: OpaquePointer
+
+    public init(loading directory: String) throws {
+        var error = [CChar](repeating: 0, count: 512)
+        guard let handle = raw_mirror_set_load(directory, &error, Int32(error.count)) else {
+            throw PeerError("raw_mirror_set_load \(directory): \(cText(error))")
+        }
+        self.handle = handle
+    }
+
+    deinit { raw_mirror_set_free(handle) }
+
+    public var count: Int { Int(raw_mirror_set_count(handle)) }
+    public var bytes: Int { Int(raw_mirror_set_bytes(handle)) }
+
+    /// W7: temp files, one syncfs, renames, one fsync per directory.
+    public func write(to root: String) throws {
+        var error = [CChar](repeating: 0, count: 512)
+        guard raw_mirror_write(handle, root, &error, Int32(error.count)) == 0 else {
+            throw PeerError("raw_mirror_write: \(cText(error))")
+        }
+    }
+
+    /// W7b: readdir + fstat + read + memcmp of every file; throws on any difference.
+    @discardableResult
+    public func compare(with root: String) throws -> Int {
+        var error = [CChar](repeating: 0, count: 512)
+        let matched = raw_mirror_compare(handle, root, &error, Int32(error.count))
+        guard matched >= 0 else { throw PeerError("raw_mirror_compare: \(cText(error))") }
+        return Int(matched)
     }
 }

@@ -4,18 +4,21 @@ import Tally
 
 /// Tally through its public API only, as an application would call it.
 public enum TallyPeer {
-    public static func open(_ path: String, synchronous: Connection.Synchronous) throws -> Store {
+    /// Opens (creating and migrating) a store at the given `PRAGMA synchronous` level, its
+    /// info logs quieted. The public API does not hand out the writer connection, so the
+    /// level is the configuration's (Tally applies it to every connection it opens); the
+    /// other peers' levels are read back with `PRAGMA synchronous`.
+    public static func open(_ path: String, synchronous: Store.Configuration.Synchronous, readOnly: Bool = false) throws -> Store {
         var configuration = Store.Configuration()
         configuration.synchronous = synchronous
-        configuration.logger.logLevel = .warning
-        let store = try Store(path: path, configuration: configuration)
-        let level = try store.write { tx in try tx.database.scalarInt("PRAGMA synchronous") } ?? -1
-        try Synchronous.check(level, expected: synchronous.rawValue, peer: "Tally")
-        if let kib = Synchronous.experimentalCacheKiB {
-            // Experiments only: the writer connection is long-lived, so the pragma sticks.
-            try store.write { tx in try tx.database.execute("PRAGMA cache_size = -\(kib)") }
+        configuration.readOnly = readOnly
+        var logger = Logger(label: "tally-bench")
+        logger.logLevel = .warning
+        configuration.logger = logger
+        if Synchronous.experimentalCacheKiB != nil {
+            FileHandle.standardError.write(Data("note: TALLY_BENCH_CACHE_KIB is not applied to Tally (its connections are not public)\n".utf8))
         }
-        return store
+        return try Store(path: path, configuration: configuration)
     }
 
     /// W1: `ledger.append(contentsOf:)` per batch (one transaction each).
@@ -35,7 +38,7 @@ public enum TallyPeer {
             let end = min(start + batch, documents.count)
             try store.write { tx in
                 for document in documents[start..<end] {
-                    try tx.state.put(document.key, body: document.body, status: DocumentData.status)
+                    try tx.state.put(document.key, body: document.body, status: .set(DocumentData.status))
                 }
             }
             start = end
@@ -76,7 +79,8 @@ public enum Threads {
     }
 }
 
-/// Every peer's writer is checked to run at the `PRAGMA synchronous` level its workload names.
+/// Every peer's writer is checked to run at the `PRAGMA synchronous` level its workload names
+/// (Tally's cannot be read back through its public API; see `TallyPeer.open`).
 enum Synchronous {
     /// `TALLY_BENCH_CACHE_KIB`: a `PRAGMA cache_size` for every peer's writer, for
     /// experiments only; unset in the published runs (SQLite's default, 2 MiB).

@@ -540,6 +540,105 @@ package enum System {
     package static func processExists(_ pid: Int32) -> Bool {
         kill(pid_t(pid), 0) == 0 || errno == EPERM
     }
+
+    /// Runs `executable` (looked up in `PATH` when it has no slash) with `arguments`,
+    /// sharing this process's standard streams, and waits for it. `environment` replaces
+    /// the variables it names (nil values remove them). Returns the exit status (128 + the
+    /// signal for a killed child), or the error that kept it from starting.
+    package static func run(_ executable: String, _ arguments: [String],
+                            environment changes: [String: String?] = [:]) -> Result<Int32, Errno> {
+        run(executable, arguments, environment: changes, capturing: false).map(\.status)
+    }
+
+    /// ``run(_:_:environment:)``, with the child's standard output and error captured
+    /// together (up to 1 MiB is kept) instead of shared.
+    package static func runCapturing(_ executable: String, _ arguments: [String],
+                                     environment changes: [String: String?] = [:]) -> Result<(status: Int32, output: String), Errno> {
+        run(executable, arguments, environment: changes, capturing: true)
+    }
+
+    private static func run(_ executable: String, _ arguments: [String], environment changes: [String: String?],
+                            capturing: Bool) -> Result<(status: Int32, output: String), Errno> {
+        var environment: [String] = []
+        var index = 0
+        #if canImport(Darwin)
+        let inherited: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = _NSGetEnviron().pointee
+        #else
+        let inherited: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
+        #endif
+        while let entry = inherited?[index] {
+            let text = String(cString: entry)
+            let name = String(text.prefix { $0 != "=" })
+            if changes[name] == nil { environment.append(text) }
+            index += 1
+        }
+        for case let (name, value?) in changes { environment.append("\(name)=\(value)") }
+        let argv = ([executable] + arguments).map { strdup($0) }
+        let envp = environment.map { strdup($0) }
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid = pid_t()
+        var argvList = argv + [nil]
+        var envpList = envp + [nil]
+        var pipeEnds: [Int32] = [-1, -1]
+        #if canImport(Darwin)
+        var actions: posix_spawn_file_actions_t? = nil
+        #else
+        var actions = posix_spawn_file_actions_t()
+        #endif
+        if capturing {
+            guard pipe(&pipeEnds) == 0 else { return .failure(Errno(errno)) }
+            posix_spawn_file_actions_init(&actions)
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
+            posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
+        }
+        defer { if capturing { posix_spawn_file_actions_destroy(&actions) } }
+        let started = argvList.withUnsafeMutableBufferPointer { argvBuffer -> Int32 in
+            envpList.withUnsafeMutableBufferPointer { envpBuffer -> Int32 in
+                // Both lists hold at least their nil terminator, so the addresses exist.
+                guard let argvStart = argvBuffer.baseAddress, let envpStart = envpBuffer.baseAddress else { return EINVAL }
+                if capturing { return posix_spawnp(&pid, executable, &actions, nil, argvStart, envpStart) }
+                return posix_spawnp(&pid, executable, nil, nil, argvStart, envpStart)
+            }
+        }
+        if capturing { close(pipeEnds[1]) }
+        guard started == 0 else {
+            if capturing { close(pipeEnds[0]) }
+            return .failure(Errno(started))
+        }
+        var output: [UInt8] = []
+        if capturing {
+            var buffer = [UInt8](repeating: 0, count: 4_096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { cRead(pipeEnds[0], $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                if output.count < 1 << 20 { output.append(contentsOf: buffer[0..<count]) }
+            }
+            close(pipeEnds[0])
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { return .failure(Errno(errno)) }
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG, spelled out (the C macros are not imported).
+        let signal = status & 0x7F
+        return .success((signal == 0 ? (status >> 8) & 0xFF : 128 + signal, String(decoding: output, as: UTF8.self)))
+    }
+
+    /// Whether an executable named `name` is on `PATH` (or at `name`, when it has a slash).
+    package static func findExecutable(_ name: String) -> String? {
+        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
 }
 
 // MARK: - File-change notification

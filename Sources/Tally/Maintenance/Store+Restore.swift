@@ -220,6 +220,11 @@ extension Store {
             try connection.begin(.exclusive)
             try connection.commit()
         } catch where error.isBusy {
+            // Replacing the file under a replicator corrupts its replica: say so, by name.
+            if let replicator = ReplicatorProbe.replicator(of: path) {
+                throw TallyError.replicatorAttached(path: path, operation: "replacing the database (restore)",
+                                                    process: replicator.command, pid: replicator.pid)
+            }
             throw TallyError.lockTimeout(path: path, seconds: timeout)
         } catch where error.isCorruption {
             return nil  // unreadable as a database: nobody can be using it through SQLite

@@ -93,7 +93,8 @@ package final class Connection {
         sqlite3_close_v2(handle)
     }
 
-    private func setBusyTimeout(_ seconds: Double) {
+    /// How long a statement waits for another connection's lock before failing with busy.
+    package func setBusyTimeout(_ seconds: Double) {
         sqlite3_busy_timeout(handle, Int32(max(0, min(seconds * 1000, Double(Int32.max)))))
     }
 

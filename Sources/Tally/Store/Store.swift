@@ -236,7 +236,20 @@ public final class Store: Sendable {
     @discardableResult
     public func checkpointWAL(truncate: Bool = false) throws(TallyError) -> Store.WALCheckpointResult {
         let result = try withWriter { (db: Connection) throws(TallyError) -> WALCheckpoint in
-            try db.checkpoint(truncate ? .truncate : .passive)
+            guard truncate else { return try db.checkpoint(.passive) }
+            // First without waiting: a truncating checkpoint that waits holds off every
+            // writer for the whole busy timeout. If a replicator holds its permanent read
+            // transaction, waiting cannot help: refuse at once.
+            db.setBusyTimeout(0)
+            defer { db.setBusyTimeout(configuration.busyTimeout) }
+            let first = try db.checkpoint(.truncate)
+            guard first.wasBusy else { return first }
+            if let replicator = ReplicatorProbe.replicator(of: path) {
+                throw TallyError.replicatorAttached(path: path, operation: "a truncating checkpoint",
+                                                    process: replicator.command, pid: replicator.pid)
+            }
+            db.setBusyTimeout(configuration.busyTimeout)
+            return try db.checkpoint(.truncate)
         }
         return Store.WALCheckpointResult(walFrames: result.walFrames, checkpointedFrames: result.checkpointedFrames,
                                 wasBusy: result.wasBusy)

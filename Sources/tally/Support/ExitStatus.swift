@@ -31,7 +31,7 @@ enum ExitStatus: Int32 {
             self = .corruption
         case .conflict, .duplicateEvent, .snapshotConflict, .dataWouldBeLost:
             self = .conflict
-        case .io, .lockTimeout, .unsafeFile, .consumerBusy:
+        case .io, .lockTimeout, .unsafeFile, .consumerBusy, .replicatorAttached:
             self = .io
         case let .sqlite(error):
             switch error.code {
@@ -43,6 +43,14 @@ enum ExitStatus: Int32 {
             self = .usage
         }
     }
+}
+
+/// A failure the command line detects itself (not a library error): its exit status, a
+/// stable kind for `--json`, and the one-line message.
+struct CommandFailure: Error {
+    let status: ExitStatus
+    let kind: String
+    let message: String
 }
 
 /// How the command line words a library error: the library's problem, followed by advice
@@ -68,6 +76,7 @@ enum ErrorWording {
         case .lockTimeout: return "lock_timeout"
         case .consumerBusy: return "consumer_busy"
         case .proofRejected: return "proof_rejected"
+        case .replicatorAttached: return "replicator_attached"
         case .notATallyDatabase: return "not_a_tally_database"
         case .schemaTooNew: return "schema_too_new"
         case .migrationChanged: return "migration_changed"

@@ -58,6 +58,16 @@ struct GlobalOptions: ParsableArguments {
         return try openStore()
     }
 
+    /// The database's absolute path (it must exist), for configuration files that outlive
+    /// the current directory.
+    func absoluteDatabasePath() throws -> String {
+        try requireDatabase()
+        guard let real = System.realPath(databasePath) else {
+            throw TallyError.invalidInput(field: "--db", reason: "\(databasePath) cannot be resolved to an absolute path")
+        }
+        return real
+    }
+
     private func requireDatabase() throws {
         switch System.statInfo(databasePath) {
         case let .success(info) where info.kind == .directory:

@@ -10,7 +10,7 @@ extension TallyError {
         switch self {
         case .corruptState, .corruptDatabase, .corruptFile, .proofRejected: return 3
         case .conflict, .duplicateEvent, .snapshotConflict, .dataWouldBeLost: return 4
-        case .io, .lockTimeout, .unsafeFile, .consumerBusy: return 5
+        case .io, .lockTimeout, .unsafeFile, .consumerBusy, .replicatorAttached: return 5
         case let .sqlite(error):
             switch error.code {
             case .ioError, .full, .cannotOpen, .readOnly, .busy, .locked, .permission, .noMemory: return 5

@@ -38,6 +38,11 @@ int raw_exec(raw_peer *peer, const char *sql);
 /// the only writer). 0 on success.
 int raw_append_events(raw_peer *peer, int count, int per_transaction, int streams, const char *id_prefix);
 
+/// W1g: as `raw_append_events`, but each event id is made here, per event: `uuid_version`
+/// 7 (RFC 9562 layout: 48-bit Unix milliseconds, version, random; time-ordered) or 4
+/// (random), from a splitmix64 generator seeded once from getrandom(2). 0 on success.
+int raw_append_events_uuid(raw_peer *peer, int count, int per_transaction, int streams, int uuid_version);
+
 /// Upserts `count` state documents, `per_transaction` per transaction:
 /// `INSERT … ON CONFLICT(key) DO UPDATE` with the given body text (stored as is) and
 /// checksum. 0 on success.
@@ -55,6 +60,45 @@ int64_t raw_export_states(raw_peer *peer, const char *path);
 /// 0 on success; otherwise the first failure is in `error`.
 int raw_concurrent_append(raw_peer **peers, int writers, int per_writer, const char *id_prefix,
                           char *error, int error_length);
+
+/// W6: the rows of a Tally database (ledger, merkle_nodes, checkpoints, consumers, state
+/// and the ledger identity), loaded into memory outside the timed region.
+typedef struct raw_import_rows raw_import_rows;
+
+/// Loads every row of those tables from the database at `source_path` (read-only). NULL on
+/// failure, with the reason in `error`.
+raw_import_rows *raw_import_load(const char *source_path, char *error, int error_length);
+
+/// Rows loaded of `table`, or -1 for a table that is not loaded.
+int64_t raw_import_row_count(const raw_import_rows *rows, const char *table);
+
+void raw_import_free(raw_import_rows *rows);
+
+/// Inserts the loaded rows into `peer`'s database (which must hold the same schema) in one
+/// `BEGIN IMMEDIATE … COMMIT`: events first, then Merkle nodes, checkpoints, consumers and
+/// documents (the state triggers write state_history), then sets the ledger identity. Every
+/// value is bound as loaded (SQLITE_STATIC). 0 on success.
+int raw_import_insert(raw_peer *peer, const raw_import_rows *rows);
+
+/// W7/W7b: the files of a mirror directory (relative path → bytes), loaded into memory.
+typedef struct raw_mirror_set raw_mirror_set;
+
+/// Loads every regular file under `directory`, recursively. NULL on failure.
+raw_mirror_set *raw_mirror_set_load(const char *directory, char *error, int error_length);
+
+int64_t raw_mirror_set_count(const raw_mirror_set *set);
+int64_t raw_mirror_set_bytes(const raw_mirror_set *set);
+void raw_mirror_set_free(raw_mirror_set *set);
+
+/// W7: writes every file of `set` under `root` (created if missing): each to a temporary
+/// name beside its target (`open(O_CREAT|O_EXCL)`, write, close), then one `syncfs`, then
+/// every rename, then one fsync per directory (and the root's parent). 0 on success.
+int raw_mirror_write(const raw_mirror_set *set, const char *root, char *error, int error_length);
+
+/// W7b: walks `root` (readdir), and for each regular file fstat + read + memcmp against the
+/// expected bytes of its relative path. Returns the number of files matched (all of them),
+/// or -1 on the first difference, unexpected or missing file.
+int64_t raw_mirror_compare(raw_mirror_set *set, const char *root, char *error, int error_length);
 
 /// Appends one 4 KiB block and fdatasyncs, `count` times, to a fresh file at `path`
 /// (removed afterwards): the disk's durable-append limit. Returns 0 on success.
