@@ -22,6 +22,13 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // libpq, for the PostgreSQL backend (Debian: libpq-dev). Every PQ* call is in
+        // Sources/Tally/Postgres/PGConnection.swift.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
         // Turns Migrations/*.sql into Swift source at build time, so the SQL files stay
         // the single source of truth and a copied `tally` binary still carries them.
         .executableTarget(name: "MigrationEmbedder"),
@@ -34,6 +41,7 @@ let package = Package(
             name: "Tally",
             dependencies: [
                 "CSQLite",
+                "CLibPQ",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -75,7 +75,7 @@ struct CLIErrorTests {
         let db = scratch.database
         expectSuccess(try CLI.run(["put", "k", #"{"total":100}"#], database: db))
         // As someone at the sqlite3 prompt might: a new body without a new checksum.
-        try Connection(path: db).execute(#"UPDATE state SET body = '{"total":1}', version = version + 1 WHERE key = 'k'"#)
+        try SQLiteConnection(path: db).execute(#"UPDATE state SET body = '{"total":1}', version = version + 1 WHERE key = 'k'"#)
         expectError(try CLI.run(["get", "k"], database: db), exit: 3, mentions: ["corrupt", "restore"])
         expectError(try CLI.run(["export", scratch.file("s.jsonl")], database: db), exit: 3)
         #expect(!FileManager.default.fileExists(atPath: scratch.file("s.jsonl")))

@@ -134,7 +134,7 @@ struct ReconcileCLITests {
         #expect(clean.stdout.contains("integrity_check"))
         #expect(try tally("verify", "--db", workspace.database, "--json").json()["exit_status"] as? Int == 0)
 
-        let db = try Connection(path: workspace.database)
+        let db = try SQLiteConnection(path: workspace.database)
         try db.execute("UPDATE state SET body = '{\"amount\":1}', version = version + 1 WHERE key = 'invoices/INV-3'")
         let damaged = try tally("verify", "--db", workspace.database)
         #expect(damaged.status == 3)

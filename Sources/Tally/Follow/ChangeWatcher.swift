@@ -66,7 +66,7 @@ final class ChangeWatcher: @unchecked Sendable {
         /// True when another connection committed since the last check.
         func changed() -> Bool {
             do throws(TallyError) {
-                if connection == nil { connection = try Connection(path: path, mode: .readOnly) }
+                if connection == nil { connection = try SQLiteConnection(path: path, mode: .readOnly) }
                 guard let version = try connection?.scalarInt("PRAGMA data_version") else { return false }
                 defer { lastVersion = version }
                 return lastVersion.map { $0 != version } ?? false

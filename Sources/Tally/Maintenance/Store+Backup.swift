@@ -119,7 +119,7 @@ extension Store {
 
     private func copyAndVerify(into temporary: String,
                                progress: (@Sendable (OperationProgress) -> Void)?) throws(TallyError) -> Store.BackupResult {
-        let destination = try Connection(path: temporary, mode: .readWrite, busyTimeout: 1)
+        let destination = try SQLiteConnection(path: temporary, mode: .readWrite, busyTimeout: 1)
         // Exclusive locking keeps SQLite's WAL index in memory (no `-shm` beside the
         // temporary file); journal OFF because a failed copy is thrown away anyway, and it
         // avoids a `-journal` sidecar the sweeper would not recognize.
@@ -128,7 +128,8 @@ extension Store {
         var pages: Int64 = 0
         // One read transaction around every step: the copy is one consistent snapshot, and
         // commits by other connections cannot make SQLite restart the copy midway.
-        try readTransaction { (source: Connection) throws(TallyError) -> Void in
+        try readTransaction { (connection: Connection) throws(TallyError) -> Void in
+            let source = try Self.sqliteOnly(connection, "backup(toDirectory:keep:progress:)", alternative: "pg_basebackup or pg_dump make backups")
             _ = try source.scalarInt("SELECT count(*) FROM sqlite_schema")
             try source.backup(to: destination, pagesPerStep: 1024) { remaining, total in
                 pages = Int64(total)

@@ -159,7 +159,7 @@ extension Store {
     /// Verifies a backup file before anything relies on it.
     static func verifyBackup(_ backup: String) throws(TallyError) -> VerifiedDatabase {
         try checkHeader(backup)
-        let connection = try Connection(path: backup, mode: .readOnly, busyTimeout: 1)
+        let connection = try SQLiteConnection(path: backup, mode: .readOnly, busyTimeout: 1)
         return try verifyDatabase(connection, displayPath: backup, progress: nil)
     }
 
@@ -194,7 +194,7 @@ extension Store {
     private static func switchToWAL(_ path: String, displayPath: String) throws(TallyError) {
         var mode: String?
         do {
-            let connection = try Connection(path: path, mode: .readWrite, busyTimeout: 1)
+            let connection = try SQLiteConnection(path: path, mode: .readWrite, busyTimeout: 1)
             try connection.execute("PRAGMA locking_mode = EXCLUSIVE")
             mode = try connection.scalarText("PRAGMA journal_mode = WAL")
         } catch {
@@ -214,7 +214,7 @@ extension Store {
     /// (missing, empty, or unreadable as SQLite).
     private static func lockLiveDatabase(_ path: String, timeout: Double) throws(TallyError) -> Connection? {
         guard let size = FileOperations.size(of: path), size > 0 else { return nil }
-        let connection = try Connection(path: path, mode: .readWrite, busyTimeout: timeout)
+        let connection = try SQLiteConnection(path: path, mode: .readWrite, busyTimeout: timeout)
         try connection.execute("PRAGMA locking_mode = EXCLUSIVE")
         do throws(TallyError) {
             try connection.begin(.exclusive)

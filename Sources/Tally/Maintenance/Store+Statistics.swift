@@ -20,7 +20,7 @@ extension Store {
                 pageCount: try integer("PRAGMA page_count"),
                 freelistCount: try integer("PRAGMA freelist_count"),
                 journalMode: try db.scalarText("PRAGMA journal_mode") ?? "unknown",
-                sqliteVersion: Connection.sqliteVersion)
+                sqliteVersion: SQLiteConnection.sqliteVersion)
         }
         statistics.databaseBytes = FileOperations.size(of: path) ?? 0
         statistics.walBytes = FileOperations.size(of: path + "-wal") ?? 0

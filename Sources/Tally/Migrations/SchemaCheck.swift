@@ -20,7 +20,7 @@ enum SchemaCheck {
     /// process (applying the migrations to `:memory:` takes about a millisecond).
     static func expected(upTo version: Int, migrator: Migrator) throws(TallyError) -> Set<Object> {
         if let cached = cache.withLock({ $0[version] }) { return cached }
-        let memory = try Connection(path: ":memory:", mode: .readWriteCreate)
+        let memory = try SQLiteConnection(path: ":memory:", mode: .readWriteCreate)
         for migration in migrator.migrations where migration.version <= version {
             try memory.execute(migration.sql)
         }

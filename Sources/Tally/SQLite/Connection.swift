@@ -12,7 +12,7 @@ import CSQLite
 /// Every failure is translated here, once, into ``TallyError`` naming this database: damage
 /// becomes ``TallyError/corruptDatabase(path:detail:)``, a file that is not a database
 /// ``TallyError/notATallyDatabase(path:reason:)``, anything else ``TallyError/sqlite(_:)``.
-package final class Connection {
+package final class SQLiteConnection: DatabaseConnection {
     /// How to open the file.
     package enum Mode: Sendable {
         /// Read and write; create the file if it does not exist.
@@ -38,27 +38,18 @@ package final class Connection {
         package init() {}
     }
 
-    /// Transaction behaviours of `BEGIN`.
-    package enum TransactionKind: Sendable {
-        /// Takes locks on first use; for read transactions.
-        case deferred
-        /// Takes the write lock at once (waiting up to the busy timeout); for writes, so two
-        /// writers never deadlock upgrading read locks.
-        case immediate
-        /// Excludes every other connection, readers included (restore).
-        case exclusive
-    }
-
     /// The path the connection was opened with.
     package let path: String
+    /// SQLite.
+    package var dialect: SQLDialect { .sqlite }
     /// The mode the connection was opened in.
     package let mode: Mode
     let handle: OpaquePointer
     /// Tally's own statements, indexed by ``InternalSQL/id``: no hashing of SQL text on
     /// the hot paths, and user-level statements can never evict them.
-    private var internalStatements: [Statement?] = []
+    private var internalStatements: [SQLiteStatement?] = []
     /// Other statements by SQL text (dynamic SQL, tests), bounded.
-    private var statementCache: [String: Statement] = [:]
+    private var statementCache: [String: SQLiteStatement] = [:]
     private var cacheCapacity = 64
     private(set) var publicArguments = false
     private var savepointDepth = 0
@@ -136,19 +127,28 @@ package final class Connection {
 
     /// Prepares a new statement. The caller owns it; prefer ``statement(_:)`` for Tally's
     /// own SQL and ``cachedStatement(_:)`` for other SQL that runs often.
-    package func prepare(_ sql: String) throws(TallyError) -> Statement {
-        try Statement(connection: self, sql: sql)
+    package func prepare(_ sql: String) throws(TallyError) -> any DatabaseStatement {
+        try prepareSQLite(sql)
+    }
+
+    /// ``prepare(_:)`` with the concrete type.
+    package func prepareSQLite(_ sql: String) throws(TallyError) -> SQLiteStatement {
+        try SQLiteStatement(connection: self, sql: sql)
     }
 
     /// The prepared statement for one of Tally's own SQL statements, reset and with cleared
     /// bindings, prepared once per connection.
-    package func statement(_ sql: InternalSQL) throws(TallyError) -> Statement {
+    package func statement(_ sql: InternalSQL) throws(TallyError) -> any DatabaseStatement {
+        try internalStatement(sql)
+    }
+
+    private func internalStatement(_ sql: InternalSQL) throws(TallyError) -> SQLiteStatement {
         if sql.id < internalStatements.count, let statement = internalStatements[sql.id] {
             statement.reset()
             statement.clearBindings()
             return statement
         }
-        let statement = try prepare(sql.sql)
+        let statement = try prepareSQLite(sql.sql)
         if sql.id >= internalStatements.count {
             internalStatements += Array(repeating: nil, count: sql.id + 1 - internalStatements.count)
         }
@@ -158,13 +158,13 @@ package final class Connection {
 
     /// Returns a prepared statement for `sql`, reset and with cleared bindings, reusing the
     /// one prepared earlier on this connection when there is one.
-    package func cachedStatement(_ sql: String) throws(TallyError) -> Statement {
+    package func cachedStatement(_ sql: String) throws(TallyError) -> any DatabaseStatement {
         if let statement = statementCache[sql] {
             statement.reset()
             statement.clearBindings()
             return statement
         }
-        let statement = try prepare(sql)
+        let statement = try prepareSQLite(sql)
         if statementCache.count >= cacheCapacity {
             // Rare (Tally's hot statements live in the internal cache): dropping all keeps it simple.
             statementCache.removeAll()
@@ -184,44 +184,6 @@ package final class Connection {
             throw TallyError(SQLiteError(code: (extended & 0xFF) == (code & 0xFF) ? extended : code, message: text, sql: sql),
                              path: path)
         }
-    }
-
-    /// Runs one statement with arguments, discarding any rows.
-    package func execute(_ sql: String, _ arguments: [any SQLiteBindable]) throws(TallyError) {
-        let statement = try cachedStatement(sql)
-        try statement.bind(arguments)
-        try statement.run()
-    }
-
-    /// Runs a query and collects every row as dynamically typed values. For small results
-    /// (pragmas, schema checks); stream large results with a ``Statement``.
-    package func rows(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(TallyError) -> [[SQLiteValue]] {
-        let statement = try prepare(sql)
-        try statement.bind(arguments)
-        var rows: [[SQLiteValue]] = []
-        while try statement.step() {
-            rows.append((0..<statement.columnCount).map { statement.value($0) })
-        }
-        return rows
-    }
-
-    /// The first column of the first row, or `nil` when there is no row.
-    package func scalar(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(TallyError) -> SQLiteValue? {
-        let statement = try prepare(sql)
-        try statement.bind(arguments)
-        return try statement.step() ? statement.value(0) : nil
-    }
-
-    /// The first column of the first row as an integer (`nil` when no row or NULL).
-    package func scalarInt(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(TallyError) -> Int64? {
-        if case let .integer(value)? = try scalar(sql, arguments) { return value }
-        return nil
-    }
-
-    /// The first column of the first row as text (`nil` when no row or NULL).
-    package func scalarText(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(TallyError) -> String? {
-        if case let .text(value)? = try scalar(sql, arguments) { return value }
-        return nil
     }
 
     /// The rowid of the last row inserted on this connection.
@@ -268,35 +230,6 @@ package final class Connection {
         }
     }
 
-    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws
-    /// (or when the commit itself fails), then rethrows.
-    package func transaction<T>(_ kind: TransactionKind = .deferred,
-                                _ body: () throws(TallyError) -> T) throws(TallyError) -> T {
-        try begin(kind)
-        do {
-            let result = try body()
-            try commit()
-            return result
-        } catch {
-            rollback()
-            throw error
-        }
-    }
-
-    /// ``transaction(_:_:)`` for closures that may throw any error (the caller's own), which
-    /// comes back unchanged.
-    package func transaction<T>(_ kind: TransactionKind = .deferred, throwing body: () throws -> T) throws -> T {
-        try begin(kind)
-        do {
-            let result = try body()
-            try commit()
-            return result
-        } catch {
-            rollback()
-            throw error
-        }
-    }
-
     /// Runs `body` in a savepoint, which nests inside a transaction or another savepoint:
     /// released when `body` returns, rolled back to (and released) when it throws. Only the
     /// savepoint's changes are undone; the enclosing transaction goes on.
@@ -318,30 +251,6 @@ package final class Connection {
             }
             throw error
         }
-    }
-
-    /// ``savepoint(_:)`` for closures that may throw any error (the caller's own), which
-    /// comes back unchanged after the savepoint is rolled back.
-    package func savepoint<T>(throwing body: () throws -> T) throws -> T {
-        var result: T?
-        var callerError: (any Error)?
-        do {
-            result = try savepoint { () throws(TallyError) -> T? in
-                do {
-                    return try body()
-                } catch let error as TallyError {
-                    throw error
-                } catch {
-                    callerError = error
-                    throw TallyError.internal("rolled back for the caller's error")
-                }
-            }
-        } catch {
-            if let callerError { throw callerError }
-            throw error
-        }
-        guard let result else { throw TallyError.internal("savepoint finished without a result") }
-        return result
     }
 
     // MARK: Maintenance
@@ -367,7 +276,7 @@ package final class Connection {
     /// Copies this database into `destination` with SQLite's online backup API, a
     /// consistent snapshot even while other connections write. `progress` receives
     /// (pages remaining, total pages) after each step.
-    package func backup(to destination: Connection, pagesPerStep: Int32 = 1024,
+    package func backup(to destination: SQLiteConnection, pagesPerStep: Int32 = 1024,
                         progress: ((Int, Int) -> Void)? = nil) throws(TallyError) {
         guard let backup = sqlite3_backup_init(destination.handle, "main", handle, "main") else {
             throw destination.error(sqlite3_errcode(destination.handle), sql: nil)
@@ -387,7 +296,7 @@ package final class Connection {
     /// `PRAGMA data_version`: changes whenever another connection (of any process) commits
     /// to this database; the cheap probe behind cross-process change notification.
     package func dataVersion() throws(TallyError) -> Int64 {
-        let statement = try statement(Self.dataVersionSQL)
+        let statement = try internalStatement(Self.dataVersionSQL)
         defer { statement.reset() }
         _ = try statement.step()
         return statement.int64(0)

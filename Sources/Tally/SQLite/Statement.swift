@@ -5,16 +5,16 @@ import CSQLite
 /// A statement belongs to the ``Connection`` that prepared it and, like it, must be used by
 /// one thread at a time. Cached statements (``Connection/cachedStatement(_:)``) are reset
 /// and cleared before each reuse; a statement is finalized by ``finalize()`` or on deinit.
-package final class Statement {
+package final class SQLiteStatement: DatabaseStatement {
     /// The SQL text this statement was prepared from.
     package let sql: String
     private var handle: OpaquePointer?
-    private unowned let connection: Connection
+    private unowned let connection: SQLiteConnection
     /// The arguments last bound with ``bind(_:)-([any SQLiteBindable])``, rendered, when the
     /// connection may show them in errors.
     private var renderedArguments: String?
 
-    init(connection: Connection, sql: String) throws(TallyError) {
+    init(connection: SQLiteConnection, sql: String) throws(TallyError) {
         self.connection = connection
         self.sql = sql
         var handle: OpaquePointer?
@@ -115,17 +115,6 @@ package final class Statement {
         try check(sqlite3_bind_null(live(), index))
     }
 
-    /// Binds any ``SQLiteBindable`` value (optionals bind NULL when nil).
-    package func bind(_ value: some SQLiteBindable, at index: Int32) throws(TallyError) {
-        switch value.sqliteValue {
-        case .null: try bindNull(at: index)
-        case let .integer(value): try bind(value, at: index)
-        case let .real(value): try bind(value, at: index)
-        case let .text(value): try bind(value, at: index)
-        case let .blob(value): try bind(value, at: index)
-        }
-    }
-
     /// Binds a value to a named parameter such as `:key`, `@key` or `$key` (include the prefix).
     package func bind(_ value: some SQLiteBindable, named name: String) throws(TallyError) {
         let index = sqlite3_bind_parameter_index(try live(), name)
@@ -169,12 +158,6 @@ package final class Statement {
             throw TallyError(SQLiteError(code: error.code, message: error.message, sql: sql, arguments: renderedArguments),
                              path: connection.path)
         }
-    }
-
-    /// Runs the statement to completion, discarding rows, then resets it.
-    package func run() throws(TallyError) {
-        defer { reset() }
-        while try step() {}
     }
 
     /// Rewinds the statement so it can run again; bindings are kept.
@@ -228,13 +211,6 @@ package final class Statement {
         guard let bytes = sqlite3_column_blob(handle, index), count > 0 else { return [] }
         return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
-
-    /// The 0-based column `index` as an optional integer.
-    package func optionalInt64(_ index: Int32) -> Int64? { isNull(index) ? nil : int64(index) }
-    /// The 0-based column `index` as an optional double.
-    package func optionalDouble(_ index: Int32) -> Double? { isNull(index) ? nil : double(index) }
-    /// The 0-based column `index` as optional text.
-    package func optionalString(_ index: Int32) -> String? { isNull(index) ? nil : string(index) }
 
     /// The 0-based column `index` as a dynamically typed value.
     package func value(_ index: Int32) -> SQLiteValue {

@@ -74,8 +74,8 @@ public final class Store: Sendable {
         /// The defaults: read-write, `synchronous=FULL`, 10 s busy timeout, 4 readers.
         public init() {}
 
-        var connection: Connection.Configuration {
-            var configuration = Connection.Configuration()
+        var connection: SQLiteConnection.Configuration {
+            var configuration = SQLiteConnection.Configuration()
             configuration.synchronous = synchronous
             configuration.busyTimeout = busyTimeout
             configuration.publicStatementArguments = publicStatementArguments
@@ -127,7 +127,7 @@ public final class Store: Sendable {
         let connectionConfiguration = configuration.connection
 
         if configuration.readOnly {
-            let probe = try Connection(path: path, mode: .readOnly, busyTimeout: configuration.busyTimeout)
+            let probe = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: configuration.busyTimeout)
             let status = try migrator.status(of: probe)
             guard !status.isEmpty else {
                 throw TallyError.notATallyDatabase(path: path, reason: "the file holds no Tally schema yet; open it read-write once to create it")
@@ -138,7 +138,7 @@ public final class Store: Sendable {
             writer = nil
             appliedMigrations = []
         } else {
-            let connection = try Connection(path: path, mode: .readWriteCreate, busyTimeout: configuration.busyTimeout)
+            let connection = try SQLiteConnection(path: path, mode: .readWriteCreate, busyTimeout: configuration.busyTimeout)
             // Check before configuring: switching to WAL writes the file header, and a file
             // that is not ours must be left exactly as it was.
             _ = try migrator.status(of: connection)
@@ -155,7 +155,7 @@ public final class Store: Sendable {
             writer = Locked(connection)
         }
         readers = ConnectionPool(capacity: configuration.maximumReaders) { () throws(TallyError) -> Connection in
-            let connection = try Connection(path: path, mode: .readOnly, busyTimeout: connectionConfiguration.busyTimeout)
+            let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: connectionConfiguration.busyTimeout)
             try connection.configure(connectionConfiguration)
             return connection
         }
@@ -198,6 +198,16 @@ public final class Store: Sendable {
         return try writer.withLock { (connection: inout Connection) throws(TallyError) -> T in try body(connection) }
     }
 
+    /// The SQLite connection behind `connection`, for operations that only SQLite has
+    /// (WAL checkpoints, the online backup API, file restores); on PostgreSQL an error
+    /// naming the PostgreSQL tool that does the job.
+    static func sqliteOnly(_ connection: Connection, _ operation: String, alternative: String) throws(TallyError) -> SQLiteConnection {
+        guard let sqlite = connection as? SQLiteConnection else {
+            throw TallyError.invalidInput(field: "store", reason: "\(operation) works on SQLite databases; this store is on PostgreSQL, where \(alternative)")
+        }
+        return sqlite
+    }
+
     func readOnlyError() -> TallyError {
         .invalidInput(field: "store", reason: "\(path) was opened read-only (Store.Configuration.readOnly); open it read-write to write")
     }
@@ -223,7 +233,7 @@ public final class Store: Sendable {
     /// without changing anything (no migration, no WAL switch).
     public static func migrationStatus(path: String) throws(TallyError) -> Store.MigrationStatus {
         try checkDatabasePath(path, creating: false)
-        let connection = try Connection(path: path, mode: .readOnly)
+        let connection = try SQLiteConnection(path: path, mode: .readOnly)
         return try Migrator.embedded.status(of: connection).public
     }
 
@@ -235,7 +245,8 @@ public final class Store: Sendable {
     /// - Returns: What was copied, and whether other connections kept it from completing.
     @discardableResult
     public func checkpointWAL(truncate: Bool = false) throws(TallyError) -> Store.WALCheckpointResult {
-        let result = try withWriter { (db: Connection) throws(TallyError) -> WALCheckpoint in
+        let result = try withWriter { (connection: Connection) throws(TallyError) -> WALCheckpoint in
+            let db = try Self.sqliteOnly(connection, "checkpointWAL(truncate:)", alternative: "PostgreSQL checkpoints its own WAL")
             guard truncate else { return try db.checkpoint(.passive) }
             // First without waiting: a truncating checkpoint that waits holds off every
             // writer for the whole busy timeout. If a replicator holds its permanent read

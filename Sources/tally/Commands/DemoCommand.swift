@@ -165,8 +165,8 @@ struct DemoCommand: ParsableCommand {
     /// Runs `sql` the way the sqlite3 prompt would (read-only) and prints its rows as a table.
     private func query(_ databasePath: String, _ sql: String) throws {
         try say("   sqlite> \(sql)")
-        let connection = try Connection(path: databasePath, mode: .readOnly)
-        let statement = try connection.prepare(sql)
+        let connection = try SQLiteConnection(path: databasePath, mode: .readOnly)
+        let statement = try connection.prepareSQLite(sql)
         let columns = (0..<statement.columnCount).map { statement.columnName($0) }
         var rows: [[String]] = []
         while try statement.step() {

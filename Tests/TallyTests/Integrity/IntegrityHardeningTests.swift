@@ -88,7 +88,7 @@ struct IntegrityHardeningTests {
         let error = try #require(throws: TallyError.self) { try Store(path: fixture.databasePath) }
         #expect(error.problem.contains("reset") || error.problem.contains("migration"), "\(error)")
         // Nothing was re-applied on top of the existing tables.
-        let count = try Connection(path: fixture.databasePath, mode: .readOnly).scalarInt("SELECT count(*) FROM schema_migrations")
+        let count = try SQLiteConnection(path: fixture.databasePath, mode: .readOnly).scalarInt("SELECT count(*) FROM schema_migrations")
         #expect(count == 0)
     }
 

@@ -18,7 +18,7 @@ struct ChainAndConcurrencyTests {
     /// Runs SQL with the ledger's protective triggers dropped, then puts them back, as an
     /// attacker with the sqlite3 CLI could.
     private func tamper(_ path: String, _ sql: String) throws {
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         let triggers = try db.rows("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'ledger'")
         try db.transaction(.immediate) {
             for name in ["ledger_no_update", "ledger_no_delete", "ledger_chain_extends"] {
@@ -61,7 +61,7 @@ struct ChainAndConcurrencyTests {
     @Test("the schema itself refuses an insert that does not extend the chain")
     func triggersGuardChain() throws {
         let (_, path) = try seeded(2)
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         let insert = "INSERT INTO ledger (seq, event_id, stream, stream_version, kind, recorded_at, prev_hash, hash) VALUES (?, ?, 'x', 1, 'k', 't', ?, ?)"
         let fake = String(repeating: "a", count: 64)
         let wrongSeq = try #require(throws: TallyError.self) { try db.execute(insert, [Int64(9), "e9", fake, fake]) }

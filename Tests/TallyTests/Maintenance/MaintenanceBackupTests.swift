@@ -195,6 +195,6 @@ struct MaintenanceBackupTests {
         try store.checkpointWAL(truncate: true)
         let after = try store.statistics()
         #expect(after.walBytes == 0 && after.walFrames == 0)
-        #expect(after.sqliteVersion == Connection.sqliteVersion)
+        #expect(after.sqliteVersion == SQLiteConnection.sqliteVersion)
     }
 }

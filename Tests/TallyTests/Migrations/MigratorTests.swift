@@ -25,7 +25,7 @@ struct MigratorTests {
         let path = directory.file("new.db")
         let store = try Store(path: path)
         #expect(store.appliedMigrations == Migrator.embedded.migrations.map(\.name))
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         #expect(try db.scalarInt("PRAGMA application_id") == Int64(Migrator.applicationID))
         #expect(try db.scalarInt("PRAGMA user_version") == Int64(Migrator.embedded.latestVersion))
         #expect(try db.scalarText("SELECT checksum FROM schema_migrations WHERE version = 1") == Migrator.embedded.migrations[0].checksum)
@@ -44,7 +44,7 @@ struct MigratorTests {
     func ledgerAppendOnly() throws {
         let path = directory.file("l.db")
         _ = try Store(path: path)
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         try db.execute("""
             INSERT INTO ledger (seq, event_id, stream, stream_version, kind, recorded_at, prev_hash, hash)
             VALUES (1, 'e1', 's', 1, 'charge', '2026-01-01T00:00:00.000Z', '\(Digest.zeroHash)', '\(String(repeating: "a", count: 64))')
@@ -76,9 +76,9 @@ struct MigratorTests {
         // A database made by 0.1 recorded the released checksum: it opens, and keeps its record.
         let path = directory.file("released.db")
         _ = try Store(path: path)
-        try Connection(path: path).execute("UPDATE schema_migrations SET checksum = ? WHERE version = 1", [releasedChecksum])
+        try SQLiteConnection(path: path).execute("UPDATE schema_migrations SET checksum = ? WHERE version = 1", [releasedChecksum])
         _ = try Store(path: path)
-        #expect(try Connection(path: path).scalarText("SELECT checksum FROM schema_migrations WHERE version = 1") == releasedChecksum)
+        #expect(try SQLiteConnection(path: path).scalarText("SELECT checksum FROM schema_migrations WHERE version = 1") == releasedChecksum)
     }
 
     /// Runs `open` against the file and checks it throws `expected` and leaves the bytes alone.
@@ -94,7 +94,7 @@ struct MigratorTests {
     func changedMigration() throws {
         let path = directory.file("changed.db")
         _ = try Store(path: path)
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         try db.execute("UPDATE schema_migrations SET checksum = 'deadbeef' WHERE version = 1")
         _ = try db.checkpoint(.truncate)
         try expectRefusal(path) {
@@ -107,7 +107,7 @@ struct MigratorTests {
     func newerDatabase() throws {
         let path = directory.file("newer.db")
         _ = try Store(path: path)
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         try db.execute("PRAGMA user_version = 99")
         _ = try db.checkpoint(.truncate)
         try expectRefusal(path) {
@@ -120,7 +120,7 @@ struct MigratorTests {
     func unknownRecordedMigration() throws {
         let path = directory.file("unknown.db")
         _ = try Store(path: path)
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         try db.execute("INSERT INTO schema_migrations VALUES (42, '0042_future.sql', 'x', 'now')")
         _ = try db.checkpoint(.truncate)
         try expectRefusal(path) {
@@ -132,7 +132,7 @@ struct MigratorTests {
     @Test("someone else's SQLite database is refused and left untouched")
     func foreignDatabase() throws {
         let path = directory.file("foreign.db")
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         try db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
         try expectRefusal(path) {
             if case let .notATallyDatabase(_, reason) = $0 { return reason.contains("application_id") }
@@ -162,7 +162,7 @@ struct MigratorTests {
     func readOnlyPending() throws {
         let path = directory.file("old.db")
         let older = Migrator(migrations: [Migration(version: 1, name: "0001_initial.sql", sql: "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;", checksum: "c1")])
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         try older.migrate(db)
         // History says version 1 has another checksum than ours: refused even read-only.
         var configuration = Store.Configuration()
@@ -199,7 +199,7 @@ struct MigratorTests {
         let path = directory.file("steps.db")
         let base = Migrator.embedded.migrations
         let next = Migration(version: base.count + 1, name: "9999_extra.sql", sql: "CREATE TABLE extra (x INTEGER) STRICT;", checksum: "e")
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         try Migrator(migrations: base).migrate(db)
         let applied = try Migrator(migrations: base + [next]).migrate(db)
         #expect(applied == [next])

@@ -205,7 +205,7 @@ struct LedgerProofTests {
         try store.sql { _ in }
         let head = try store.ledger.head()
         var previous = head.hash
-        let connection = try Connection(path: store.path)
+        let connection = try SQLiteConnection(path: store.path)
         for seq in Int64(11)...40 {
             let recordedAt = "2026-11-29T00:00:00.000Z"
             let hash = try LedgerHash.hash(prevHash: previous, seq: seq, eventID: "sql-\(seq)", stream: "sql", streamVersion: seq - 10,

@@ -58,7 +58,7 @@ final class ReconcileFixture: @unchecked Sendable {
     }
 
     static func tamper(_ path: String, _ sql: String, dropping triggers: [String] = []) throws {
-        let db = try Connection(path: path)
+        let db = try SQLiteConnection(path: path)
         try db.execute("PRAGMA foreign_keys = OFF")
         var creates: [String] = []
         for name in triggers {

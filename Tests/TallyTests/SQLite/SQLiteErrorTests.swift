@@ -7,7 +7,7 @@ struct SQLiteErrorTests {
     let db: Connection
 
     init() throws {
-        db = try Connection(path: ":memory:")
+        db = try SQLiteConnection(path: ":memory:")
         try db.execute("""
             PRAGMA foreign_keys = ON;
             CREATE TABLE parent (id INTEGER PRIMARY KEY);
@@ -101,8 +101,8 @@ struct SQLiteErrorTests {
         let hidden = try failure("INSERT INTO t (u, c) VALUES ('a', 1)")
         #expect(hidden.arguments == nil)
         let directory = TemporaryDirectory()
-        let debugging = try Connection(path: directory.file("args.db"))
-        var configuration = Connection.Configuration()
+        let debugging = try SQLiteConnection(path: directory.file("args.db"))
+        var configuration = SQLiteConnection.Configuration()
         configuration.publicStatementArguments = true
         try debugging.configure(configuration)
         try debugging.execute("CREATE TABLE t (u TEXT UNIQUE, c INTEGER) STRICT; INSERT INTO t VALUES ('a', 1)")

@@ -4,10 +4,10 @@ import Testing
 
 @Suite("Statement: binding and reading values")
 struct StatementTests {
-    let db: Connection
+    let db: SQLiteConnection
 
     init() throws {
-        db = try Connection(path: ":memory:")
+        db = try SQLiteConnection(path: ":memory:")
         try db.execute("CREATE TABLE t (v ANY) STRICT")
     }
 
@@ -56,7 +56,7 @@ struct StatementTests {
 
     @Test("named parameters bind by name; an unknown name is an error")
     func namedParameters() throws {
-        let statement = try db.prepare("SELECT :a || @b || $c")
+        let statement = try db.prepareSQLite("SELECT :a || @b || $c")
         try statement.bind("x", named: ":a")
         try statement.bind(2, named: "@b")
         try statement.bind(3.5, named: "$c")

@@ -8,9 +8,9 @@ private struct Boom: Error {}
 struct TransactionTests {
     let directory = TemporaryDirectory()
 
-    private func openTable(_ name: String = "t.db") throws -> Connection {
-        let db = try Connection(path: directory.file(name))
-        try db.configure(Connection.Configuration())
+    private func openTable(_ name: String = "t.db") throws -> SQLiteConnection {
+        let db = try SQLiteConnection(path: directory.file(name))
+        try db.configure(SQLiteConnection.Configuration())
         try db.execute("CREATE TABLE IF NOT EXISTS t (v INTEGER) STRICT")
         return db
     }
@@ -61,8 +61,8 @@ struct TransactionTests {
     func readerSnapshot() throws {
         let writer = try openTable()
         try writer.execute("INSERT INTO t VALUES (1)")
-        let reader = try Connection(path: directory.file("t.db"), mode: .readOnly)
-        try reader.configure(Connection.Configuration())
+        let reader = try SQLiteConnection(path: directory.file("t.db"), mode: .readOnly)
+        try reader.configure(SQLiteConnection.Configuration())
         try reader.transaction(.deferred) {
             #expect(try reader.scalarInt("SELECT count(*) FROM t") == 1)
             try writer.execute("INSERT INTO t VALUES (2)")
@@ -78,7 +78,7 @@ struct TransactionTests {
         try db.transaction(.immediate) {
             for value in 0..<1000 { try db.execute("INSERT INTO t VALUES (?)", [value]) }
         }
-        let copy = try Connection(path: directory.file("copy.db"))
+        let copy = try SQLiteConnection(path: directory.file("copy.db"))
         var progressCalls = 0
         try db.backup(to: copy, pagesPerStep: 1) { _, _ in progressCalls += 1 }
         #expect(progressCalls > 1)
@@ -92,7 +92,7 @@ struct TransactionTests {
     @Test("a busy writer gets SQLITE_BUSY after the timeout, as an error that says so")
     func busy() throws {
         let first = try openTable()
-        let second = try Connection(path: directory.file("t.db"), busyTimeout: 0.05)
+        let second = try SQLiteConnection(path: directory.file("t.db"), busyTimeout: 0.05)
         try first.execute("BEGIN IMMEDIATE")
         defer { try? first.execute("ROLLBACK") }
         let error = try #require(throws: TallyError.self) { try second.execute("BEGIN IMMEDIATE") }

@@ -46,7 +46,7 @@ struct StateStoreTests {
     @Test("a body edited behind Tally's back is reported as corrupt, never returned")
     func tamperDetected() throws {
         let document = try store.state.put("invoices/INV-9", body: ["total": 100], status: "unpaid")
-        let db = try Connection(path: store.path)
+        let db = try SQLiteConnection(path: store.path)
         try db.execute(#"UPDATE state SET body = '{"total":1}', version = version + 1 WHERE key = 'invoices/INV-9'"#)
         let error = try #require(throws: TallyError.self) { try store.state.get("invoices/INV-9") }
         #expect(error == .corruptState(key: "invoices/INV-9", expected: document.checksum,
@@ -59,7 +59,7 @@ struct StateStoreTests {
     @Test("a reformatted but equal body is not corruption")
     func reformattedIsFine() throws {
         let document = try store.state.put("k", body: ["a": 1, "b": [true, nil]])
-        let db = try Connection(path: store.path)
+        let db = try SQLiteConnection(path: store.path)
         try db.execute(#"UPDATE state SET body = '{ "b" : [true, null], "a" : 1.0 }', version = version + 1, checksum = ? WHERE key = 'k'"#, [document.checksum])
         #expect(try store.state.get("k")?.body == document.body)
     }

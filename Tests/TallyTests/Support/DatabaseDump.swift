@@ -3,7 +3,7 @@ import Foundation
 
 /// Every row of every table of a database, as text, for "nothing changed" assertions.
 func databaseDump(_ path: String) throws -> [String] {
-    let db = try Connection(path: path, mode: .readOnly)
+    let db = try SQLiteConnection(path: path, mode: .readOnly)
     var lines: [String] = []
     let tables = try db.rows("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
     for case let .text(table) in tables.map({ $0[0] }) {
@@ -17,6 +17,6 @@ func databaseDump(_ path: String) throws -> [String] {
 
 /// Copies a database into a new file through SQLite's online backup (safe with WAL).
 func copyDatabase(_ source: Store, to path: String) throws {
-    let destination = try Connection(path: path)
-    try source.readTransaction { (db: Connection) throws(TallyError) in try db.backup(to: destination) }
+    let destination = try SQLiteConnection(path: path)
+    try source.readTransaction { (db: Connection) throws(TallyError) in try (db as? SQLiteConnection)?.backup(to: destination) }
 }
