@@ -17,11 +17,14 @@ var lines = [
     "    /// (file name, base64 of the file's exact bytes), sorted by file name.",
     "    static let files: [(name: String, base64: String)] = [",
 ]
-for path in arguments.dropFirst().sorted() {
+for path in arguments.dropFirst() {
     let url = URL(fileURLWithPath: path)
     do {
         let data = try Data(contentsOf: url)
-        lines.append("        (\"\(url.lastPathComponent)\", \"\(data.base64EncodedString())\"),")
+        // The name relative to Migrations/: "0001_initial.sql", "postgres/0001_initial.sql".
+        let parent = url.deletingLastPathComponent().lastPathComponent
+        let name = parent == "Migrations" ? url.lastPathComponent : parent + "/" + url.lastPathComponent
+        lines.append("        (\"\(name)\", \"\(data.base64EncodedString())\"),")
     } catch {
         FileHandle.standardError.write(Data("MigrationEmbedder: cannot read \(path): \(error)\n".utf8))
         exit(1)

@@ -65,6 +65,9 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
     case migrationPending(path: String, current: Int, latest: Int)
     /// SQLite reported an error not covered by a more specific case.
     case sqlite(SQLiteError)
+    /// PostgreSQL (or libpq) reported an error: its SQLSTATE (`23505`, `08006`, …), the
+    /// message, and the statement.
+    case postgres(code: String, message: String, sql: String?)
     /// A bug in Tally: something that must not happen did. Please report it with the detail.
     case `internal`(String)
 
@@ -125,6 +128,8 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
             return "SQLite error \(error.code.rawValue) (\(error.code)): \(error.message)"
                 + (error.sql.map { " — while executing `\($0.trimmingWhitespace())`" } ?? "")
                 + (error.arguments.map { " with arguments \($0)" } ?? "")
+        case let .postgres(code, message, sql):
+            return "PostgreSQL error \(code): \(message)" + (sql.map { " — while executing `\($0.trimmingWhitespace())`" } ?? "")
         case let .internal(detail):
             return "internal error in Tally: \(detail)"
         }
@@ -186,6 +191,15 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
             case .cannotOpen: return "Check that the path exists and that its directory is writable."
             case .ioError: return "The disk reported an I/O error; check it and retry."
             case .constraint: return "The data breaks a rule of the schema; see the message."
+            default: return ""
+            }
+        case let .postgres(code, _, _):
+            switch code.prefix(2) {
+            case "08", "57": return "The connection to the server failed; check that it runs and retry (an append with an event id can be resent safely)."
+            case "23", "P0": return "The data breaks a rule of the schema; see the message."
+            case "40": return "The transaction conflicted with another; retry it."
+            case "53": return "The server is out of a resource (disk, memory, connections); free it and retry."
+            case "42": return "Check that the database was created by Tally and is up to date."
             default: return ""
             }
         case .internal:

@@ -10,7 +10,7 @@ enum DatabaseModes {
             case "ledger-append":
                 // ledger-append DB STREAM COUNT: appends COUNT events, printing each seq.
                 guard arguments.count == 3, let count = Int(arguments[2]) else { return usage(mode, "DB STREAM COUNT") }
-                let store = try Store(path: arguments[0])
+                let store = try openStore(arguments[0])
                 for index in 0..<count {
                     let event = try store.ledger.append(stream: arguments[1], kind: "charge", amount: Int64(index + 1),
                                                         currency: "EUR", payload: ["n": .number(Double(index))])
@@ -22,7 +22,7 @@ enum DatabaseModes {
                 // makes a combined ledger + state write, printing after each commit returns:
                 //   "event SEQ" or "state SEQ KEY VERSION"
                 guard arguments.count == 2, let keys = Int(arguments[1]) else { return usage(mode, "DB KEYS") }
-                let store = try Store(path: arguments[0])
+                let store = try openStore(arguments[0])
                 var round = 0
                 while true {
                     if round % 2 == 0 {
@@ -45,7 +45,7 @@ enum DatabaseModes {
             case "export-loop":
                 // export-loop DB SNAPSHOT: exports again and again (for kill tests).
                 guard arguments.count == 2 else { return usage(mode, "DB SNAPSHOT") }
-                let store = try Store(path: arguments[0])
+                let store = try openStore(arguments[0])
                 var round = 0
                 while true {
                     try store.exportSnapshot(to: arguments[1])
@@ -55,7 +55,7 @@ enum DatabaseModes {
             case "mirror-loop":
                 // mirror-loop DB DIR: changes a document and mirrors, again and again.
                 guard arguments.count == 2 else { return usage(mode, "DB DIR") }
-                let store = try Store(path: arguments[0])
+                let store = try openStore(arguments[0])
                 var round = 0
                 while true {
                     try store.state.put("loop/k\(round % 5)", body: ["round": .number(Double(round)), "pad": .string(String(repeating: "x", count: 2000))])
@@ -67,7 +67,7 @@ enum DatabaseModes {
                 // backup-loop DB DIR: appends an event and takes a verified backup (keeping 3),
                 // again and again (for kill tests).
                 guard arguments.count == 2 else { return usage(mode, "DB DIR") }
-                let store = try Store(path: arguments[0])
+                let store = try openStore(arguments[0])
                 var round = 0
                 while true {
                     try store.ledger.append(stream: "backup", kind: "tick", payload: ["round": .number(Double(round))])
@@ -81,7 +81,7 @@ enum DatabaseModes {
                 // returned, pausing PAUSE_MS between appends.
                 guard arguments.count == 2 || arguments.count == 3 else { return usage(mode, "DB STREAM [PAUSE_MS]") }
                 let pause = arguments.count == 3 ? (UInt32(arguments[2]) ?? 0) : 0
-                let store = try Store(path: arguments[0])
+                let store = try openStore(arguments[0])
                 var index = 0
                 while true {
                     let event = try store.ledger.append(stream: arguments[1], kind: "charge", amount: Int64(index % 50 + 1),
@@ -90,13 +90,31 @@ enum DatabaseModes {
                     index += 1
                     if pause > 0 { usleep(pause * 1_000) }
                 }
+            case "append-retrying":
+                // append-retrying DB STREAM: appends forever with event ids STREAM-0, STREAM-1, …;
+                // prints "N SEQ" once append N returned; when an append fails (a server lost
+                // in a failover) it resends the same event, which the ledger recognizes if it
+                // was committed after all.
+                guard arguments.count == 2 else { return usage(mode, "DB STREAM") }
+                let store = try openStore(arguments[0])
+                var index = 0
+                while true {
+                    do {
+                        let event = try store.ledger.append(NewEvent(stream: arguments[1], kind: "charge", amount: 1, currency: "EUR",
+                                                                     eventID: "\(arguments[1])-\(index)"))
+                        acknowledge("\(index) \(event.seq)")
+                        index += 1
+                    } catch {
+                        usleep(50_000)
+                    }
+                }
             case "consume-loop":
                 // consume-loop DB: runs the consumer "projection" forever. Each event moves the
                 // document proj/totals (count, sum of amounts, last seq) in the transaction
                 // that moves the consumer, so a kill can never apply an event twice or skip one;
                 // a seq out of order is recorded in proj/violations.
                 guard arguments.count == 1 else { return usage(mode, "DB") }
-                let store = try Store(path: arguments[0])
+                let store = try openStore(arguments[0])
                 let consumer = try store.consumer("projection", lockTimeout: 10)
                 try consumer.process(batchSize: 16, timeout: nil) { event, tx in
                     let totals = try tx.state.get("proj/totals")?.body ?? ["count": 0, "sum": 0, "last": 0]
@@ -130,7 +148,7 @@ enum DatabaseModes {
             case "verify-loop":
                 // verify-loop DB: verifies the chain and reads every document, again and again.
                 guard arguments.count == 1 else { return usage(mode, "DB") }
-                let store = try Store(path: arguments[0])
+                let store = try openStore(arguments[0])
                 var round = 0
                 while true {
                     let report = try store.ledger.verifyChain()
@@ -150,6 +168,12 @@ enum DatabaseModes {
             FileHandle.standardError.write(Data("TallyHarness \(mode): \(error)\n".utf8))
             return 1
         }
+    }
+
+    /// A store at a file path, or on PostgreSQL for a connection string.
+    static func openStore(_ location: String, configuration: Store.Configuration = Store.Configuration()) throws -> Store {
+        if location.hasPrefix("postgres") { return try Store(postgres: location, configuration: configuration) }
+        return try Store(path: location, configuration: configuration)
     }
 
     /// Prints one line and flushes it, so a parent that kills us has seen every line we

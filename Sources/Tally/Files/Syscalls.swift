@@ -536,6 +536,17 @@ package enum System {
     /// This process's id.
     package static var processID: Int32 { Int32(getpid()) }
 
+    /// Waits up to `seconds` for `fd` to become readable (poll); false on timeout or error.
+    package static func waitReadable(_ fd: Int32, seconds: Double) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(max(0, min(seconds, 3_600)) * 1_000)
+        while true {
+            let ready = poll(&entry, 1, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            return ready > 0
+        }
+    }
+
     /// Whether a process with this id exists (signal 0).
     package static func processExists(_ pid: Int32) -> Bool {
         kill(pid_t(pid), 0) == 0 || errno == EPERM

@@ -25,7 +25,15 @@ final class ChangeWatcher: @unchecked Sendable {
     private let lock = PlatformLock()
     private var started = false
     private var stopped = false
+    /// Where commits happen: a database file, or a PostgreSQL server (whose NOTIFY
+    /// tally_ledger, sent by a trigger at commit, is the wake-up).
+    private enum Source {
+        case sqlite(path: String)
+        case postgres(conninfo: String)
+    }
+
     private let path: String
+    private let source: Source
     private let notifier: CommitNotifier
     private let logger: Logger
 
@@ -34,9 +42,19 @@ final class ChangeWatcher: @unchecked Sendable {
 
     init(path: String, notifier: CommitNotifier, logger: Logger) {
         self.path = path
+        self.source = .sqlite(path: path)
         self.notifier = notifier
         self.logger = logger
         self.fallbackInterval = FileChangeMonitor.isAvailable ? 0.25 : 0.02
+    }
+
+    /// A watcher for a PostgreSQL database: LISTEN tally_ledger on a connection of its own.
+    init(postgres conninfo: String, display: String, notifier: CommitNotifier, logger: Logger) {
+        self.path = display
+        self.source = .postgres(conninfo: conninfo)
+        self.notifier = notifier
+        self.logger = logger
+        self.fallbackInterval = 0.25
     }
 
     /// Starts watching, once.
@@ -58,6 +76,34 @@ final class ChangeWatcher: @unchecked Sendable {
     private var isStopped: Bool { lock.withLock { stopped } }
 
     private func run() {
+        switch source {
+        case .sqlite: watchFile()
+        case let .postgres(conninfo): listen(conninfo)
+        }
+    }
+
+    /// PostgreSQL: a LISTEN session; reconnects (and wakes followers once, in case a
+    /// notification was lost meanwhile) when the connection drops.
+    private func listen(_ conninfo: String) {
+        var session: PGConnection?
+        while !isStopped {
+            do {
+                if session == nil {
+                    let connection = try PGConnection(conninfo: conninfo)
+                    try connection.listen("tally_ledger")
+                    session = connection
+                    notifier.notify()
+                }
+                if let session, try session.waitForNotifications(seconds: fallbackInterval) > 0 { notifier.notify() }
+            } catch {
+                logger.debug("change watcher lost its PostgreSQL session", metadata: ["db": "\(path)", "error": "\(error)"])
+                session = nil
+                System.sleep(seconds: fallbackInterval)
+            }
+        }
+    }
+
+    private func watchFile() {
         let split = FileOperations.split(path)
         let monitor = FileChangeMonitor(directory: split.directory, names: [split.name, split.name + "-wal"])
         var connection: Connection?

@@ -263,13 +263,13 @@ public final class Consumer: Sendable {
     final class Lease: @unchecked Sendable {
         // @unchecked: `lock` is only touched under `guard`.
         private let guardLock = PlatformLock()
-        private var lock: FileLock?
+        private var lock: ConsumerLock?
 
-        init(_ lock: FileLock) { self.lock = lock }
+        init(_ lock: ConsumerLock) { self.lock = lock }
 
         func release() {
             guardLock.withLock {
-                try? lock?.unlock()
+                lock?.unlock()
                 lock = nil
             }
         }
@@ -323,7 +323,7 @@ extension Store {
     public func resetConsumer(_ name: String, to seq: Int64) throws(TallyError) {
         try ConsumerTable.validate(name)
         let lock = try lockConsumer(name, timeout: 0)
-        defer { try? lock.unlock() }
+        defer { lock.unlock() }
         try writeTransaction { (tx: Transaction) throws(TallyError) -> Void in
             let db = try tx.usableConnection(writing: true)
             guard try ConsumerTable.position(of: name, on: db) != nil else { throw Self.unknownConsumer(name) }
@@ -342,12 +342,12 @@ extension Store {
     public func removeConsumer(_ name: String) throws(TallyError) {
         try ConsumerTable.validate(name)
         let lock = try lockConsumer(name, timeout: 0)
-        defer { try? lock.unlock() }
+        defer { lock.unlock() }
         let removed = try writeTransaction { (tx: Transaction) throws(TallyError) -> Bool in
             try ConsumerTable.remove(name, on: try tx.usableConnection(writing: true))
         }
         guard removed else { throw Self.unknownConsumer(name) }
-        _ = try? AtomicFile.remove(lock.lockPath)
+        lock.removeFile()
     }
 
     private static func unknownConsumer(_ name: String) -> TallyError {
@@ -357,7 +357,10 @@ extension Store {
     /// The path whose `.lock` sidecar guards a consumer.
     func consumerLockBase(_ name: String) -> String { path + "-consumer-" + name }
 
-    private func lockConsumer(_ name: String, timeout: Double) throws(TallyError) -> FileLock {
+    private func lockConsumer(_ name: String, timeout: Double) throws(TallyError) -> ConsumerLock {
+        if let postgresConninfo {
+            return try ConsumerLock.postgres(name: name, conninfo: postgresConninfo, display: path, timeout: timeout)
+        }
         let lock = try FileLock(path: consumerLockBase(name))
         do {
             try lock.lock(.exclusive, timeout: timeout)
@@ -365,18 +368,56 @@ extension Store {
             if case .lockTimeout = error { throw TallyError.consumerBusy(name: name, lockPath: lock.lockPath) }
             throw error
         }
-        return lock
+        return .file(lock)
     }
 
     private func isConsumerRunning(_ name: String) -> Bool? {
-        guard let lock = try? FileLock(path: consumerLockBase(name)) else { return nil }
         do {
-            try lock.lock(.exclusive, timeout: 0)
-            try? lock.unlock()
+            let lock = try lockConsumer(name, timeout: 0)
+            lock.unlock()
             return false
         } catch {
-            if case .lockTimeout = error { return true }
+            if case .consumerBusy = error { return true }
             return nil
         }
+    }
+}
+
+/// An exclusive lock on one consumer name that the operating system or the server releases
+/// when its holder dies: a `flock` on a file beside an SQLite database, or a session-level
+/// advisory lock on a PostgreSQL connection kept for the purpose.
+enum ConsumerLock {
+    case file(FileLock)
+    case postgres(PostgresConnection)
+
+    /// Takes the advisory lock for `name` on a connection of its own, waiting at most
+    /// `timeout` seconds.
+    static func postgres(name: String, conninfo: String, display: String, timeout: Double) throws(TallyError) -> ConsumerLock {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(Swift.max(0, Swift.min(timeout, 1e9))))
+        var pause = 0.001
+        while true {
+            if try connection.scalarInt("SELECT pg_try_advisory_lock(hashtextextended(current_schema() || ' ' || ?, 0))::int", ["tally consumer " + name]) == 1 {
+                return .postgres(connection)
+            }
+            guard ContinuousClock.now < deadline else {
+                throw TallyError.consumerBusy(name: name, lockPath: "the advisory lock 'tally consumer \(name)' on \(display)")
+            }
+            System.sleep(seconds: pause)
+            pause = Swift.min(pause * 2, 0.05)
+        }
+    }
+
+    /// Releases the lock (closing the PostgreSQL session releases its advisory lock).
+    func unlock() {
+        switch self {
+        case let .file(lock): try? lock.unlock()
+        case let .postgres(connection): connection.client.close()
+        }
+    }
+
+    /// Removes the lock file (a removed consumer's), if there is one.
+    func removeFile() {
+        if case let .file(lock) = self { _ = try? AtomicFile.remove(lock.lockPath) }
     }
 }

@@ -70,6 +70,7 @@ struct DatabaseVerifier {
 
     /// Differences between the database's schema and the migrations' (see ``SchemaCheck``).
     private func schemaCheck() throws(TallyError) -> [String] {
+        if db.dialect == .postgres { return try postgresSchemaCheck() }
         do throws(TallyError) {
             return try SchemaCheck.problems(of: db, migrator: .embedded)
         } catch where error.isCorruption {
@@ -77,9 +78,36 @@ struct DatabaseVerifier {
         }
     }
 
+    /// PostgreSQL: every trigger the migrations create exists and is enabled, and no other
+    /// trigger sits on Tally's tables.
+    private func postgresSchemaCheck() throws(TallyError) -> [String] {
+        var problems: [String] = []
+        var present: [String: String] = [:]
+        for row in try db.rows("""
+            SELECT t.tgname, t.tgenabled::text, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+             WHERE NOT t.tgisinternal AND c.relnamespace = to_regnamespace(current_schema())
+            """) {
+            guard row.count == 3, case let .text(name) = row[0], case let .text(enabled) = row[1], case let .text(table) = row[2] else { continue }
+            present[name] = enabled
+            if !PostgresMigrator.triggers.contains(name) {
+                problems.append("trigger \(name) on \(table) is not one of Tally's: it changes what writes do; drop it")
+            }
+        }
+        for name in PostgresMigrator.triggers {
+            switch present[name] {
+            case nil: problems.append("trigger \(name) is missing: the rule it enforces no longer holds for every client")
+            case "D": problems.append("trigger \(name) is disabled: the rule it enforces no longer holds for every client")
+            default: break
+            }
+        }
+        return problems
+    }
+
     // MARK: SQLite's own checks
 
     private func integrityCheck() throws(TallyError) -> [String] {
+        // PostgreSQL checks its own pages (with data checksums, when the cluster has them).
+        if db.dialect == .postgres { return ["ok"] }
         do throws(TallyError) {
             let rows = try db.rows("PRAGMA integrity_check")
             // SQLite packs several problems into one row, one per line; a report lists lines.
@@ -96,6 +124,8 @@ struct DatabaseVerifier {
     }
 
     private func foreignKeyCheck() throws(TallyError) -> [String] {
+        // PostgreSQL enforces foreign keys at every commit; there is nothing to re-check.
+        if db.dialect == .postgres { return [] }
         do throws(TallyError) {
             return try db.rows("PRAGMA foreign_key_check").map { row in
                 let table = row.count > 0 ? text(row[0]) : "?"
@@ -135,7 +165,8 @@ struct DatabaseVerifier {
         // AUTOINCREMENT remembers the highest seq ever inserted, even after the rows are
         // gone: a ledger whose tail was deleted (triggers dropped, rows removed, triggers put
         // back) still shows here.
-        if report.isIntact, let remembered = try db.scalarInt("SELECT seq FROM sqlite_sequence WHERE name = 'ledger'"),
+        let rememberedSQL = db.dialect == .postgres ? "SELECT last_seq FROM ledger_head WHERE id" : "SELECT seq FROM sqlite_sequence WHERE name = 'ledger'"
+        if report.isIntact, let remembered = try db.scalarInt(rememberedSQL),
            remembered > report.headSeq {
             report.firstBreak = ChainReport.Break(seq: report.headSeq + 1, reason: .tailRemoved(rememberedSeq: remembered))
         }
@@ -172,9 +203,9 @@ struct DatabaseVerifier {
     private mutating func checkHistory() throws(TallyError) {
         let states = try db.prepare("SELECT key, version, status, checksum FROM state ORDER BY key")
         // With a lone max(), SQLite takes the bare columns from the row holding the maximum.
-        let latest = try db.prepare("""
-            SELECT key, max(version), status, checksum, deleted FROM state_history GROUP BY key ORDER BY key
-            """)
+        let latest = try db.prepare(db.dialect == .postgres
+            ? "SELECT DISTINCT ON (key) key, version, status, checksum, deleted FROM state_history ORDER BY key, version DESC"
+            : "SELECT key, max(version), status, checksum, deleted FROM state_history GROUP BY key ORDER BY key")
         var hasState = try states.step()
         var hasHistory = try latest.step()
         while hasState || hasHistory {

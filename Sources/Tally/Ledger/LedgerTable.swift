@@ -30,11 +30,30 @@ enum LedgerTable {
     /// The chain tip an append extends, with its own hash recomputed: a new event is never
     /// chained onto an event that was altered.
     static func verifiedTip(on db: Connection) throws(TallyError) -> (seq: Int64, hash: String) {
+        if db.dialect == .postgres { return try lockedHead(on: db) }
         let statement = try db.statement(tipSQL)
         defer { statement.reset() }
         guard try statement.step() else { return (0, Digest.zeroHash) }
         let tip = try event(from: statement, path: db.path)
         return (tip.seq, tip.hash)
+    }
+
+    private static let lockHeadSQL = InternalSQL("SELECT last_seq, last_hash FROM ledger_head WHERE id FOR UPDATE")
+
+    /// PostgreSQL: locks the head row, which serializes appends from every process (seq
+    /// order is commit order, with no gaps), and verifies the event it names.
+    private static func lockedHead(on db: Connection) throws(TallyError) -> (seq: Int64, hash: String) {
+        let statement = try db.statement(lockHeadSQL)
+        defer { statement.reset() }
+        guard try statement.step() else {
+            throw TallyError.corruptDatabase(path: db.path, detail: "the ledger_head row is missing")
+        }
+        let head = (seq: statement.int64(0), hash: statement.string(1))
+        guard head.seq > 0 else { return head }
+        guard let tip = try event(seq: head.seq, on: db), tip.hash == head.hash else {
+            throw TallyError.corruptDatabase(path: db.path, detail: "ledger_head names seq \(head.seq) with hash \(head.hash), which the ledger does not hold")
+        }
+        return head
     }
 
     /// What a run of appends inside one transaction already knows: the chain tip and the
@@ -79,6 +98,11 @@ enum LedgerTable {
             if event.eventID != nil, let replay = try replayed(checked, on: db) { return (replay, true) }
             throw TallyError.conflict(subject: event.stream, expected: expected, actual: current)
         }
+        // PostgreSQL aborts the whole transaction on a failed statement, so a retry is
+        // recognized before inserting (the head row's lock makes look-then-insert safe).
+        if db.dialect == .postgres, event.eventID != nil, let replay = try replayed(checked, on: db) {
+            return (replay, true)
+        }
         do throws(TallyError) {
             try insert(stored, canonicalPayload: checked.canonicalPayload, on: db)
         } catch where event.eventID != nil && isEventIDClash(error) {
@@ -101,6 +125,7 @@ enum LedgerTable {
     }
 
     private static func isEventIDClash(_ error: TallyError) -> Bool {
+        if case let .postgres(code, message, _) = error { return code == "23505" && message.contains("ledger_event_id_key") }
         guard let sqlite = error.sqliteError, sqlite.code == .constraintUnique else { return false }
         return sqlite.message.contains("ledger.event_id")
     }

@@ -7,6 +7,19 @@ extension Store {
     public func statistics() throws(TallyError) -> Store.Statistics {
         var statistics = try readTransaction { (db: Connection) throws(TallyError) -> Store.Statistics in
             func integer(_ sql: String) throws(TallyError) -> Int64 { try db.scalarInt(sql) ?? 0 }
+            if db.dialect == .postgres {
+                // The server's own figures: its size and version; no pages or WAL of a file.
+                return Store.Statistics(
+                    path: path, schemaVersion: Int(try integer("SELECT max(version)::bigint FROM schema_migrations")),
+                    events: try integer("SELECT count(*) FROM ledger"),
+                    streams: try integer("SELECT count(DISTINCT stream) FROM ledger"),
+                    ledgerHeadSeq: try integer("SELECT last_seq FROM ledger_head WHERE id"),
+                    documents: try integer("SELECT count(*) FROM state"),
+                    historyRows: try integer("SELECT count(*) FROM state_history"),
+                    databaseBytes: try integer("SELECT pg_database_size(current_database())"), walBytes: 0, walFrames: 0,
+                    pageSize: try integer("SELECT current_setting('block_size')::bigint"), pageCount: 0, freelistCount: 0,
+                    journalMode: "postgresql", sqliteVersion: try db.scalarText("SELECT version()") ?? "PostgreSQL")
+            }
             return Store.Statistics(
                 path: path,
                 schemaVersion: Int(try integer("PRAGMA user_version")),
@@ -22,6 +35,7 @@ extension Store {
                 journalMode: try db.scalarText("PRAGMA journal_mode") ?? "unknown",
                 sqliteVersion: SQLiteConnection.sqliteVersion)
         }
+        guard statistics.journalMode != "postgresql" else { return statistics }
         statistics.databaseBytes = FileOperations.size(of: path) ?? 0
         statistics.walBytes = FileOperations.size(of: path + "-wal") ?? 0
         // A WAL file is a 32-byte header, then frames of a 24-byte header plus one page.

@@ -404,6 +404,43 @@ package final class PGConnection {
         return value
     }
 
+    // MARK: - Notifications
+
+    /// Subscribes this session to `channel` (LISTEN); `channel` must be an identifier.
+    package func listen(_ channel: String) throws {
+        guard !channel.isEmpty, channel.utf8.allSatisfy({ (0x61...0x7A).contains($0) || $0 == 0x5F }) else {
+            throw PGError(code: .syntaxError, message: "channel name \(channel) is not a plain identifier", isClientSide: true)
+        }
+        try execute("LISTEN \(channel)")
+    }
+
+    /// Waits up to `seconds` for notifications on the channels this session listens to;
+    /// returns how many arrived (they carry nothing Tally needs: the wake-up is the point).
+    package func waitForNotifications(seconds: Double) throws -> Int {
+        let handle = try liveHandle()
+        var count = drainNotifications(handle)
+        if count > 0 { return count }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else {
+            throw PGError(code: .connectionFailure, message: "the connection has no socket", isConnectionLoss: true, isClientSide: true)
+        }
+        guard System.waitReadable(socket, seconds: seconds) else { return 0 }
+        guard PQconsumeInput(handle) == 1 else {
+            throw makeError(result: nil, handle: handle, sql: "LISTEN", parameters: nil)
+        }
+        count = drainNotifications(handle)
+        return count
+    }
+
+    private func drainNotifications(_ handle: OpaquePointer) -> Int {
+        var count = 0
+        while let notification = PQnotifies(handle) {
+            PQfreemem(notification)
+            count += 1
+        }
+        return count
+    }
+
     // MARK: - Private: libpq plumbing
 
     private func liveHandle() throws -> OpaquePointer {

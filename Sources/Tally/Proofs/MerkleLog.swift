@@ -15,7 +15,7 @@ enum MerkleLog {
     /// The lowest level kept in `merkle_nodes` (the migration checks it too).
     static let lowestStoredLevel = 4
 
-    private static let insertSQL = InternalSQL("INSERT OR IGNORE INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)")
+    private static let insertSQL = InternalSQL("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
     private static let nodeSQL = InternalSQL("SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?")
     private static let coveredSQL = InternalSQL("SELECT coalesce(max(idx) + 1, 0) FROM merkle_nodes WHERE level = 4")
     private static let leavesSQL = InternalSQL("SELECT \(LedgerTable.columns) FROM ledger WHERE seq >= ? AND seq <= ? ORDER BY seq")

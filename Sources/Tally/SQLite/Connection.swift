@@ -315,13 +315,16 @@ package final class SQLiteConnection: DatabaseConnection {
 package final class InternalSQL: Sendable {
     /// The SQL text.
     package let sql: String
+    /// PostgreSQL's spelling, where it differs from `sql` by more than the placeholders.
+    package let postgres: String?
     /// The statement's slot in every connection's internal cache.
     package let id: Int
 
     private static let counter = Locked(0)
 
-    package init(_ sql: String) {
+    package init(_ sql: String, postgres: String? = nil) {
         self.sql = sql
+        self.postgres = postgres
         self.id = Self.counter.withLock { value in
             defer { value += 1 }
             return value

@@ -46,7 +46,7 @@ extension Store {
             report = try writeTransaction { (tx: Transaction) throws(TallyError) -> Store.ImportReport in
                 let db = tx.connection
                 // Documents may name events that come later in the file.
-                try db.execute("PRAGMA defer_foreign_keys = ON")
+                try db.execute(db.dialect == .sqlite ? "PRAGMA defer_foreign_keys = ON" : "SET CONSTRAINTS ALL DEFERRED")
                 var importer = SnapshotImporter(reader: reader, db: db, mode: mode, limits: limits, progress: progress)
                 let result = try importer.run(report)
                 if dryRun {

@@ -15,14 +15,21 @@ enum StateTable {
         SELECT \(columns) FROM state
          WHERE key >= ?1 AND key < ?2 AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR key > ?4)
          ORDER BY key LIMIT ?5
+        """, postgres: """
+        SELECT \(columns) FROM state
+         WHERE key >= $1::text AND key < $2::text AND ($3::text IS NULL OR status = $3::text)
+           AND ($4::text IS NULL OR key > $4::text)
+         ORDER BY key LIMIT $5
         """)
     private static let historySQL = InternalSQL("""
         SELECT key, version, status, body, checksum, updated_at, ledger_seq, deleted
           FROM state_history WHERE key = ? AND version > ? ORDER BY version LIMIT ?
         """)
-    private static let countSQL = InternalSQL("SELECT count(*) FROM state WHERE (?1 IS NULL OR status = ?1)")
+    private static let countSQL = InternalSQL("SELECT count(*) FROM state WHERE (?1 IS NULL OR status = ?1)",
+                                              postgres: "SELECT count(*) FROM state WHERE ($1::text IS NULL OR status = $1::text)")
     private static let caseCollisionsSQL = InternalSQL(
-        "SELECT key FROM state WHERE key = ?1 COLLATE NOCASE AND key <> ?1 ORDER BY key LIMIT 10")
+        "SELECT key FROM state WHERE key = ?1 COLLATE NOCASE AND key <> ?1 ORDER BY key LIMIT 10",
+        postgres: "SELECT key FROM state WHERE lower(key) = lower($1::text) AND key <> $1::text ORDER BY key LIMIT 10")
 
     /// A write to apply to one key.
     struct Write {

@@ -97,6 +97,9 @@ public final class Store: Sendable {
     let groupCommitter = GroupCommitter()
     let queues: StoreQueues
     let commits = CommitNotifier()
+    /// The connection string of a PostgreSQL store (with its password), for the sessions it
+    /// opens besides its pool (consumer locks); nil for a file.
+    let postgresConninfo: String?
     /// The Merkle tree's right edge after the last commit through this store (a cache:
     /// used only when it is at the ledger's size).
     let merkleFrontier = Locked<MerkleFrontier?>(nil)
@@ -119,6 +122,7 @@ public final class Store: Sendable {
     public init(path: String, configuration: Configuration = Configuration()) throws(TallyError) {
         try Self.checkDatabasePath(path, creating: !configuration.readOnly)
         self.path = path
+        self.postgresConninfo = nil
         self.configuration = configuration
         self.logger = configuration.logger ?? Logger.current
         self.queues = StoreQueues(readers: configuration.maximumReaders)
@@ -158,6 +162,61 @@ public final class Store: Sendable {
             let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: connectionConfiguration.busyTimeout)
             try connection.configure(connectionConfiguration)
             return connection
+        }
+    }
+
+    /// Opens the Tally database on a PostgreSQL server, creating and migrating its schema
+    /// when needed. Everything else is as with a file: the same API, rules and reports.
+    ///
+    /// ```swift
+    /// let store = try Store(postgres: "postgresql:///tally?host=/var/run/postgresql")
+    /// ```
+    ///
+    /// Appends from any number of processes serialize on the ledger's head row, so seqs stay
+    /// gap-free and in commit order; group commit works within each process. File-level
+    /// operations (backup, restore, WAL checkpoints) are SQLite's and throw here: use
+    /// PostgreSQL's tools (pg_basebackup, pg_dump). `synchronous_commit` follows
+    /// ``Configuration/synchronous`` (on unless you choose `.normal` or `.off`).
+    ///
+    /// - Parameter conninfo: A libpq connection string: a `postgresql://` URI or
+    ///   `key=value` pairs. Several hosts with `target_session_attrs=read-write` find the
+    ///   primary after a failover.
+    /// - Throws: ``TallyError/postgres(code:message:sql:)`` when the server cannot be reached,
+    ///   ``TallyError/notATallyDatabase(path:reason:)`` for a database holding someone else's
+    ///   tables, and the migration errors of ``init(path:configuration:)``.
+    public init(postgres conninfo: String, configuration: Configuration = Configuration()) throws(TallyError) {
+        path = PostgresConnection.displayName(conninfo)
+        postgresConninfo = conninfo
+        self.configuration = configuration
+        self.logger = configuration.logger ?? Logger.current
+        self.queues = StoreQueues(readers: configuration.maximumReaders)
+        self.changeWatcher = ChangeWatcher(postgres: conninfo, display: path, notifier: commits,
+                                           logger: configuration.logger ?? Logger.current)
+        let synchronous = configuration.synchronous == .full || configuration.synchronous == .extra ? "on" : "off"
+        let setup = "SET synchronous_commit = \(synchronous); SET lock_timeout = '\(Int(configuration.busyTimeout * 1000))ms'"
+        func connect() throws(TallyError) -> PostgresConnection {
+            try PostgresConnection(conninfo: conninfo, sessionSetup: setup)
+        }
+        let connection = try connect()
+        if configuration.readOnly {
+            let applied = try PostgresMigrator.applied(on: connection)
+            guard applied.count == PostgresMigrator.latestVersion else {
+                throw applied.isEmpty
+                    ? TallyError.notATallyDatabase(path: path, reason: "the database holds no Tally schema yet; open it read-write once to create it")
+                    : TallyError.migrationPending(path: path, current: applied.count, latest: PostgresMigrator.latestVersion)
+            }
+            writer = nil
+            appliedMigrations = []
+        } else {
+            let applied = try PostgresMigrator.migrate(connection)
+            for migration in applied {
+                logger.info("applied migration", metadata: ["migration": "postgres/\(migration.name)", "db": "\(path)"])
+            }
+            appliedMigrations = applied.map { "postgres/" + $0.name }
+            writer = Locked(connection)
+        }
+        readers = ConnectionPool(capacity: configuration.maximumReaders) { () throws(TallyError) -> Connection in
+            try connect()
         }
     }
 
@@ -225,7 +284,16 @@ public final class Store: Sendable {
     /// Where the database stands relative to this build's migrations.
     public func migrationStatus() throws(TallyError) -> Store.MigrationStatus {
         try readers.withTypedConnection { (db: Connection) throws(TallyError) -> Store.MigrationStatus in
-            try Migrator.embedded.status(of: db).public
+            if let postgres = db as? PostgresConnection {
+                let applied = try PostgresMigrator.applied(on: postgres)
+                let entry = { (migration: Migration) in
+                    Store.MigrationStatus.Entry(version: migration.version, name: "postgres/" + migration.name, checksum: migration.checksum)
+                }
+                return Store.MigrationStatus(schemaVersion: applied.last?.version ?? 0, latestVersion: PostgresMigrator.latestVersion,
+                                             applied: applied.map(entry),
+                                             pending: PostgresMigrator.migrations.dropFirst(applied.count).map(entry))
+            }
+            return try Migrator.embedded.status(of: db).public
         }
     }
 

@@ -25,6 +25,7 @@ struct BackupCommand: ParsableCommand {
     }
 
     func run() throws {
+        try global.requireSQLite("backup", alternative: "back up with pg_basebackup (a physical copy) or pg_dump")
         let store = try global.openStoreForReading()
         let bar = global.progressBar()
         defer { bar.finish() }

@@ -22,6 +22,7 @@ struct WALCheckpointCommand: ParsableCommand {
     var truncate = false
 
     func run() throws {
+        try global.requireSQLite("checkpoint wal", alternative: "the server checkpoints its own WAL (CHECKPOINT)")
         let store = try global.openExistingStore()
         let result = try store.checkpointWAL(truncate: truncate)
         if global.json {

@@ -100,6 +100,7 @@ struct ReplicateConfigCommand: ParsableCommand {
     }
 
     func run() throws {
+        try global.requireSQLite("replicate config", alternative: "replicate with a streaming standby (pg_basebackup -R) and synchronous_standby_names")
         let location = try ReplicaLocation(to, endpoint: endpoint, region: region)
         let database = try global.absoluteDatabasePath()
         var lines = [
@@ -245,6 +246,7 @@ struct ReplicateStatusCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
+        try global.requireSQLite("replicate status", alternative: "see pg_stat_replication")
         let database = try global.absoluteDatabasePath()
         let holders = ReplicatorProbe.readMarkHolders(of: database)
         let replicator = holders.first(where: \.isReplicator)

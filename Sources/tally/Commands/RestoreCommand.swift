@@ -21,6 +21,7 @@ struct RestoreCommand: ParsableCommand {
     var force = false
 
     func run() throws {
+        try global.requireSQLite("restore", alternative: "restore with PostgreSQL's tools (pg_restore, or a base backup and WAL replay)")
         try Input.requireReadable(file, field: "backup")
         var options = Store.RestoreOptions()
         options.force = force

@@ -39,6 +39,13 @@ enum ExitStatus: Int32 {
             case .constraint: self = .conflict
             default: self = .usage
             }
+        case let .postgres(code, _, _):
+            switch code.prefix(2) {
+            case "08", "53", "57", "58", "40": self = .io
+            case "23", "P0": self = .conflict
+            case "XX": self = .corruption
+            default: self = .usage
+            }
         case .internal:
             self = .usage
         }
@@ -76,6 +83,7 @@ enum ErrorWording {
         case .lockTimeout: return "lock_timeout"
         case .consumerBusy: return "consumer_busy"
         case .proofRejected: return "proof_rejected"
+        case .postgres: return "postgres"
         case .replicatorAttached: return "replicator_attached"
         case .notATallyDatabase: return "not_a_tally_database"
         case .schemaTooNew: return "schema_too_new"

@@ -9,7 +9,7 @@ import Foundation
 
 /// Options every subcommand accepts, before or after its name.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The database file (default: $TALLY_DB, then ./tally.db).", valueName: "path"),
+    @Option(name: .long, help: ArgumentHelp("The database file, or a PostgreSQL connection string (postgresql://…) (default: $TALLY_DB, then ./tally.db).", valueName: "path"),
             completion: .file(extensions: ["db"]))
     var db: String?
 
@@ -36,12 +36,26 @@ struct GlobalOptions: ParsableArguments {
         return logger
     }
 
+    /// Whether --db names a PostgreSQL database (a `postgresql://` URI or a libpq
+    /// `key=value` string) rather than a file.
+    var isPostgres: Bool {
+        let path = databasePath
+        return path.hasPrefix("postgresql://") || path.hasPrefix("postgres://") || path.contains("dbname=") || path.contains("host=") && path.contains(" ")
+    }
+
     /// Opens the store with these options.
     func openStore(readOnly: Bool = false) throws -> Store {
         var configuration = Store.Configuration()
         configuration.logger = logger
         configuration.readOnly = readOnly
+        if isPostgres { return try Store(postgres: databasePath, configuration: configuration) }
         return try Store(path: databasePath, configuration: configuration)
+    }
+
+    /// Refuses a command that works on database files only, naming PostgreSQL's tool.
+    func requireSQLite(_ command: String, alternative: String) throws {
+        guard isPostgres else { return }
+        throw TallyError.invalidInput(field: "--db", reason: "`tally \(command)` works on SQLite database files; on PostgreSQL, \(alternative)")
     }
 
     /// Opens the store for a read command: read-only, so reading never creates or migrates
@@ -54,6 +68,11 @@ struct GlobalOptions: ParsableArguments {
     /// Opens an existing store for writing; only `init`, `import` and `restore` create one,
     /// so a mistyped --db cannot scatter new databases around.
     func openExistingStore() throws -> Store {
+        if isPostgres {
+            // A database without Tally's schema is refused here as a missing file would be.
+            _ = try openStore(readOnly: true)
+            return try openStore()
+        }
         try requireDatabase()
         return try openStore()
     }
@@ -69,6 +88,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     private func requireDatabase() throws {
+        if isPostgres { return }
         switch System.statInfo(databasePath) {
         case let .success(info) where info.kind == .directory:
             throw TallyError.invalidInput(field: "--db", reason: "\(databasePath) is a directory; point --db (or $TALLY_DB) at a database file")

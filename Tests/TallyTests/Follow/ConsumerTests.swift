@@ -8,8 +8,8 @@ import Testing
 struct ConsumerTests {
     let directory = TemporaryDirectory("tally-consumer")
 
-    private func store(_ name: String = "c.db", events: Int = 0) throws -> Store {
-        let store = try Store(path: directory.file(name))
+    private func store(_ stores: TestStores, _ name: String = "c", events: Int = 0) throws -> Store {
+        let store = try stores.store(name)
         try append(events, to: store)
         return store
     }
@@ -42,9 +42,10 @@ struct ConsumerTests {
         return result
     }
 
-    @Test("process: a projection over every event, resumed after more commits, equals a recomputation")
-    func projection() throws {
-        let store = try store(events: 300)
+    @Test("process: a projection over every event, resumed after more commits, equals a recomputation", arguments: Backend.available)
+    func projection(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 300)
         let consumer = try store.consumer("customer-totals")
         #expect(try consumer.position() == 0)
         #expect(try consumer.process(batchSize: 50, project) == 300)
@@ -55,9 +56,10 @@ struct ConsumerTests {
         #expect(try consumer.process(project) == 0)
     }
 
-    @Test("a handler that throws rolls its batch back: position and projection stay before it")
-    func throwingHandler() throws {
-        let store = try store(events: 20)
+    @Test("a handler that throws rolls its batch back: position and projection stay before it", arguments: Backend.available)
+    func throwingHandler(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 20)
         let consumer = try store.consumer("fails-at-13")
         struct Boom: Error {}
         #expect(throws: Boom.self) {
@@ -70,9 +72,10 @@ struct ConsumerTests {
         #expect(try totals(store) == expectedTotals(store, through: 10))
     }
 
-    @Test("kinds and stream filters: handed only matching events, the position still reaches the head")
-    func filtered() throws {
-        let store = try store(events: 40)
+    @Test("kinds and stream filters: handed only matching events, the position still reaches the head", arguments: Backend.available)
+    func filtered(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 40)
         let refunds = try store.consumer("refunds", stream: "customer/0", kinds: ["refund"])
         var seen: [LedgerEvent] = []
         try refunds.process { event, _ in seen.append(event) }
@@ -80,13 +83,14 @@ struct ConsumerTests {
         #expect(try refunds.position() == 40)
     }
 
-    @Test("one run at a time: a second Consumer of the name is busy until the first is closed")
-    func lease() throws {
-        let store = try store(events: 1)
+    @Test("one run at a time: a second Consumer of the name is busy until the first is closed", arguments: Backend.available)
+    func lease(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 1)
         let first = try store.consumer("single")
         let busy = try #require(throws: TallyError.self) { try store.consumer("single") }
         guard case let .consumerBusy(name, lockPath) = busy else { Issue.record("\(busy)"); return }
-        #expect(name == "single" && lockPath.hasSuffix("c.db-consumer-single.lock"))
+        #expect(name == "single" && (lockPath.hasSuffix("c.db-consumer-single.lock") || lockPath.contains("'tally consumer single'")))
         #expect(throws: TallyError.self) { try store.resetConsumer("single", to: 0) }
         #expect(throws: TallyError.self) { try store.removeConsumer("single") }
         #expect(try store.consumers().first?.isRunning == true)
@@ -96,9 +100,10 @@ struct ConsumerTests {
         #expect(try second.process { _, _ in } == 1)
     }
 
-    @Test("deliver is at-least-once: the position moves after each batch; acknowledge moves it by hand")
-    func deliver() throws {
-        let store = try store(events: 10)
+    @Test("deliver is at-least-once: the position moves after each batch; acknowledge moves it by hand", arguments: Backend.available)
+    func deliver(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 10)
         let mailer = try store.consumer("mailer")
         var sent: [Int64] = []
         struct Crash: Error {}
@@ -121,9 +126,10 @@ struct ConsumerTests {
         #expect(throws: TallyError.self) { try mailer.acknowledge(through: 99) }
     }
 
-    @Test("reset and remove: back to reprocess, never beyond the head; unknown names and bad names are refused")
-    func resetAndRemove() throws {
-        let store = try store(events: 8)
+    @Test("reset and remove: back to reprocess, never beyond the head; unknown names and bad names are refused", arguments: Backend.available)
+    func resetAndRemove(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 8)
         try store.consumer("r").process { _, _ in }
         try store.resetConsumer("r", to: 3)
         #expect(try store.consumers().map(\.position) == [3])
@@ -142,9 +148,10 @@ struct ConsumerTests {
         }
     }
 
-    @Test("snapshots carry positions: replace takes them, merge never moves a consumer back")
-    func snapshots() throws {
-        let store = try store(events: 10)
+    @Test("snapshots carry positions: replace takes them, merge never moves a consumer back", arguments: Backend.available)
+    func snapshots(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 10)
         try store.consumer("a").process { _, _ in }
         try store.resetConsumer("a", to: 7)
         #expect(throws: CancellationError.self) {
@@ -153,7 +160,7 @@ struct ConsumerTests {
         let summary = try store.exportSnapshot(to: directory.file("s.jsonl"))
         #expect(summary.consumers == 2)
 
-        let copy = try self.store("copy.db")
+        let copy = try self.store(stores, "copy")
         let report = try copy.importSnapshot(from: directory.file("s.jsonl"))
         #expect(report.consumers == 2)
         #expect(try copy.consumers().map { "\($0.name)@\($0.position)" } == ["a@7", "b@2"])
@@ -168,16 +175,18 @@ struct ConsumerTests {
 
     @Test("verify reports a consumer left ahead of a ledger whose tail was cut off")
     func verifyAhead() throws {
-        let store = try store(events: 6)
+        let stores = TestStores(.sqlite)
+        let store = try store(stores, events: 6)
         try store.consumer("ahead").process { _, _ in }
         try ReconcileFixture.tamper(store.path, "DELETE FROM ledger WHERE seq > 4", dropping: ["ledger_no_delete"])
         let report = try store.verify()
         #expect(report.findings.contains { $0.kind == .missing && $0.detail.contains("consumer 'ahead' is at seq 6") }, "\(report.findings)")
     }
 
-    @Test("async process runs until cancelled, following new commits")
-    func asyncProcess() async throws {
-        let store = try store(events: 50)
+    @Test("async process runs until cancelled, following new commits", arguments: Backend.available)
+    func asyncProcess(backend: Backend) async throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 50)
         let consumer = try store.consumer("async")
         let runner = Task { try await consumer.process(batchSize: 8) { event, tx in try self.project(event, tx) } }
         try append(50, to: store, from: 50)

@@ -8,17 +8,18 @@ import Testing
 struct LedgerFeedTests {
     let directory = TemporaryDirectory("tally-feed")
 
-    private func store(events: Int = 0) throws -> Store {
-        let store = try Store(path: directory.file("feed.db"))
+    private func store(_ stores: TestStores, events: Int = 0) throws -> Store {
+        let store = try stores.store("feed")
         for index in 0..<events {
             try store.ledger.append(stream: "s/\(index % 3)", kind: index % 2 == 0 ? "charge" : "payment", amount: Int64(index + 1), currency: "EUR")
         }
         return store
     }
 
-    @Test("catch-up from storage in pages, one caught-up marker at the head, then live events from another thread")
-    func catchUpThenLive() throws {
-        let store = try store(events: 1_000)
+    @Test("catch-up from storage in pages, one caught-up marker at the head, then live events from another thread", arguments: Backend.available)
+    func catchUpThenLive(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 1_000)
         var feed = store.ledger.follow(after: 0, pageSize: 64)
         var seqs: [Int64] = []
         var marker: Int64?
@@ -43,9 +44,10 @@ struct LedgerFeedTests {
         #expect(feed.position == 1_050)
     }
 
-    @Test("a timeout with nothing new returns nil; an empty ledger is caught up at seq 0")
-    func timeout() throws {
-        let store = try store()
+    @Test("a timeout with nothing new returns nil; an empty ledger is caught up at seq 0", arguments: Backend.available)
+    func timeout(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores)
         var feed = store.ledger.follow()
         #expect(try feed.next(timeout: 1) == .caughtUp(seq: 0))
         let started = ContinuousClock.now
@@ -53,9 +55,10 @@ struct LedgerFeedTests {
         #expect(ContinuousClock.now - started >= .milliseconds(200))
     }
 
-    @Test("for try await: concurrent async appenders, every seq exactly once, in order; cancellation ends it")
-    func asyncFeed() async throws {
-        let store = try store(events: 10)
+    @Test("for try await: concurrent async appenders, every seq exactly once, in order; cancellation ends it", arguments: Backend.available)
+    func asyncFeed(backend: Backend) async throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 10)
         let follower = Task { () throws -> [Int64] in
             var seen: [Int64] = []
             for try await update in store.ledger.follow(after: 5) {
@@ -82,9 +85,10 @@ struct LedgerFeedTests {
         #expect(try await idle.value == 1)  // the caught-up marker, then the cancellation ends it
     }
 
-    @Test("stream and kind filters deliver only matching events, yet the position moves past the others")
-    func filters() throws {
-        let store = try store(events: 30)
+    @Test("stream and kind filters deliver only matching events, yet the position moves past the others", arguments: Backend.available)
+    func filters(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 30)
         var feed = store.ledger.follow(after: 0, stream: "s/1", kinds: ["charge"], pageSize: 4)
         var delivered: [LedgerEvent] = []
         while let update = try feed.next(timeout: 0) {
@@ -99,9 +103,10 @@ struct LedgerFeedTests {
         #expect(delivered.map(\.seq) == expected)
     }
 
-    @Test("starting beyond the head is refused, naming the head")
-    func beyondHead() throws {
-        let store = try store(events: 3)
+    @Test("starting beyond the head is refused, naming the head", arguments: Backend.available)
+    func beyondHead(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 3)
         var feed = store.ledger.follow(after: 7)
         let error = try #require(throws: TallyError.self) { _ = try feed.next(timeout: 0) }
         #expect(error.problem.contains("seq 7") && error.problem.contains("seq 3"), "\(error)")
@@ -109,7 +114,8 @@ struct LedgerFeedTests {
 
     @Test("an edited event is corruption; an edit that recomputed its own hash is caught by the next link")
     func verified() throws {
-        let store = try store(events: 5)
+        let stores = TestStores(.sqlite)
+        let store = try store(stores, events: 5)
         let fixture = ReconcileFixture.self
         try fixture.tamper(store.path, "UPDATE ledger SET amount = 99 WHERE seq = 2", dropping: ["ledger_no_update"])
         var feed = store.ledger.follow()
@@ -131,12 +137,13 @@ struct LedgerFeedTests {
         #expect(link.problem.contains("chain breaks at seq 3"), "\(link)")
     }
 
-    @Test("another process's commits are noticed without polling the table, within the fallback interval at worst")
-    func otherProcess() throws {
-        let store = try store()
+    @Test("another process's commits are noticed without polling the table, within the fallback interval at worst", arguments: Backend.available)
+    func otherProcess(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores)
         var feed = store.ledger.follow()
         #expect(try feed.next(timeout: 1) == .caughtUp(seq: 0))
-        let child = try ChildProcess.start(["ledger-append", store.path, "other", "40"])
+        let child = try ChildProcess.start(["ledger-append", try stores.location("feed"), "other", "40"])
         var seqs: [Int64] = []
         let started = ContinuousClock.now
         while seqs.count < 40, let update = try feed.next(timeout: 20) {

@@ -4,12 +4,6 @@ import Testing
 
 @Suite("Ledger: append, idempotency, concurrency checks, validation, reads")
 struct LedgerTests {
-    let directory = TemporaryDirectory()
-    let store: Store
-
-    init() throws {
-        store = try Store(path: directory.file("ledger.db"))
-    }
 
     /// Hashes computed outside Swift, with this Python (json.dumps with sorted keys and no
     /// whitespace equals JCS for these values):
@@ -43,8 +37,10 @@ struct LedgerTests {
         }
     }
 
-    @Test("append assigns seq, stream version and the hash chain, and stores what it returns")
-    func appendChains() throws {
+    @Test("append assigns seq, stream version and the hash chain, and stores what it returns", arguments: Backend.available)
+    func appendChains(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         let first = try store.ledger.append(stream: "invoice/INV-1", kind: "charge", amount: 12_50, currency: "EUR", payload: ["sku": "A1"])
         let second = try store.ledger.append(stream: "invoice/INV-1", kind: "payment", amount: -12_50, currency: "EUR")
         let other = try store.ledger.append(stream: "invoice/INV-2", kind: "charge", amount: 5, currency: "JPY")
@@ -61,8 +57,10 @@ struct LedgerTests {
         #expect(try store.ledger.verifyChain().isIntact)
     }
 
-    @Test("an idempotent retry returns the stored event and writes nothing")
-    func idempotentRetry() throws {
+    @Test("an idempotent retry returns the stored event and writes nothing", arguments: Backend.available)
+    func idempotentRetry(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         let event = NewEvent(stream: "s", kind: "charge", amount: 100, currency: "EUR", payload: ["a": 1], eventID: "order-7")
         let stored = try store.ledger.append(event)
         let retried = try store.ledger.append(event)
@@ -74,8 +72,10 @@ struct LedgerTests {
         #expect(try store.ledger.append(withVersion) == stored)
     }
 
-    @Test("the same event id with different content is a duplicateEvent naming the stored seq")
-    func conflictingRetry() throws {
+    @Test("the same event id with different content is a duplicateEvent naming the stored seq", arguments: Backend.available)
+    func conflictingRetry(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         try store.ledger.append(stream: "s", kind: "charge", amount: 100, currency: "EUR", eventID: "order-7")
         let error = try #require(throws: TallyError.self) {
             try store.ledger.append(stream: "s", kind: "charge", amount: 101, currency: "EUR", eventID: "order-7")
@@ -85,8 +85,10 @@ struct LedgerTests {
         #expect(try store.ledger.head().seq == 1)
     }
 
-    @Test("an expected stream version that does not match is a conflict with both versions")
-    func optimisticConcurrency() throws {
+    @Test("an expected stream version that does not match is a conflict with both versions", arguments: Backend.available)
+    func optimisticConcurrency(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         try store.ledger.append(stream: "s", kind: "a", expectedStreamVersion: 0)
         try store.ledger.append(stream: "s", kind: "b", expectedStreamVersion: 1)
         let error = try #require(throws: TallyError.self) { try store.ledger.append(stream: "s", kind: "c", expectedStreamVersion: 1) }
@@ -95,8 +97,10 @@ struct LedgerTests {
         #expect(try store.ledger.streamVersion("s") == 2)
     }
 
-    @Test("every invalid input is refused with the field named, and nothing is written")
-    func validation() throws {
+    @Test("every invalid input is refused with the field named, and nothing is written", arguments: Backend.available)
+    func validation(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         let big = String(repeating: "x", count: 600_000)
         let cases: [(NewEvent, String)] = [
             (NewEvent(stream: "", kind: "k"), "stream"),
@@ -132,8 +136,10 @@ struct LedgerTests {
         #expect(try store.ledger.head().seq == 0)
     }
 
-    @Test("a batch is all or nothing and names the bad event")
-    func batchAllOrNothing() throws {
+    @Test("a batch is all or nothing and names the bad event", arguments: Backend.available)
+    func batchAllOrNothing(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         let error = try #require(throws: TallyError.self) {
             try store.ledger.append(contentsOf: [NewEvent(stream: "s", kind: "ok"), NewEvent(stream: "s", kind: "")])
         }
@@ -156,8 +162,10 @@ struct LedgerTests {
         #expect(try store.ledger.verifyChain().isIntact)
     }
 
-    @Test("reads page through seq ranges, streams, latest and balances")
-    func reads() throws {
+    @Test("reads page through seq ranges, streams, latest and balances", arguments: Backend.available)
+    func reads(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         for index in 1...20 {
             try store.ledger.append(stream: index % 2 == 0 ? "even" : "odd", kind: "charge", amount: Int64(index),
                                     currency: index % 4 == 0 ? "USD" : "EUR")

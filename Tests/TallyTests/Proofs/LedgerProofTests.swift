@@ -8,8 +8,8 @@ import Testing
 struct LedgerProofTests {
     let directory = TemporaryDirectory("tally-proofs")
 
-    private func store(_ name: String = "p.db", events: Int = 0) throws -> Store {
-        let store = try Store(path: directory.file(name))
+    private func store(_ stores: TestStores, _ name: String = "p", events: Int = 0) throws -> Store {
+        let store = try stores.store(name)
         if events > 0 {
             try store.ledger.append(contentsOf: (0..<events).map {
                 NewEvent(stream: "s/\($0 % 5)", kind: "charge", amount: Int64($0 + 1), currency: "EUR", payload: ["n": .number(Double($0))])
@@ -34,7 +34,8 @@ struct LedgerProofTests {
 
     @Test("single appends, batches, combined writes, group commit and imports all keep the stored tree equal to RFC 9162's")
     func treeMatchesReference() throws {
-        let store = try store()
+        let stores = TestStores(.sqlite)
+        let store = try store(stores)
         for index in 0..<37 { try store.ledger.append(stream: "one", kind: "k", payload: ["i": .number(Double(index))]) }
         try store.ledger.append(contentsOf: (0..<100).map { NewEvent(stream: "batch", kind: "k", eventID: "b-\($0)") })
         try store.write { tx in
@@ -56,7 +57,7 @@ struct LedgerProofTests {
         let other = try Store(path: store.path)
         try other.ledger.append(stream: "other", kind: "k")
         try store.exportSnapshot(to: directory.file("s.jsonl"))
-        let copy = try self.store("copy.db")
+        let copy = try self.store(stores, "copy")
         try copy.importSnapshot(from: directory.file("s.jsonl"))
         try copy.ledger.append(stream: "after-import", kind: "k")
         var copyReference = try self.reference(copy)
@@ -64,9 +65,10 @@ struct LedgerProofTests {
         #expect(try copy.verify().findings.isEmpty)
     }
 
-    @Test("every inclusion proof at a checkpoint's size verifies with the proof and the checkpoint alone")
-    func inclusionProofs() throws {
-        let store = try store(events: 77)
+    @Test("every inclusion proof at a checkpoint's size verifies with the proof and the checkpoint alone", arguments: Backend.available)
+    func inclusionProofs(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 77)
         let key = try key(for: store)
         let checkpoint = try store.signCheckpoint(with: key)
         #expect(checkpoint.size == 77)
@@ -82,9 +84,10 @@ struct LedgerProofTests {
         }
     }
 
-    @Test("consistency proofs between checkpoints verify; the empty tree and sizes beyond the ledger are refused")
-    func consistencyProofs() throws {
-        let store = try store(events: 40)
+    @Test("consistency proofs between checkpoints verify; the empty tree and sizes beyond the ledger are refused", arguments: Backend.available)
+    func consistencyProofs(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 40)
         let key = try key(for: store)
         let old = try store.signCheckpoint(with: key)
         try store.ledger.append(contentsOf: (0..<33).map { NewEvent(stream: "later", kind: "k", eventID: "l-\($0)") })
@@ -98,9 +101,10 @@ struct LedgerProofTests {
         #expect(throws: TallyError.self) { try proof.verify(from: new, to: old) }
     }
 
-    @Test("forged inclusion proofs are each refused: altered event, swapped siblings, truncated or padded path, another size, a node as the leaf")
-    func forgedInclusion() throws {
-        let store = try store(events: 23)
+    @Test("forged inclusion proofs are each refused: altered event, swapped siblings, truncated or padded path, another size, a node as the leaf", arguments: Backend.available)
+    func forgedInclusion(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 23)
         let checkpoint = try store.signCheckpoint(with: try key(for: store))
         let honest = try store.inclusionProof(seq: 11, treeSize: 23)
         try honest.verify(against: checkpoint)
@@ -134,9 +138,10 @@ struct LedgerProofTests {
         #expect(throws: TallyError.self) { try spliced.verify(against: checkpoint) }
     }
 
-    @Test("checkpoints: another key's signature, an edited note and a key for another ledger are refused")
-    func checkpointSignatures() throws {
-        let store = try store(events: 5)
+    @Test("checkpoints: another key's signature, an edited note and a key for another ledger are refused", arguments: Backend.available)
+    func checkpointSignatures(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 5)
         let key = try key(for: store)
         let checkpoint = try store.signCheckpoint(with: key)
         let stranger = try Checkpoint.SigningKey.generate(forLedger: try store.ledgerID())
@@ -155,12 +160,13 @@ struct LedgerProofTests {
 
     @Test("a history rewritten with every hash recomputed passes its own chain check but fails the checkpoint kept elsewhere")
     func rewrittenHistory() throws {
-        let original = try store("original.db", events: 30)
+        let stores = TestStores(.sqlite)
+        let original = try store(stores, "original", events: 30)
         let key = try key(for: original)
         let published = try original.signCheckpoint(with: key)
         // The rewriter builds a new ledger under the same identity: every chain hash and
         // Merkle node is valid for the new events.
-        let forged = try store("forged.db")
+        let forged = try store(stores, "forged")
         try ReconcileFixture.tamper(forged.path, "UPDATE ledger_identity SET ledger_id = '\(try original.ledgerID())'")
         let reopened = try Store(path: forged.path)
         try reopened.ledger.append(contentsOf: (0..<30).map {
@@ -179,7 +185,8 @@ struct LedgerProofTests {
 
     @Test("verify rebuilds the tree: an altered stored node, nodes of removed events and a cut-off ledger under a checkpoint are found")
     func verifyTree() throws {
-        let store = try store(events: 64)
+        let stores = TestStores(.sqlite)
+        let store = try store(stores, events: 64)
         _ = try store.signCheckpoint(with: try key(for: store))
         try ReconcileFixture.tamper(store.path, "UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 1",
                                     dropping: ["merkle_nodes_no_update"])
@@ -190,7 +197,7 @@ struct LedgerProofTests {
         let proof = try store.inclusionProof(seq: 1, treeSize: 64)
         #expect(throws: TallyError.self) { try proof.verify(against: checkpoint) }
 
-        let cut = try self.store("cut.db", events: 64)
+        let cut = try self.store(stores, "cut", events: 64)
         _ = try cut.signCheckpoint(with: try key(for: cut))
         try ReconcileFixture.tamper(cut.path, "DELETE FROM ledger WHERE seq > 40", dropping: ["ledger_no_delete"])
         let report = try cut.verify()
@@ -200,7 +207,8 @@ struct LedgerProofTests {
 
     @Test("events added without Tally leave nodes missing (reported); the next append through Tally rebuilds them")
     func eventsFromElsewhere() throws {
-        let store = try store(events: 10)
+        let stores = TestStores(.sqlite)
+        let store = try store(stores, events: 10)
         // Events inserted through SQL with a valid chain, as another tool might.
         try store.sql { _ in }
         let head = try store.ledger.head()
@@ -225,12 +233,13 @@ struct LedgerProofTests {
         #expect(try root(store, size: 41) == reference.mth(0..<41))
     }
 
-    @Test("snapshots carry checkpoints; an import checks each against the tree its events build")
-    func snapshotsCarryCheckpoints() throws {
-        let store = try store(events: 20)
+    @Test("snapshots carry checkpoints; an import checks each against the tree its events build", arguments: Backend.available)
+    func snapshotsCarryCheckpoints(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 20)
         let checkpoint = try store.signCheckpoint(with: try key(for: store))
         try store.exportSnapshot(to: directory.file("s.jsonl"))
-        let copy = try self.store("copy.db")
+        let copy = try self.store(stores, "copy")
         let report = try copy.importSnapshot(from: directory.file("s.jsonl"))
         #expect(report.checkpoints == 1)
         #expect(try copy.checkpoints() == [checkpoint])
@@ -244,7 +253,7 @@ struct LedgerProofTests {
         let body = lines.dropLast().joined(separator: "\n") + "\n"
         let trailer = "{\"type\":\"end\",\"records\":\(lines.count - 2),\"sha256\":\"\(Digest.sha256Hex(Data(body.utf8)))\"}\n"
         try Data((body + trailer).utf8).write(to: URL(fileURLWithPath: directory.file("bad.jsonl")))
-        let fresh = try self.store("fresh.db")
+        let fresh = try self.store(stores, "fresh")
         #expect(throws: TallyError.self) { try fresh.importSnapshot(from: directory.file("bad.jsonl")) }
         #expect(try fresh.ledger.head().seq == 0)
     }

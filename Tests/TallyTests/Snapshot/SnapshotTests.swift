@@ -30,9 +30,10 @@ struct SnapshotTests {
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     }
 
-    @Test("a snapshot has a header, state records in key order, events in seq order and a verified trailer")
-    func format() throws {
-        let store = try Store(path: directory.file("a.db"))
+    @Test("a snapshot has a header, state records in key order, events in seq order and a verified trailer", arguments: Backend.available)
+    func format(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store("a")
         try seedCollections(store)
         let path = directory.file("out/backup.tally.jsonl")
         let summary = try store.exportSnapshot(to: path)
@@ -58,14 +59,15 @@ struct SnapshotTests {
         #expect(mode == 0o600)
     }
 
-    @Test("round trip: export, import into a new database, export again gives identical records")
-    func roundTrip() throws {
-        let original = try Store(path: directory.file("a.db"))
+    @Test("round trip: export, import into a new database, export again gives identical records", arguments: Backend.available)
+    func roundTrip(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let original = try stores.store("a")
         try seedCollections(original)
         try original.state.delete("invoices/INV-1006")
         let first = directory.file("first.jsonl")
         try original.exportSnapshot(to: first)
-        let copy = try Store(path: directory.file("b.db"))
+        let copy = try stores.store("b")
         let report = try copy.importSnapshot(from: first)
         #expect(report.added == 6)
         #expect(report.eventsAppended == 7)
@@ -119,22 +121,24 @@ struct SnapshotTests {
         #expect(restored.version == 3, "history keeps moving forward past the newer version 2")
     }
 
-    @Test("a dry run reports and changes nothing")
-    func dryRun() throws {
-        let store = try Store(path: directory.file("a.db"))
+    @Test("a dry run reports and changes nothing", arguments: Backend.available)
+    func dryRun(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store("a")
         try seedCollections(store)
         let snapshot = directory.file("s.jsonl")
         try store.exportSnapshot(to: snapshot)
-        let target = try Store(path: directory.file("t.db"))
-        let before = try databaseDump(target.path)
+        let target = try stores.store("t")
+        let before = try databaseDump(stores, "t")
         let report = try target.importSnapshot(from: snapshot, dryRun: true)
         #expect(report.dryRun && report.added == 7 && report.eventsAppended == 7)
-        #expect(try databaseDump(target.path) == before)
+        #expect(try databaseDump(stores, "t") == before)
     }
 
-    @Test("an export taken while another thread appends is consistent with its own header")
-    func exportDuringAppends() throws {
-        let store = try Store(path: directory.file("a.db"))
+    @Test("an export taken while another thread appends is consistent with its own header", arguments: Backend.available)
+    func exportDuringAppends(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store("a")
         try seedCollections(store)
         let done = Locked(false)
         let appender = Thread {
@@ -154,14 +158,15 @@ struct SnapshotTests {
             #expect(Int64(events.count) == summary.ledgerHeadSeq)
             let last = try JSONValue.parse(try #require(events.last))
             #expect(last["hash"] == .string(summary.ledgerHeadHash))
-            let fresh = try Store(path: directory.file("fresh-\(round).db"))
+            let fresh = try stores.store("fresh-\(round)")
             #expect(try fresh.importSnapshot(from: path).eventsAppended == summary.ledgerHeadSeq)
         }
     }
 
-    @Test("a prefix export holds only those documents, and its import replaces only under the prefix")
-    func prefix() throws {
-        let store = try Store(path: directory.file("a.db"))
+    @Test("a prefix export holds only those documents, and its import replaces only under the prefix", arguments: Backend.available)
+    func prefix(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store("a")
         try seedCollections(store)
         var options = Store.ExportOptions()
         options.keyPrefix = "agents/"
@@ -175,9 +180,10 @@ struct SnapshotTests {
         #expect(try store.state.count() == 7)
     }
 
-    @Test("the mirror writes each document once, rewrites only what changed and removes deleted keys")
-    func mirror() throws {
-        let store = try Store(path: directory.file("a.db"))
+    @Test("the mirror writes each document once, rewrites only what changed and removes deleted keys", arguments: Backend.available)
+    func mirror(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store("a")
         try seedCollections(store)
         let mirror = directory.file("mirror")
         let first = try store.mirror(to: mirror)
@@ -202,11 +208,12 @@ struct SnapshotTests {
         #expect(FileManager.default.fileExists(atPath: mirror + "/invoices/NOTES.json"))
     }
 
-    @Test("write-through keeps the mirror current after every commit")
-    func writeThrough() throws {
+    @Test("write-through keeps the mirror current after every commit", arguments: Backend.available)
+    func writeThrough(backend: Backend) throws {
+        let stores = TestStores(backend)
         var configuration = Store.Configuration()
         configuration.mirrorDirectory = directory.file("live")
-        let store = try Store(path: directory.file("a.db"), configuration: configuration)
+        let store = try stores.store("a", configuration: configuration)
         try store.state.put("invoices/INV-1", body: ["total": 5], status: "unpaid")
         try store.write { tx in
             let payment = try tx.ledger.append(stream: "invoice/INV-1", kind: "payment", amount: -5, currency: "EUR")

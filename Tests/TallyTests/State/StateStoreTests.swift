@@ -7,14 +7,11 @@ private struct Abort: Error {}
 @Suite("State documents: versions, checksums, history, combined writes")
 struct StateStoreTests {
     let directory = TemporaryDirectory()
-    let store: Store
 
-    init() throws {
-        store = try Store(path: directory.file("state.db"))
-    }
-
-    @Test("put stores the canonical body with its SHA-256 and versions each write")
-    func putAndGet() throws {
+    @Test("put stores the canonical body with its SHA-256 and versions each write", arguments: Backend.available)
+    func putAndGet(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         let body: JSONValue = ["total": 1250, "customer": "ACME", "lines": [["sku": "A1"]]]
         let first = try store.state.put("invoices/INV-1", body: body, status: "unpaid", expectedVersion: 0)
         #expect(first.version == 1)
@@ -29,8 +26,10 @@ struct StateStoreTests {
         #expect(stored == #"{"customer":"ACME","lines":[{"sku":"A1"}],"total":1250}"#)
     }
 
-    @Test("creating over an existing key and updating a stale version are conflicts")
-    func conflicts() throws {
+    @Test("creating over an existing key and updating a stale version are conflicts", arguments: Backend.available)
+    func conflicts(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         try store.state.put("a", body: ["v": 1], expectedVersion: 0)
         #expect(throws: TallyError.conflict(subject: "a", expected: 0, actual: 1)) {
             try store.state.put("a", body: ["v": 2], expectedVersion: 0)
@@ -43,10 +42,12 @@ struct StateStoreTests {
         #expect(try store.state.get("a")?.version == 2)
     }
 
-    @Test("a body edited behind Tally's back is reported as corrupt, never returned")
-    func tamperDetected() throws {
+    @Test("a body edited behind Tally's back is reported as corrupt, never returned", arguments: Backend.available)
+    func tamperDetected(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         let document = try store.state.put("invoices/INV-9", body: ["total": 100], status: "unpaid")
-        let db = try SQLiteConnection(path: store.path)
+        let db = try stores.raw()
         try db.execute(#"UPDATE state SET body = '{"total":1}', version = version + 1 WHERE key = 'invoices/INV-9'"#)
         let error = try #require(throws: TallyError.self) { try store.state.get("invoices/INV-9") }
         #expect(error == .corruptState(key: "invoices/INV-9", expected: document.checksum,
@@ -56,16 +57,20 @@ struct StateStoreTests {
         #expect(throws: TallyError.self) { try listing.collect() }
     }
 
-    @Test("a reformatted but equal body is not corruption")
-    func reformattedIsFine() throws {
+    @Test("a reformatted but equal body is not corruption", arguments: Backend.available)
+    func reformattedIsFine(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         let document = try store.state.put("k", body: ["a": 1, "b": [true, nil]])
-        let db = try SQLiteConnection(path: store.path)
+        let db = try stores.raw()
         try db.execute(#"UPDATE state SET body = '{ "b" : [true, null], "a" : 1.0 }', version = version + 1, checksum = ? WHERE key = 'k'"#, [document.checksum])
         #expect(try store.state.get("k")?.body == document.body)
     }
 
-    @Test("history holds every version and the tombstone; a re-created key keeps counting")
-    func history() throws {
+    @Test("history holds every version and the tombstone; a re-created key keeps counting", arguments: Backend.available)
+    func history(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         try store.state.put("h/1", body: ["n": 1], status: "a")
         try store.state.update("h/1", body: ["n": 2])
         #expect(try store.state.delete("h/1", expectedVersion: 2) == 2)
@@ -82,8 +87,10 @@ struct StateStoreTests {
         #expect(entries[1].status == "a")
     }
 
-    @Test("invalid keys and statuses are refused with the reason")
-    func invalidKeys() throws {
+    @Test("invalid keys and statuses are refused with the reason", arguments: Backend.available)
+    func invalidKeys(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         for key in ["", "/a", "a/", "a//b", "a/../b", "./a", "a b", "a\u{0}b", "ä", String(repeating: "k", count: 256)] {
             let error = try #require(throws: TallyError.self) { try store.state.put(key, body: [:]) }
             guard case .invalidKey = error else {
@@ -96,8 +103,10 @@ struct StateStoreTests {
         #expect(try store.state.count() == 0)
     }
 
-    @Test("a combined write commits ledger and state together, with causedBy linking them")
-    func combinedWrite() throws {
+    @Test("a combined write commits ledger and state together, with causedBy linking them", arguments: Backend.available)
+    func combinedWrite(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         try store.state.put("invoices/INV-1", body: ["total": 1250], status: "unpaid")
         let (payment, document) = try store.write { tx in
             let payment = try tx.ledger.append(stream: "invoice/INV-1", kind: "payment", amount: -12_50, currency: "EUR")
@@ -109,8 +118,10 @@ struct StateStoreTests {
         #expect(try store.ledger.event(seq: payment.seq) == payment)
     }
 
-    @Test("a combined write that throws after the ledger append leaves neither change")
-    func combinedRollback() throws {
+    @Test("a combined write that throws after the ledger append leaves neither change", arguments: Backend.available)
+    func combinedRollback(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         try store.state.put("invoices/INV-1", body: ["total": 1250], status: "unpaid")
         #expect(throws: Abort.self) {
             try store.write { tx in
@@ -125,8 +136,10 @@ struct StateStoreTests {
         #expect(try history.collect().count == 1)
     }
 
-    @Test("list pages through 10,000 documents by prefix and status")
-    func listLarge() throws {
+    @Test("list pages through 10,000 documents by prefix and status", arguments: Backend.available)
+    func listLarge(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
         try store.write { tx in
             for index in 0..<10_000 {
                 let prefix = index % 2 == 0 ? "invoices" : "accounts"

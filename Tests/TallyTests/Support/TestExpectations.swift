@@ -17,6 +17,12 @@ extension TallyError {
             case .constraint: return 4
             default: return 2
             }
+        case let .postgres(code, _, _):
+            switch code.prefix(2) {
+            case "08", "53", "57", "58", "40": return 5
+            case "23", "P0": return 4
+            default: return 2
+            }
         default: return 2
         }
     }
