@@ -1,5 +1,3 @@
-import Foundation
-
 /// The judgements both reconcilers make, written once so a mirror file and a snapshot
 /// record are held to the same rules and described in the same words.
 enum DocumentComparison {

@@ -60,11 +60,11 @@ package final class PostgresConnection: DatabaseConnection {
     package static func displayName(_ conninfo: String) -> String {
         var text = conninfo
         // URI user:password@ and key=value password=…
-        if let at = text.range(of: "@"), let scheme = text.range(of: "://"), scheme.upperBound < at.lowerBound,
-           let colon = text[scheme.upperBound..<at.lowerBound].firstIndex(of: ":") {
-            text.replaceSubrange(text.index(after: colon)..<at.lowerBound, with: "***")
+        if let at = text.firstIndex(of: "@"), let scheme = text.firstRange(of: "://"), scheme.upperBound < at,
+           let colon = text[scheme.upperBound..<at].firstIndex(of: ":") {
+            text.replaceSubrange(text.index(after: colon)..<at, with: "***")
         }
-        return text.replacingOccurrences(of: #"password=[^ &]*"#, with: "password=***", options: .regularExpression)
+        return text.replacing(#/password=[^ &]*/#, with: "password=***")
     }
 
     package func prepare(_ sql: String) throws(TallyError) -> any DatabaseStatement {

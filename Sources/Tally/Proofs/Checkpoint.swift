@@ -63,7 +63,7 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     /// Parses a signed checkpoint *without* checking its signature, for tools that say so
     /// (`verify-proof` without a public key).
     package init(unverifiedNote signedNote: String) throws(TallyError) {
-        guard let separator = signedNote.range(of: "\n\n") else {
+        guard let separator = signedNote.firstRange(of: "\n\n") else {
             throw TallyError.proofRejected(reason: "the text is not a signed note (no empty line before the signatures)")
         }
         do {

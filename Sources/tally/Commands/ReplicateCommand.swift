@@ -94,7 +94,7 @@ struct ReplicateConfigCommand: ParsableCommand {
     var interval = "1s"
 
     func validate() throws {
-        guard interval.range(of: #"^[0-9]+(ms|s|m)$"#, options: .regularExpression) != nil else {
+        guard interval.wholeMatch(of: #/[0-9]+(ms|s|m)/#) != nil else {
             throw ValidationError("--interval \(interval) is not a duration such as 100ms, 1s or 1m")
         }
     }
@@ -164,7 +164,7 @@ struct ReplicateRestoreCommand: ParsableCommand {
     var litestream = "litestream"
 
     func validate() throws {
-        if let timestamp, timestamp.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$"#, options: .regularExpression) == nil {
+        if let timestamp, timestamp.wholeMatch(of: #/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)/#) == nil {
             throw ValidationError("--timestamp \(timestamp) is not RFC 3339, e.g. 2026-11-29T16:05:00Z")
         }
         if !checkpoint.isEmpty && publicKey == nil { throw ValidationError("--checkpoint needs --public-key") }
@@ -195,7 +195,7 @@ struct ReplicateRestoreCommand: ParsableCommand {
         case let .failure(error):
             throw TallyError.io(step: "run litestream", path: executable, errno: error.rawValue)
         case let .success((code, output)) where code != 0:
-            let message = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let message = output.split(separator: "\n").map { String($0.drop { $0 == " " || $0 == "\t" }) }.filter { !$0.isEmpty }
                 .suffix(3).joined(separator: " / ")
             throw CommandFailure(
                 status: .io, kind: "replica_restore_failed",
