@@ -178,9 +178,11 @@ public final class Store: Sendable {
     /// PostgreSQL's tools (pg_basebackup, pg_dump). `synchronous_commit` follows
     /// ``Configuration/synchronous`` (on unless you choose `.normal` or `.off`).
     ///
-    /// - Parameter conninfo: A libpq connection string: a `postgresql://` URI or
-    ///   `key=value` pairs. Several hosts with `target_session_attrs=read-write` find the
-    ///   primary after a failover.
+    /// - Parameters:
+    ///   - conninfo: A libpq connection string: a `postgresql://` URI or `key=value`
+    ///     pairs. Several hosts with `target_session_attrs=read-write` find the primary
+    ///     after a failover.
+    ///   - configuration: As for a file; `busyTimeout` becomes the sessions' `lock_timeout`.
     /// - Throws: ``TallyError/postgres(code:message:sql:)`` when the server cannot be reached,
     ///   ``TallyError/notATallyDatabase(path:reason:)`` for a database holding someone else's
     ///   tables, and the migration errors of ``init(path:configuration:)``.
