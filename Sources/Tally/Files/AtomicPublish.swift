@@ -111,14 +111,16 @@ extension AtomicFile {
             }
             do throws(TallyError) {
                 try syncAndChmod()
-                var removedAny = false
                 for stale in removingFirst {
                     let result = FileSyscalls.retryingEINTR { syscalls.unlink(stale) }
-                    if result == 0 { removedAny = true } else if result != -Errno.noSuchFile.rawValue {
+                    if result != 0 && result != -Errno.noSuchFile.rawValue {
                         throw TallyError.io(step: "unlink", path: stale, errno: -result)
                     }
                 }
-                if removedAny { try operations.syncDirectory(directory) }
+                // Synced even when nothing was left to remove: another program (SQLite itself,
+                // closing the last connection) may have deleted a sidecar without syncing the
+                // directory, and that deletion must reach the disk before the rename does.
+                if !removingFirst.isEmpty { try operations.syncDirectory(directory) }
                 let renamed = FileSyscalls.retryingEINTR { syscalls.rename(temporaryPath, path) }
                 if renamed < 0 { throw TallyError.io(step: "rename", path: path, errno: -renamed) }
                 finished = true
@@ -233,12 +235,27 @@ extension AtomicFile {
 
     /// Removes the file at `path`. Returns false when there was nothing to remove.
     ///
+    /// The removal is not durable until the parent directory is fsynced: after power loss
+    /// the file may be back. Use ``removeDurably(_:syscalls:)`` for a removal the caller
+    /// reports as done, or sync the directory once after several removals.
+    ///
     /// - Throws: ``TallyError/io(step:path:errno:)`` with step `unlink`.
     @discardableResult
     package static func remove(_ path: String, syscalls: FileSyscalls = .live) throws(TallyError) -> Bool {
         let result = FileSyscalls.retryingEINTR { syscalls.unlink(path) }
         if result == -Errno.noSuchFile.rawValue { return false }
         if result < 0 { throw TallyError.io(step: "unlink", path: path, errno: -result) }
+        return true
+    }
+
+    /// Removes the file at `path` and fsyncs its directory, so the removal survives power
+    /// loss. Returns false when there was nothing to remove (and syncs nothing).
+    ///
+    /// - Throws: ``TallyError/io(step:path:errno:)`` with step `unlink` or `dirsync`.
+    @discardableResult
+    package static func removeDurably(_ path: String, syscalls: FileSyscalls = .live) throws(TallyError) -> Bool {
+        guard try remove(path, syscalls: syscalls) else { return false }
+        try FileOperations(syscalls: syscalls).syncDirectory(FileOperations.split(path).directory)
         return true
     }
 

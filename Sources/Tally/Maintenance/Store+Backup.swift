@@ -88,14 +88,22 @@ extension Store {
     @discardableResult
     public func backup(toDirectory directory: String, keep: Int? = nil,
                        progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> Store.BackupResult {
+        try backup(toDirectory: directory, keep: keep, progress: progress, syscalls: .live)
+    }
+
+    /// ``backup(toDirectory:keep:progress:)`` through the given system calls (the power-loss
+    /// tests record them; SQLite's own writes into the copy do not pass through them).
+    @discardableResult
+    package func backup(toDirectory directory: String, keep: Int?, progress: (@Sendable (OperationProgress) -> Void)?,
+                        syscalls: FileSyscalls) throws(TallyError) -> Store.BackupResult {
         if let keep, keep < 1 {
             throw TallyError.invalidInput(field: "keep", reason: "\(keep) would delete the backup just made; keep at least 1")
         }
         // Orphans of backups interrupted long ago (a minute is far above any copy's pause).
-        _ = try? TempFileSweeper(minimumAge: 60).sweep(directory)
+        _ = try? TempFileSweeper(minimumAge: 60, syscalls: syscalls).sweep(directory)
         let now = Int64((Clock.secondsSince1970() * 1000).rounded(.down))
         let staged = try AtomicFile.Staged(replacing: FileOperations.join(directory, BackupName.make(milliseconds: now)),
-                                           permissions: 0o600)
+                                           permissions: 0o600, syscalls: syscalls)
         var result: Store.BackupResult
         let published: String
         do throws(TallyError) {
@@ -106,13 +114,13 @@ extension Store {
             }
         } catch {
             staged.discard()
-            Self.removeSidecars(of: staged.temporaryPath)
+            Self.removeSidecars(of: staged.temporaryPath, syscalls: syscalls)
             throw error.renamingPath(to: staged.path)
         }
         result.path = published
         result.bytes = FileOperations.size(of: published) ?? 0
         if let keep {
-            result.removed = try Self.rotateBackups(in: directory, keep: keep, keeping: published)
+            result.removed = try Self.rotateBackups(in: directory, keep: keep, keeping: published, syscalls: syscalls)
         }
         return result
     }
@@ -219,8 +227,8 @@ extension Store {
         return removed
     }
 
-    static func removeSidecars(of path: String) {
-        for suffix in ["-wal", "-shm", "-journal"] { _ = try? AtomicFile.remove(path + suffix) }
+    static func removeSidecars(of path: String, syscalls: FileSyscalls = .live) {
+        for suffix in ["-wal", "-shm", "-journal"] { _ = try? AtomicFile.remove(path + suffix, syscalls: syscalls) }
     }
 }
 

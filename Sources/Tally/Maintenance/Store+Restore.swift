@@ -66,6 +66,14 @@ extension Store {
     @discardableResult
     public static func restore(from backup: String, to databasePath: String,
                                options: Store.RestoreOptions = Store.RestoreOptions()) throws(TallyError) -> Store.RestoreResult {
+        try restore(from: backup, to: databasePath, options: options, syscalls: .live)
+    }
+
+    /// ``restore(from:to:options:)`` through the given system calls (the power-loss tests
+    /// record them; SQLite's own writes to the staged copy do not pass through them).
+    @discardableResult
+    package static func restore(from backup: String, to databasePath: String, options: Store.RestoreOptions,
+                                syscalls: FileSyscalls) throws(TallyError) -> Store.RestoreResult {
         guard !backup.isEmpty, !databasePath.isEmpty else {
             throw TallyError.invalidInput(field: "path", reason: "the backup and database paths must not be empty")
         }
@@ -83,7 +91,8 @@ extension Store {
         // The restored file keeps the live file's permissions (0600 for a new one).
         let permissions: UInt32
         if case let .success(info) = System.statInfo(databasePath) { permissions = info.permissions } else { permissions = 0o600 }
-        let staged = try AtomicFile.Staged.copy(of: backup, replacing: databasePath, permissions: permissions)
+        let staged = try AtomicFile.Staged.copy(of: backup, replacing: databasePath, permissions: permissions,
+                                                syscalls: syscalls)
         defer { staged.discard() }
         try switchToWAL(staged.temporaryPath, displayPath: databasePath)
         // Held (and kept open) until the new file is in place; see the discussion above.
@@ -97,7 +106,7 @@ extension Store {
         // above), under a name of its own beside it.
         var replacedPath: String?
         if options.keepReplaced, liveLock != nil {
-            replacedPath = try keepReplacedCopy(of: databasePath)
+            replacedPath = try keepReplacedCopy(of: databasePath, syscalls: syscalls)
         }
         try staged.publish(removingFirst: [databasePath + "-wal", databasePath + "-journal", databasePath + "-shm"])
         if let liveLock { liveLock.rollback() }
@@ -135,18 +144,18 @@ extension Store {
 
     /// Hard-links the database being replaced to `PATH.replaced-YYYYMMDDTHHMMSS.mmmZ` (a
     /// copy where links are impossible) and fsyncs the directory; returns that path.
-    private static func keepReplacedCopy(of databasePath: String) throws(TallyError) -> String? {
+    private static func keepReplacedCopy(of databasePath: String, syscalls: FileSyscalls) throws(TallyError) -> String? {
         guard FileOperations.size(of: databasePath) != nil else { return nil }
         let now = Int64((Clock.secondsSince1970() * 1000).rounded(.down))
         let stamp = Timestamp.format(millisecondsSince1970: now).filter { $0 != "-" && $0 != ":" }
-        let operations = FileOperations(syscalls: .live)
+        let operations = FileOperations(syscalls: syscalls)
         for sequence in 1...1000 {
             let candidate = databasePath + ".replaced-" + stamp + (sequence > 1 ? "-\(sequence)" : "")
-            let linked = FileSyscalls.retryingEINTR { FileSyscalls.live.link(databasePath, candidate) }
+            let linked = FileSyscalls.retryingEINTR { syscalls.link(databasePath, candidate) }
             if linked == -Errno.fileExists.rawValue { continue }
             if linked < 0 {
                 // No hard links here (vfat, some network mounts): copy instead.
-                let copy = try AtomicFile.Staged.copy(of: databasePath, replacing: candidate)
+                let copy = try AtomicFile.Staged.copy(of: databasePath, replacing: candidate, syscalls: syscalls)
                 try copy.publish()
                 return candidate
             }

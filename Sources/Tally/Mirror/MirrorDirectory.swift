@@ -9,8 +9,8 @@ enum MirrorDirectory {
     /// Creates `root` if needed, and refuses a directory that mirrors another ledger: its
     /// manifest names another ledger id, so its files are not this database's to rewrite
     /// or delete. A manifest that cannot be read as one is rewritten later.
-    static func prepare(_ root: String, ledgerID: String) throws(TallyError) {
-        let operations = FileOperations(syscalls: .live)
+    static func prepare(_ root: String, ledgerID: String, syscalls: FileSyscalls = .live) throws(TallyError) {
+        let operations = FileOperations(syscalls: syscalls)
         switch System.statInfo(root) {
         case let .success(info) where info.kind != .directory:
             throw TallyError.io(step: "mkdir", path: root, errno: Errno.notDirectory.rawValue)
@@ -19,7 +19,7 @@ enum MirrorDirectory {
         case .failure:
             try operations.makeDirectories(root)
         }
-        if case let .manifest(manifest)? = try readManifest(root), manifest.ledgerID != ledgerID {
+        if case let .manifest(manifest)? = try readManifest(root, syscalls: syscalls), manifest.ledgerID != ledgerID {
             throw foreignMirror(root, manifest: manifest, ledgerID: ledgerID)
         }
     }
@@ -37,11 +37,11 @@ enum MirrorDirectory {
     }
 
     /// The manifest, nil when there is none.
-    static func readManifest(_ root: String) throws(TallyError) -> ManifestState? {
+    static func readManifest(_ root: String, syscalls: FileSyscalls = .live) throws(TallyError) -> ManifestState? {
         let path = manifestPath(root)
         let bytes: [UInt8]
         do throws(TallyError) {
-            guard let read = try FileOperations(syscalls: .live).readUntrusted(path, limit: MirrorManifest.maximumBytes) else {
+            guard let read = try FileOperations(syscalls: syscalls).readUntrusted(path, limit: MirrorManifest.maximumBytes) else {
                 return nil
             }
             bytes = read

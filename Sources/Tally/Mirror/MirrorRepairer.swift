@@ -42,7 +42,7 @@ struct MirrorRepairer {
             leave(path, because: "not a mirror file Tally wrote (unreadable, or another key inside); remove it by hand if it is not needed")
             return
         }
-        try AtomicFile.remove(path)
+        try AtomicFile.removeDurably(path)
         repairs.append("removed \(path) (its key is not in the database)")
     }
 
@@ -53,7 +53,7 @@ struct MirrorRepairer {
                 + "\(Int(MirrorWriter.orphanAge)) s")
             return
         }
-        try AtomicFile.remove(path)
+        try AtomicFile.remove(path)  // an orphan's return after power loss is harmless
         repairs.append("removed \(path) (a temporary file left by an interrupted write)")
     }
 

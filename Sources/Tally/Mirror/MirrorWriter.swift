@@ -17,9 +17,10 @@ struct MirrorWriter {
     let root: String
     let databasePath: String
     let progress: (@Sendable (OperationProgress) -> Void)?
+    let syscalls: FileSyscalls
     private var report: MirrorReport
     private var reader: MirrorFileReader
-    private let batch = AtomicFile.Batch()
+    private let batch: AtomicFile.Batch
     private var entries = EntriesDigest()
 
     /// Files of one batch before it is committed: bounds the temporary files a crash can leave.
@@ -27,25 +28,29 @@ struct MirrorWriter {
     /// Tally's temporary files older than this are abandoned and removed.
     static let orphanAge: Double = 60
 
-    init(db: Connection, root: String, databasePath: String, progress: (@Sendable (OperationProgress) -> Void)?) {
+    init(db: Connection, root: String, databasePath: String, progress: (@Sendable (OperationProgress) -> Void)?,
+         syscalls: FileSyscalls = .live) {
         self.db = db
         self.root = root
         self.databasePath = databasePath
         self.progress = progress
+        self.syscalls = syscalls
         self.report = MirrorReport(directory: root)
-        self.reader = MirrorFileReader(root: root)
+        self.reader = MirrorFileReader(root: root, syscalls: syscalls)
+        self.batch = AtomicFile.Batch(syscalls: syscalls)
     }
 
     mutating func run() throws(TallyError) -> MirrorReport {
         let identity = try LedgerIdentity.read(on: db)
         let head = try LedgerTable.head(on: db)
         report.ledgerHeadSeq = head.seq
-        try MirrorDirectory.prepare(root, ledgerID: identity)
+        try MirrorDirectory.prepare(root, ledgerID: identity, syscalls: syscalls)
         try writeDocuments()
         try walkDirectory()
         let manifest = MirrorManifest(ledgerID: identity, generatedAt: Timestamp.now(), ledgerHeadSeq: head.seq,
                                       ledgerHeadHash: head.hash, documents: report.documents, entriesDigest: entries.hex)
-        try AtomicFile.write(manifest.rendered(), to: MirrorDirectory.manifestPath(root), permissions: 0o644)
+        try AtomicFile.write(manifest.rendered(), to: MirrorDirectory.manifestPath(root), permissions: 0o644,
+                             syscalls: syscalls)
         return report
     }
 
@@ -99,9 +104,11 @@ struct MirrorWriter {
     // MARK: Pass 2: files the database does not account for
 
     private mutating func walkDirectory() throws(TallyError) {
-        let walker = DirectoryWalker(root: root)
+        let walker = DirectoryWalker(root: root, syscalls: syscalls)
         let ownFiles = MirrorDirectory.DatabaseFiles(databasePath, under: root)
         let now = Clock.secondsSince1970()
+        // Removals are made durable once per directory, after the walk, before the manifest.
+        var directoriesWithRemovals = Set<String>()
         for relative in walker {
             let path = FileOperations.join(root, relative)
             if relative == MirrorFile.manifestName || ownFiles.contains(relative) { continue }
@@ -109,7 +116,7 @@ struct MirrorWriter {
             if TempFileName.matches(name) {
                 let age = MirrorDirectory.age(of: path, now: now)
                 if age >= Self.orphanAge {
-                    if (try? AtomicFile.remove(path)) == true { report.sweptTemporaryFiles += 1 }
+                    if (try? AtomicFile.remove(path, syscalls: syscalls)) == true { report.sweptTemporaryFiles += 1 }
                 } else {
                     report.findings.append(MirrorFindings.orphanTemp(path: path, age: age))
                 }
@@ -122,11 +129,16 @@ struct MirrorWriter {
             if try StateTable.currentVersion(key, on: db) > 0 { continue }
             switch MirrorFindings.classifyExtra(key: key, path: path) {
             case .removable:
-                if try AtomicFile.remove(path) { report.removed += 1 }
+                if try AtomicFile.remove(path, syscalls: syscalls) {
+                    report.removed += 1
+                    directoriesWithRemovals.insert(FileOperations.split(path).directory)
+                }
             case let .leave(finding):
                 report.findings.append(finding)
             }
         }
+        let operations = FileOperations(syscalls: syscalls)
+        for directory in directoriesWithRemovals.sorted() { try operations.syncDirectory(directory) }
         let db = self.db
         report.findings += try MirrorFindings.walkProblems(walker, root: root, ownFiles: ownFiles) { (key) throws(TallyError) -> Bool in
             try StateTable.currentVersion(key, on: db) > 0

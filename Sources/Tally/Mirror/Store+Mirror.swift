@@ -15,9 +15,16 @@ extension Store {
     @discardableResult
     public func mirror(to directory: String,
                        progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> MirrorReport {
+        try mirror(to: directory, progress: progress, syscalls: .live)
+    }
+
+    /// ``mirror(to:progress:)`` through the given system calls (the power-loss tests record them).
+    @discardableResult
+    package func mirror(to directory: String, progress: (@Sendable (OperationProgress) -> Void)?,
+                        syscalls: FileSyscalls) throws(TallyError) -> MirrorReport {
         let root = Self.trimmed(directory)
         return try readTransaction { (db: Connection) throws(TallyError) -> MirrorReport in
-            var writer = MirrorWriter(db: db, root: root, databasePath: path, progress: progress)
+            var writer = MirrorWriter(db: db, root: root, databasePath: path, progress: progress, syscalls: syscalls)
             return try writer.run()
         }
     }
@@ -59,12 +66,13 @@ extension Store {
 struct MirrorWriteThrough {
     let db: Connection
     let root: String
+    var syscalls: FileSyscalls = .live
 
     func apply(_ keys: [String]) throws(TallyError) {
         let identity = try LedgerIdentity.read(on: db)
         var manifest: MirrorManifest?
         var counted = true  // false: the manifest was just computed from the database as it is
-        switch try MirrorDirectory.readManifest(root) {
+        switch try MirrorDirectory.readManifest(root, syscalls: syscalls) {
         case let .manifest(found)?:
             guard found.ledgerID == identity else { throw MirrorDirectory.foreignMirror(root, manifest: found, ledgerID: identity) }
             manifest = found
@@ -77,7 +85,7 @@ struct MirrorWriteThrough {
             break  // only a full mirror or a repair rewrites an unreadable manifest
         }
         var digest = manifest.flatMap { EntriesDigest(hex: $0.entriesDigest) }
-        var reader = MirrorFileReader(root: root)
+        var reader = MirrorFileReader(root: root, syscalls: syscalls)
         for key in keys {
             // What the manifest counted for this key is what its file held.
             var previous: StateDocument?
@@ -91,13 +99,13 @@ struct MirrorWriteThrough {
                 manifest?.documents -= 1
             }
             if let current {
-                _ = try MirrorFileWriter.write(current, under: root)
+                _ = try MirrorFileWriter.write(current, under: root, syscalls: syscalls)
                 if counted {
                     digest?.add(key: current.key, version: current.version, checksum: current.checksum)
                     manifest?.documents += 1
                 }
             } else {
-                _ = try AtomicFile.remove(reader.path(of: key))
+                _ = try AtomicFile.removeDurably(reader.path(of: key), syscalls: syscalls)
             }
         }
         // With an unreadable manifest only a full mirror or a repair can write one.
@@ -107,7 +115,8 @@ struct MirrorWriteThrough {
         manifest.ledgerHeadSeq = head.seq
         manifest.ledgerHeadHash = head.hash
         manifest.entriesDigest = digest.hex
-        try AtomicFile.write(manifest.rendered(), to: MirrorDirectory.manifestPath(root), permissions: 0o644)
+        try AtomicFile.write(manifest.rendered(), to: MirrorDirectory.manifestPath(root), permissions: 0o644,
+                             syscalls: syscalls)
     }
 }
 
@@ -132,11 +141,11 @@ extension MirrorWriteThrough {
 enum MirrorFileWriter {
     /// Writes `document`'s file under `root` unless it already holds exactly these bytes;
     /// returns true when it wrote.
-    static func write(_ document: StateDocument, under root: String) throws(TallyError) -> Bool {
+    static func write(_ document: StateDocument, under root: String, syscalls: FileSyscalls = .live) throws(TallyError) -> Bool {
         let path = try SafePath.path(forKey: document.key, under: root, suffix: MirrorFile.suffix)
         let bytes = MirrorFile.render(document)
         do throws(TallyError) {
-            if let existing = try FileOperations(syscalls: .live).readUntrusted(path, limit: MirrorFileReader.limit(expected: bytes.count)),
+            if let existing = try FileOperations(syscalls: syscalls).readUntrusted(path, limit: MirrorFileReader.limit(expected: bytes.count)),
                existing == bytes {
                 return false
             }
@@ -144,7 +153,7 @@ enum MirrorFileWriter {
             // A link or special file where the file belongs is never replaced.
             if case .unsafeFile = error { throw error }
         }
-        try AtomicFile.write(bytes, to: path, permissions: 0o600)
+        try AtomicFile.write(bytes, to: path, permissions: 0o600, syscalls: syscalls)
         return true
     }
 }

@@ -16,7 +16,17 @@ extension Store {
     @discardableResult
     public func exportSnapshot(to path: String, options: Store.ExportOptions = Store.ExportOptions(),
                                progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> Store.ExportSummary {
-        let writer = try AtomicFile.Writer(path: path, permissions: options.permissions, backups: options.keepPrevious)
+        try exportSnapshot(to: path, options: options, progress: progress, syscalls: .live)
+    }
+
+    /// ``exportSnapshot(to:options:progress:)`` through the given system calls (the power-loss
+    /// tests record them).
+    @discardableResult
+    package func exportSnapshot(to path: String, options: Store.ExportOptions,
+                                progress: (@Sendable (OperationProgress) -> Void)?,
+                                syscalls: FileSyscalls) throws(TallyError) -> Store.ExportSummary {
+        let writer = try AtomicFile.Writer(path: path, permissions: options.permissions, backups: options.keepPrevious,
+                                           syscalls: syscalls)
         do throws(TallyError) {
             var summary = try exportSnapshot(options: options, progress: progress) { (bytes) throws(TallyError) in
                 try writer.write(bytes)
