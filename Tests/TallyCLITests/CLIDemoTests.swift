@@ -82,4 +82,30 @@ struct CLIDemoTests {
         #expect(Array(produced[start...].prefix(quoted.count)) == quoted,
                 "README's demo quote and `tally demo` differ; paste the demo's output from step 7 into the README")
     }
+
+    @Test("the README's command table names every subcommand `tally --help` lists")
+    func readmeCommandTable() throws {
+        let readme = try String(contentsOfFile: packageRoot.appendingPathComponent("README.md").path, encoding: .utf8)
+        let section = try #require(readme.range(of: "## Command line"))
+        let tableStart = try #require(readme.range(of: "| command | does |", range: section.upperBound..<readme.endIndex))
+        let tableEnd = readme.range(of: "\n\n", range: tableStart.upperBound..<readme.endIndex)?.lowerBound ?? readme.endIndex
+        let table = readme[tableStart.upperBound..<tableEnd]
+        let help = expectSuccess(try CLI.run(["--help"]))
+        // Subcommands are the indented first words of the lines under each "SUBCOMMANDS:" heading.
+        var commands: [String] = []
+        var inSubcommands = false
+        for line in help.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasSuffix("SUBCOMMANDS:") { inSubcommands = true; continue }
+            if line.isEmpty || !line.hasPrefix(" ") { if !line.isEmpty { inSubcommands = false }; continue }
+            guard inSubcommands, line.hasPrefix("  "), !line.hasPrefix("   ") else { continue }
+            if let name = line.split(separator: " ").first, name.allSatisfy({ $0.isLowercase || $0 == "-" }) {
+                commands.append(String(name))
+            }
+        }
+        #expect(commands.count >= 20, "could not read the subcommands from --help: \(help)")
+        for command in commands {
+            #expect(table.contains("`\(command) ") || table.contains("`\(command)`"),
+                    "README's command table does not list `\(command)`; add a row")
+        }
+    }
 }

@@ -203,6 +203,13 @@ public enum Cases {
         cases.append(Case(workload: "W5", peer: "GRDB", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
                           prepare: grdb("w5-grdb.db", "FULL") { try GRDBPeer.concurrentAppend($0, writers: s.writers, perWriter: s.perWriter, idPrefix: "w5") }))
 
+        // W5 async: the same events from 64 tasks calling `await store.ledger.append` (the
+        // async twin shares the writer's group commit), against the threaded W5 above.
+        cases.append(Case(workload: "W5", peer: "Tally async", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
+                          prepare: tally("w5-tally-async.db", .full, warm: { _ = writerEvents.get }) {
+                              try TallyPeer.asyncAppends($0, tasks: 64, writerEvents.get)
+                          }))
+
         // W5x: 32 writer threads × durable appends (FULL), one event per call: Tally's group
         // commit against its own single-writer W2 rate (report.py), and raw C with one
         // connection per thread for reference.

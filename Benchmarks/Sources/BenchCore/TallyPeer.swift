@@ -54,6 +54,39 @@ public enum TallyPeer {
     }
 }
 
+extension TallyPeer {
+    /// W5 async: `tasks` tasks on the cooperative pool, each appending a contiguous share of
+    /// every writer's events with `await store.ledger.append` (each stream's events stay in
+    /// order within a task). The calling thread waits for all of them.
+    public static func asyncAppends(_ store: Store, tasks: Int, _ perWriter: [[NewEvent]]) throws {
+        let shares: [[NewEvent]] = perWriter.flatMap { events -> [[NewEvent]] in
+            let perTask = Swift.max(1, (events.count + tasks / perWriter.count - 1) / Swift.max(1, tasks / perWriter.count))
+            return stride(from: 0, to: events.count, by: perTask).map { Array(events[$0..<Swift.min($0 + perTask, events.count)]) }
+        }
+        let failure = AsyncFailure()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await withTaskGroup(of: Void.self) { group in
+                for share in shares {
+                    group.addTask {
+                        do { for event in share { try await store.ledger.append(event) } } catch { failure.set(error) }
+                    }
+                }
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.error { throw error }
+    }
+
+    private final class AsyncFailure: @unchecked Sendable {
+        private let lock = NSLock()
+        private var first: (any Error)?
+        var error: (any Error)? { lock.lock(); defer { lock.unlock() }; return first }
+        func set(_ error: any Error) { lock.lock(); if first == nil { first = error }; lock.unlock() }
+    }
+}
+
 /// Runs `count` OS threads (not a pool sized to the 2 cores) and rethrows the first error.
 public enum Threads {
     private final class Failures: @unchecked Sendable {

@@ -8,7 +8,7 @@ enum DocumentComparison {
         var noun: String { self == .file ? "the file" : "the snapshot" }
         var fix: String {
             self == .file
-                ? "`tally reconcile --repair` rewrites the file from the database"
+                ? "a repair of the mirror rewrites the file from the database"
                 : "if the database is right, export a new snapshot"
         }
     }
@@ -34,7 +34,7 @@ enum DocumentComparison {
                     + "(repair rewrites the file from the database)"
                 : "the snapshot has version \(other.version), ahead of the database's version \(database.version): the "
                     + "database lost changes since the snapshot, or the snapshot comes from another database; compare them "
-                    + "before importing (`tally import --mode merge` takes the newer versions)"
+                    + "before importing (a merge import takes the newer versions)"
             return finding(.mismatch, detail)
         }
         var differences: [String] = []

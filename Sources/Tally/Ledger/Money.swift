@@ -49,7 +49,7 @@ enum CurrencyExponent {
         if let exponent = nonDefault[currency] { return exponent }
         if twoDecimals.contains(currency) { return 2 }
         if withoutMinorUnit.contains(currency) {
-            throw TallyError.invalidInput(field: "currency", reason: "\(currency) has no minor unit in ISO 4217, so a decimal amount cannot be converted; record it as a quantity (--quantity) or pass minor units directly")
+            throw TallyError.invalidInput(field: "currency", reason: "\(currency) has no minor unit in ISO 4217, so a decimal amount cannot be converted; record it as a quantity instead of an amount, or pass minor units directly")
         }
         throw TallyError.invalidInput(field: "currency", reason: "\(currency) is not an active ISO 4217 currency this build knows; check the spelling, or pass the amount in minor units directly")
     }

@@ -88,7 +88,7 @@ struct SnapshotReconciler {
                                            fileChecksum: document.checksum,
                                            detail: "the snapshot has version \(document.version) of '\(record.key)', which "
                                                + "the database does not have: it was deleted after the snapshot was taken, "
-                                               + "or never imported (`tally import` brings it back)"))
+                                               + "or never imported (importing the snapshot brings it back)"))
         case let .corrupt(finding):
             report.findings.append(finding)
         }

@@ -80,4 +80,24 @@ struct JSONCodableTests {
         #expect(try event.payload.decode(Charge.self) == Charge(sku: "A1", at: issued))
         #expect(try store.ledger.verifyChain().isIntact)
     }
+
+    @Test("payload: and body: take an Encodable directly, and payload(as:) and body(as:) read it back, or name the field that does not fit")
+    func directCodableCalls() throws {
+        struct Charge: Codable, Equatable { var sku: String; var at: Date; var total: Decimal }
+        struct Other: Decodable { var missing: Int }
+        let charge = Charge(sku: "A1", at: issued, total: Decimal(string: "19.99")!)
+        let store = try Store(path: directory.file("e.db"))
+        let event = try store.ledger.append(stream: "s", kind: "charge", payload: charge)
+        #expect(try event.payload(as: Charge.self) == charge)
+        #expect(try store.ledger.event(seq: event.seq)?.payload(as: Charge.self) == charge)
+        #expect(event.payload == (try JSONValue(encoding: charge)))
+
+        try store.state.put("charges/A1", body: charge)
+        let document = try #require(try store.state.get("charges/A1"))
+        #expect(try document.body(as: Charge.self) == charge)
+
+        let wrongType = try #require(throws: TallyError.self) { try document.body(as: Other.self) }
+        #expect(wrongType.problem.contains("missing"), "\(wrongType)")
+        #expect(try store.ledger.verifyChain().isIntact)
+    }
 }

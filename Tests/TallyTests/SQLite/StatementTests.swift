@@ -106,4 +106,28 @@ struct StatementTests {
         #expect(try second.step())
         #expect(second.isNull(0))
     }
+
+    @Test("Tally's own statements have a cache of their own: a full public cache never evicts them")
+    func internalCache() throws {
+        let directory = TemporaryDirectory("tally-statements")
+        let connection = try SQLiteConnection(path: directory.file("c.db"))
+        var configuration = SQLiteConnection.Configuration()
+        configuration.statementCacheCapacity = 1
+        try connection.configure(configuration)
+
+        let own = InternalSQL("SELECT ? + 1")
+        let first = try connection.statement(own)
+        try first.bind(1, at: 1)
+        #expect(try first.step())
+        #expect(first.int64(0) == 2)
+        for index in 0..<5 { _ = try connection.cachedStatement("SELECT \(index)") }  // the public cache turns over
+        let again = try connection.statement(own)
+        #expect(first === again)
+        #expect(try again.step())
+        #expect(again.isNull(0), "an internal statement comes back with its bindings cleared")
+
+        let publicFirst = try connection.cachedStatement("SELECT 'a'")
+        _ = try connection.cachedStatement("SELECT 'b'")
+        #expect(try connection.cachedStatement("SELECT 'a'") !== publicFirst, "capacity 1: the public cache evicted it")
+    }
 }

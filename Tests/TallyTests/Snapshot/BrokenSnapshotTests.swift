@@ -80,6 +80,10 @@ let brokenSnapshots: [BrokenSnapshot] = [
     BrokenSnapshot("checksum mismatch", line: 3, says: "checksum mismatch", damage: replacing(Lines.firstState + 1, "\"total\":1000", "\"total\":1001")),
     BrokenSnapshot("duplicate key", line: 4, says: "duplicate key", damage: { $0.insert($0[Lines.firstState + 1], at: Lines.firstState + 2) }),
     BrokenSnapshot("invalid key", line: 2, says: "invalid state key", damage: replacing(Lines.firstState, "agents/billing-1", "agents/../billing-1")),
+    BrokenSnapshot("a key whose mirror file would be the manifest", line: 2, says: "MANIFEST.json",
+                   damage: resealed(replacing(Lines.firstState, "\"agents/billing-1\"", "\"MANIFEST\""))),
+    BrokenSnapshot("a key segment too long for a file name", line: 2, says: "251 bytes",
+                   damage: resealed(replacing(Lines.firstState, "\"agents/billing-1\"", "\"" + String(repeating: "a", count: 251) + "\""))),
     BrokenSnapshot("bad timestamp", line: 2, says: "updated_at", damage: { lines in
         lines[Lines.firstState] = lines[Lines.firstState].replacingOccurrences(of: "\"updated_at\":\"", with: "\"updated_at\":\"yesterday")
     }),

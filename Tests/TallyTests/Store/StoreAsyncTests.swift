@@ -90,4 +90,57 @@ struct StoreAsyncTests {
         #expect(try store.ledger.verifyChain().isIntact)
         try await store.ledger.append(NewEvent(stream: "s", kind: "after"))
     }
+
+    @Test("export, import, mirror, reconcile, repair and verify have async twins that give the blocking calls' results")
+    func wholeDatabaseOperations() async throws {
+        let store = try Store(path: directory.file("e.db"))
+        for index in 1...20 {
+            try await store.ledger.append(stream: "s/\(index % 3)", kind: "charge", amount: Int64(index), currency: "EUR")
+        }
+        try await store.state.put("invoices/1", body: ["total": .number(12)])
+        try await store.state.put("invoices/2", body: ["total": .number(30)])
+
+        let snapshot = directory.file("e.tally")
+        let exported = try await store.exportSnapshot(to: snapshot)
+        #expect(exported.events == 20 && exported.documents == 2)
+
+        let copy = try Store(path: directory.file("e-copy.db"))
+        let imported = try await copy.importSnapshot(from: snapshot)
+        #expect(imported.eventsAppended == 20)
+        #expect(try copy.ledger.head() == store.ledger.head())
+
+        let mirror = directory.file("e-mirror")
+        let mirrored = try await store.mirror(to: mirror)
+        #expect(mirrored.written == 2 && mirrored.findings.isEmpty)
+        #expect(try await store.reconcile(against: .directory(mirror)).findings.isEmpty)
+        #expect(try await copy.reconcile(against: .snapshot(snapshot)).findings.isEmpty)
+
+        try FileManager.default.removeItem(atPath: mirror + "/invoices/2.json")
+        #expect(try await store.reconcile(against: .directory(mirror)).findings.map(\.kind) == [.missing])
+        _ = try await store.repair(mirror: mirror)
+        #expect(try await store.reconcile(against: .directory(mirror)).findings.isEmpty)
+
+        let report = try await store.verify()
+        #expect(report.isClean && report.documentsChecked == 2)
+        #expect(report == (try Self.verifyBlocking(store)))
+    }
+
+    /// The blocking `verify()`: outside an async context, overload resolution picks it.
+    private static func verifyBlocking(_ store: Store) throws -> VerifyReport { try store.verify() }
+
+    @Test("async update and delete keep the blocking calls' version rules, with typed errors")
+    func asyncUpdateAndDelete() async throws {
+        let store = try Store(path: directory.file("f.db"))
+        let created = try await store.state.put("k", body: ["n": .number(1)])
+        let updated = try await store.state.update("k", status: .set("paid"), expectedVersion: created.version)
+        #expect(updated.version == 2 && updated.status == "paid" && updated.body == ["n": .number(1)])
+        do {
+            _ = try await store.state.delete("k", expectedVersion: 1)
+            Issue.record("a delete with a stale expected version was accepted")
+        } catch {
+            guard case .conflict = error else { Issue.record("unexpected error: \(error)"); return }
+        }
+        _ = try await store.state.delete("k", expectedVersion: 2)
+        #expect(try await store.state.get("k") == nil)
+    }
 }
