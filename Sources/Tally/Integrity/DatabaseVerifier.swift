@@ -1,4 +1,4 @@
-/// The checks of ``Store/verify(rules:checkpoints:progress:)``, run in one read transaction.
+/// The checks of ``Store/verify(rules:checkpoints:progress:)-9yr21``, run in one read transaction.
 ///
 /// Each check runs on its own: when SQLite reports damage (`SQLITE_CORRUPT`,
 /// `SQLITE_NOTADB`) in the middle of one, that check records what it saw and the next one

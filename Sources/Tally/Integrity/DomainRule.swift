@@ -1,5 +1,5 @@
-/// A check of your own that ``Store/reconcile(against:rules:progress:)`` and
-/// ``Store/verify(rules:checkpoints:progress:)`` run against every state document in the database,
+/// A check of your own that ``Store/reconcile(against:rules:progress:)-443di`` and
+/// ``Store/verify(rules:checkpoints:progress:)-9yr21`` run against every state document in the database,
 /// e.g. "a paid invoice has a zero balance" (see ``PaidBalanceRule``).
 ///
 /// Each problem becomes a ``Finding`` of kind ``Finding/Kind/rule`` whose detail starts

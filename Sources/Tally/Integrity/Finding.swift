@@ -1,5 +1,5 @@
-/// One disagreement found by ``Store/reconcile(against:rules:progress:)`` or
-/// ``Store/verify(rules:checkpoints:progress:)``.
+/// One disagreement found by ``Store/reconcile(against:rules:progress:)-443di`` or
+/// ``Store/verify(rules:checkpoints:progress:)-9yr21``.
 ///
 /// ## JSON schema
 ///

@@ -1,4 +1,4 @@
-/// The outcome of ``Store/verify(rules:checkpoints:progress:)``: the database checked on its own.
+/// The outcome of ``Store/verify(rules:checkpoints:progress:)-9yr21``: the database checked on its own.
 ///
 /// ## JSON schema
 ///
@@ -42,7 +42,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     /// could not be read to the end.
     public var merkleRoot: String?
     /// Checkpoints compared with the rebuilt tree: those stored in the database and those
-    /// passed to ``Store/verify(rules:checkpoints:progress:)``.
+    /// passed to ``Store/verify(rules:checkpoints:progress:)-9yr21``.
     public var checkpointsChecked: Int64?
 
     /// Creates a report.

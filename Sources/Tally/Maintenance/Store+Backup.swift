@@ -84,7 +84,7 @@ extension Store {
     ///   - progress: Called with phase `backup` (pages) and `verify` (events).
     /// - Throws: ``TallyError/io(step:path:errno:)`` for file errors,
     ///   ``TallyError/corruptDatabase(path:detail:)`` when the copy fails verification (the
-    ///   database itself is damaged: ``verify(rules:checkpoints:progress:)`` says where).
+    ///   database itself is damaged: ``verify(rules:checkpoints:progress:)-9yr21`` says where).
     @discardableResult
     public func backup(toDirectory directory: String, keep: Int? = nil,
                        progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> Store.BackupResult {

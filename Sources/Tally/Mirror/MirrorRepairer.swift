@@ -1,4 +1,4 @@
-/// The actions of ``Store/repair(mirror:removeExtra:progress:)``, taken as the directory
+/// The actions of ``Store/repair(mirror:removeExtra:progress:)-269ox``, taken as the directory
 /// reconciler finds each problem (inside its read transaction, so files are rewritten from
 /// the same consistent view of the database the comparison used). Every action, and every
 /// problem deliberately left alone, becomes one sentence of ``ReconcileReport/repairs``.

@@ -11,7 +11,7 @@
 /// It never stops half-way: a key it cannot write, a link or a FIFO where a file belongs, a
 /// file it will not remove, each becomes a ``Finding`` of the report, and the rest of the
 /// mirror and the manifest are still written. The findings are exactly what
-/// ``Store/reconcile(against:rules:progress:)`` would report afterwards, so the two agree.
+/// ``Store/reconcile(against:rules:progress:)-443di`` would report afterwards, so the two agree.
 struct MirrorWriter {
     let db: Connection
     let root: String
@@ -146,7 +146,7 @@ struct MirrorWriter {
     }
 }
 
-/// What ``Store/mirror(to:progress:)`` did.
+/// What ``Store/mirror(to:progress:)-3oejo`` did.
 public struct MirrorReport: Sendable, Codable, Equatable {
     /// The mirror directory.
     public var directory: String

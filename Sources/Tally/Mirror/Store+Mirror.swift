@@ -18,7 +18,7 @@ extension Store {
         try mirror(to: directory, progress: progress, syscalls: .live)
     }
 
-    /// ``mirror(to:progress:)`` through the given system calls (the power-loss tests record them).
+    /// ``mirror(to:progress:)-3oejo`` through the given system calls (the power-loss tests record them).
     @discardableResult
     package func mirror(to directory: String, progress: (@Sendable (OperationProgress) -> Void)?,
                         syscalls: FileSyscalls) throws(TallyError) -> MirrorReport {
@@ -38,8 +38,8 @@ extension Store {
 
     /// Brings the mirror files of `keys` up to date after a commit (write-through), and the
     /// manifest's head, count and digest with them. The database already holds the truth,
-    /// so a failure here is logged, not thrown: ``mirror(to:progress:)`` or
-    /// ``repair(mirror:removeExtra:progress:)`` catches up.
+    /// so a failure here is logged, not thrown: ``mirror(to:progress:)-3oejo`` or
+    /// ``repair(mirror:removeExtra:progress:)-269ox`` catches up.
     func writeThrough(_ keys: Set<String>) {
         guard let directory = configuration.mirrorDirectory, !keys.isEmpty else { return }
         let root = Self.trimmed(directory)

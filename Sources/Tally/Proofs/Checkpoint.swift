@@ -11,7 +11,7 @@
 ///
 /// Publish checkpoints somewhere the database's owner cannot rewrite (a ticket, an email,
 /// a transparency log, a witness). Later, anyone holding one can check that the ledger
-/// still contains exactly those events (``Store/verify(rules:checkpoints:progress:)``), that
+/// still contains exactly those events (``Store/verify(rules:checkpoints:progress:)-9yr21``), that
 /// an event is in it (``InclusionProof``) and that a later checkpoint extends it
 /// (``ConsistencyProof``) — the last two without the database.
 ///

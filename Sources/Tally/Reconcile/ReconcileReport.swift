@@ -1,5 +1,5 @@
-/// The outcome of ``Store/reconcile(against:rules:progress:)`` or
-/// ``Store/repair(mirror:removeExtra:progress:)``.
+/// The outcome of ``Store/reconcile(against:rules:progress:)-443di`` or
+/// ``Store/repair(mirror:removeExtra:progress:)-269ox``.
 ///
 /// ## JSON schema
 ///
@@ -15,7 +15,7 @@
 ///   not `MANIFEST.json`), or state records read from the snapshot.
 /// - `findings`: see ``Finding``, in the order found (database key order, then the
 ///   directory walk).
-/// - `repairs`: one sentence per action ``Store/repair(mirror:removeExtra:progress:)`` took
+/// - `repairs`: one sentence per action ``Store/repair(mirror:removeExtra:progress:)-269ox`` took
 ///   or declined to take; empty for a plain reconcile.
 /// - `is_clean`: derived from `findings`; written for convenience and ignored when
 ///   decoding.

@@ -57,10 +57,10 @@ extension Store {
     ///
     /// - Parameters:
     ///   - directory: The mirror directory; it must exist (create a mirror with
-    ///     ``mirror(to:progress:)``).
+    ///     ``mirror(to:progress:)-3oejo``).
     ///   - removeExtra: Also remove files of documents the database does not have.
     ///   - progress: Called every thousand documents or files.
-    /// - Returns: What was found (as ``reconcile(against:rules:progress:)`` would report it,
+    /// - Returns: What was found (as ``reconcile(against:rules:progress:)-443di`` would report it,
     ///   so it is not clean when anything was found) with
     ///   ``ReconcileReport/repairs`` saying what was done and what was left, and why.
     /// - Throws: ``TallyError/io(step:path:errno:)`` when the directory does not exist or a

@@ -19,7 +19,7 @@ extension Store {
         try exportSnapshot(to: path, options: options, progress: progress, syscalls: .live)
     }
 
-    /// ``exportSnapshot(to:options:progress:)`` through the given system calls (the power-loss
+    /// ``exportSnapshot(to:options:progress:)-2nwgz`` through the given system calls (the power-loss
     /// tests record them).
     @discardableResult
     package func exportSnapshot(to path: String, options: Store.ExportOptions,

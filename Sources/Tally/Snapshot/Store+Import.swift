@@ -1,7 +1,7 @@
 import Crypto
 
 extension Store {
-    /// Imports a snapshot written by ``exportSnapshot(to:options:progress:)``, all or nothing.
+    /// Imports a snapshot written by ``exportSnapshot(to:options:progress:)-2nwgz``, all or nothing.
     ///
     /// The whole file is checked — format and version, every line's JSON and field types,
     /// every document's checksum, duplicate keys, the ledger's hash chain and its agreement
@@ -12,7 +12,7 @@ extension Store {
     /// A `replace` import takes the snapshot's ledger identity with its content.
     ///
     /// - Parameters:
-    ///   - path: The snapshot file, as ``exportSnapshot(to:options:progress:)`` writes it.
+    ///   - path: The snapshot file, as ``exportSnapshot(to:options:progress:)-2nwgz`` writes it.
     ///   - mode: ``Store/ImportMode/replace`` (default) or ``Store/ImportMode/merge``.
     ///   - dryRun: Check and report, then roll back.
     ///   - progress: Called every thousand records with the counts so far.

@@ -5,7 +5,7 @@
 // cancelling the task does not stop it half-way (each is atomic on its own terms anyway).
 
 extension Store {
-    /// ``exportSnapshot(to:options:progress:)`` for `async` callers.
+    /// ``exportSnapshot(to:options:progress:)-2nwgz`` for `async` callers.
     @discardableResult
     public func exportSnapshot(to path: String, options: Store.ExportOptions = Store.ExportOptions(),
                                progress: (@Sendable (OperationProgress) -> Void)? = nil) async throws(TallyError) -> Store.ExportSummary {
@@ -14,7 +14,7 @@ extension Store {
         }
     }
 
-    /// ``importSnapshot(from:mode:dryRun:progress:)`` for `async` callers: the import runs
+    /// ``importSnapshot(from:mode:dryRun:progress:)-7amc0`` for `async` callers: the import runs
     /// on the writer's thread, in turn with every other write.
     @discardableResult
     public func importSnapshot(from path: String, mode: Store.ImportMode = .replace, dryRun: Bool = false,
@@ -24,7 +24,7 @@ extension Store {
         }
     }
 
-    /// ``mirror(to:progress:)`` for `async` callers.
+    /// ``mirror(to:progress:)-3oejo`` for `async` callers.
     @discardableResult
     public func mirror(to directory: String,
                        progress: (@Sendable (OperationProgress) -> Void)? = nil) async throws(TallyError) -> MirrorReport {
@@ -33,7 +33,7 @@ extension Store {
         }
     }
 
-    /// ``reconcile(against:rules:progress:)`` for `async` callers.
+    /// ``reconcile(against:rules:progress:)-443di`` for `async` callers.
     public func reconcile(against target: ReconcileTarget, rules: [any DomainRule] = [],
                           progress: (@Sendable (OperationProgress) -> Void)? = nil) async throws(TallyError) -> ReconcileReport {
         try await queues.read { () throws(TallyError) -> ReconcileReport in
@@ -41,7 +41,7 @@ extension Store {
         }
     }
 
-    /// ``repair(mirror:removeExtra:progress:)`` for `async` callers.
+    /// ``repair(mirror:removeExtra:progress:)-269ox`` for `async` callers.
     public func repair(mirror directory: String, removeExtra: Bool = false,
                        progress: (@Sendable (OperationProgress) -> Void)? = nil) async throws(TallyError) -> ReconcileReport {
         try await queues.read { () throws(TallyError) -> ReconcileReport in
@@ -49,7 +49,7 @@ extension Store {
         }
     }
 
-    /// ``verify(rules:checkpoints:progress:)`` for `async` callers.
+    /// ``verify(rules:checkpoints:progress:)-9yr21`` for `async` callers.
     public func verify(rules: [any DomainRule] = [], checkpoints: [Checkpoint] = [],
                        progress: (@Sendable (OperationProgress) -> Void)? = nil) async throws(TallyError) -> VerifyReport {
         try await queues.read { () throws(TallyError) -> VerifyReport in

@@ -61,8 +61,8 @@ public final class Store: Sendable {
         /// When set, every state change committed through ``StateStore`` is also written to
         /// the state-file mirror in this directory (write-through), with the manifest's
         /// document count and digest. The database stays the source of truth: a failed
-        /// file write is logged, and ``Store/mirror(to:progress:)`` or
-        /// ``Store/repair(mirror:removeExtra:progress:)`` catches up. A snapshot import
+        /// file write is logged, and ``Store/mirror(to:progress:)-3oejo`` or
+        /// ``Store/repair(mirror:removeExtra:progress:)-269ox`` catches up. A snapshot import
         /// does not write through (it may touch every document: mirror after it), and
         /// appends that change no document leave the manifest's ledger head behind until
         /// the next document write or mirror.
