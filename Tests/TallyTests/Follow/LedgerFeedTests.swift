@@ -75,12 +75,16 @@ struct LedgerFeedTests {
         }
         #expect(try await follower.value == Array(6...210))
 
+        let received = Locked(0)
         let idle = Task { () throws -> Int in
-            var updates = 0
-            for try await _ in store.ledger.follow(after: 210) { updates += 1 }
-            return updates
+            for try await _ in store.ledger.follow(after: 210) { received.withLock { $0 += 1 } }
+            return received.withLock { $0 }
         }
-        try await Task.sleep(for: .milliseconds(100))
+        // Cancel once the caught-up marker has arrived (a PostgreSQL follower first connects
+        // and LISTENs, which takes a while on a loaded machine), then the sequence must end.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while received.withLock({ $0 }) == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(50))
         idle.cancel()
         #expect(try await idle.value == 1)  // the caught-up marker, then the cancellation ends it
     }
