@@ -129,26 +129,33 @@ struct CLIReplicationTests {
         kill(replicator.processIdentifier, SIGTERM)
         replicator.waitUntilExit()
 
-        let files = try Replication.ltxFiles(in: directory + "/replica")
-        let newest = try #require(files.last)
-        let original = try Data(contentsOf: URL(fileURLWithPath: newest))
-        // A flipped byte in the middle of the newest file.
-        var flipped = original
-        flipped[flipped.count / 2] ^= 0xFF
-        try flipped.write(to: URL(fileURLWithPath: newest))
+        // The newest file of every level: a restore reads the newest data from one of them
+        // (level 0 normally; a compacted level when Litestream compacted on a slow machine).
+        let newest = try Replication.newestLTXFilePerLevel(in: directory + "/replica")
+        try #require(!newest.isEmpty, "the replica holds no LTX file")
+        let originals = try newest.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        // A flipped byte in the middle of the newest files.
+        for (path, original) in zip(newest, originals) {
+            var flipped = original
+            flipped[flipped.count / 2] ^= 0xFF
+            try flipped.write(to: URL(fileURLWithPath: path))
+        }
         expectError(try CLI.run(["replicate", "restore", "--from", url, "--to", directory + "/flipped.db"], database: database),
                     exit: 5, mentions: ["litestream restore", "failed", "nothing was published"])
         #expect(!FileManager.default.fileExists(atPath: directory + "/flipped.db"))
         // Truncated.
-        try original.prefix(original.count / 3).write(to: URL(fileURLWithPath: newest))
+        for (path, original) in zip(newest, originals) {
+            try original.prefix(original.count / 3).write(to: URL(fileURLWithPath: path))
+        }
         expectError(try CLI.run(["replicate", "restore", "--from", url, "--to", directory + "/truncated.db"], database: database),
                     exit: 5, mentions: ["nothing was published"])
         #expect(!FileManager.default.fileExists(atPath: directory + "/truncated.db"))
         // Removed: Litestream restores an older state and says nothing. Remove files from
         // the newest until its plain restore loses events; the signed checkpoint says what
         // the ledger should hold.
-        try original.write(to: URL(fileURLWithPath: newest))
-        var remaining = try Replication.ltxFiles(in: directory + "/replica")
+        for (path, original) in zip(newest, originals) { try original.write(to: URL(fileURLWithPath: path)) }
+        let allFiles = try Replication.ltxFiles(in: directory + "/replica")
+        var remaining = allFiles
         var silentHead = Int64.max
         while silentHead >= 40, let last = remaining.popLast() {
             try FileManager.default.removeItem(atPath: last)
@@ -158,7 +165,7 @@ struct CLIReplicationTests {
             configuration.readOnly = true
             silentHead = try Store(path: probe, configuration: configuration).ledger.head().seq
         }
-        #expect(silentHead < 40, "no replica file held the last events")
+        #expect(silentHead < 40, "no replica file held the last events: \(allFiles.map { $0.dropFirst(directory.count) })")
         let older = try CLI.run(["replicate", "restore", "--from", url, "--to", directory + "/older.db",
                                  "--checkpoint", directory + "/cp.txt", "--public-key", directory + "/key.pub"], database: database)
         #expect(older.status == 3, "\(older)")
@@ -280,9 +287,31 @@ enum Replication {
         }
     }
 
+    /// Every LTX file of every level (`ltx/0`, `ltx/1`, …), oldest data first: ordered by the
+    /// last transaction id a file covers (its name is `MIN-MAX.ltx` in hex), then by level.
     static func ltxFiles(in replica: String) throws -> [String] {
-        let level0 = replica + "/ltx/0"
-        return try FileManager.default.contentsOfDirectory(atPath: level0).filter { $0.hasSuffix(".ltx") }.sorted().map { level0 + "/" + $0 }
+        try ltxFilesByLevel(in: replica).flatMap { level, names in names.map { (level, $0) } }
+            .sorted { (maxTXID($0.1), $0.0) < (maxTXID($1.1), $1.0) }
+            .map { "\(replica)/ltx/\($0.0)/\($0.1)" }
+    }
+
+    /// The file covering the newest transactions in each level.
+    static func newestLTXFilePerLevel(in replica: String) throws -> [String] {
+        try ltxFilesByLevel(in: replica).compactMap { level, names in
+            names.max { maxTXID($0) < maxTXID($1) }.map { "\(replica)/ltx/\(level)/\($0)" }
+        }
+    }
+
+    private static func ltxFilesByLevel(in replica: String) throws -> [(Int, [String])] {
+        let levels = try FileManager.default.contentsOfDirectory(atPath: replica + "/ltx").compactMap { Int($0) }.sorted()
+        return try levels.map { level in
+            (level, try FileManager.default.contentsOfDirectory(atPath: "\(replica)/ltx/\(level)").filter { $0.hasSuffix(".ltx") })
+        }
+    }
+
+    private static func maxTXID(_ name: String) -> UInt64 {
+        let stem = name.split(separator: ".").first ?? ""
+        return stem.split(separator: "-").last.flatMap { UInt64($0, radix: 16) } ?? 0
     }
 
     static func rfc3339(_ date: Date) -> String {
