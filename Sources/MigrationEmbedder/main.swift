@@ -7,7 +7,7 @@ import Foundation
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let outputPath = arguments.first else {
-    FileHandle.standardError.write(Data("usage: MigrationEmbedder OUTPUT.swift FILE.sql...\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("usage: MigrationEmbedder OUTPUT.swift FILE.sql...\n".utf8))
     exit(2)
 }
 
@@ -26,7 +26,7 @@ for path in arguments.dropFirst() {
         let name = parent == "Migrations" ? url.lastPathComponent : parent + "/" + url.lastPathComponent
         lines.append("        (\"\(name)\", \"\(data.base64EncodedString())\"),")
     } catch {
-        FileHandle.standardError.write(Data("MigrationEmbedder: cannot read \(path): \(error)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("MigrationEmbedder: cannot read \(path): \(error)\n".utf8))
         exit(1)
     }
 }
@@ -39,6 +39,6 @@ do {
         try source.write(toFile: outputPath, atomically: true, encoding: .utf8)
     }
 } catch {
-    FileHandle.standardError.write(Data("MigrationEmbedder: cannot write \(outputPath): \(error)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("MigrationEmbedder: cannot write \(outputPath): \(error)\n".utf8))
     exit(1)
 }

@@ -153,7 +153,7 @@ enum DatabaseModes {
                 while true {
                     let report = try store.ledger.verifyChain()
                     guard report.isIntact else {
-                        FileHandle.standardError.write(Data("verify-loop: \(report.firstBreak.map(String.init(describing:)) ?? "")\n".utf8))
+                        try? FileHandle.standardError.write(contentsOf: Data("verify-loop: \(report.firstBreak.map(String.init(describing:)) ?? "")\n".utf8))
                         return 3
                     }
                     var documents = store.state.list()
@@ -165,7 +165,7 @@ enum DatabaseModes {
                 return nil
             }
         } catch {
-            FileHandle.standardError.write(Data("TallyHarness \(mode): \(error)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("TallyHarness \(mode): \(error)\n".utf8))
             return 1
         }
     }
@@ -179,11 +179,11 @@ enum DatabaseModes {
     /// Prints one line and flushes it, so a parent that kills us has seen every line we
     /// consider acknowledged.
     static func acknowledge(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
     }
 
     private static func usage(_ mode: String, _ shape: String) -> Int32 {
-        FileHandle.standardError.write(Data("usage: TallyHarness \(mode) \(shape)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("usage: TallyHarness \(mode) \(shape)\n".utf8))
         return 2
     }
 }

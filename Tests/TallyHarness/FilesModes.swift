@@ -36,7 +36,7 @@ enum FilesModes {
             try body()
             return 0
         } catch {
-            FileHandle.standardError.write(Data("TallyHarness: \(error)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("TallyHarness: \(error)\n".utf8))
             return 1
         }
     }
@@ -103,7 +103,7 @@ enum FilesModes {
         let lock = try FileLock(path: path)
         try lock.lock(mode)
         // Straight to the descriptor: print() is buffered when stdout is a pipe.
-        FileHandle.standardOutput.write(Data("locked\n".utf8))
+        try? FileHandle.standardOutput.write(contentsOf: Data("locked\n".utf8))
         _ = FileHandle.standardInput.readDataToEndOfFile()
         try lock.unlock()
     }

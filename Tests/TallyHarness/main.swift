@@ -6,12 +6,12 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let mode = arguments.first else {
-    FileHandle.standardError.write(Data("usage: TallyHarness MODE [ARGUMENTS...]\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("usage: TallyHarness MODE [ARGUMENTS...]\n".utf8))
     exit(2)
 }
 let rest = Array(arguments.dropFirst())
 for family in [FilesModes.run, DatabaseModes.run] {
     if let status = family(mode, rest) { exit(status) }
 }
-FileHandle.standardError.write(Data("TallyHarness: unknown mode '\(mode)'\n".utf8))
+try? FileHandle.standardError.write(contentsOf: Data("TallyHarness: unknown mode '\(mode)'\n".utf8))
 exit(2)

@@ -267,7 +267,7 @@ final class FollowChildProcess: @unchecked Sendable {
         if !finished, process.isRunning { process.terminate() }
         process.waitUntilExit()
         if finished, process.terminationStatus != 0 {
-            FileHandle.standardError.write(Data("warning: follow-child exited with status \(process.terminationStatus)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("warning: follow-child exited with status \(process.terminationStatus)\n".utf8))
         }
     }
 }

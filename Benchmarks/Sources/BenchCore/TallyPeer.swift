@@ -16,7 +16,7 @@ public enum TallyPeer {
         logger.logLevel = .warning
         configuration.logger = logger
         if Synchronous.experimentalCacheKiB != nil {
-            FileHandle.standardError.write(Data("note: TALLY_BENCH_CACHE_KIB is not applied to Tally (its connections are not public)\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("note: TALLY_BENCH_CACHE_KIB is not applied to Tally (its connections are not public)\n".utf8))
         }
         return try Store(path: path, configuration: configuration)
     }

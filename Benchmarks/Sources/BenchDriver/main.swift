@@ -19,7 +19,7 @@ import Foundation
 let arguments = Array(CommandLine.arguments.dropFirst())
 
 func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: tally-bench list | sizes | fixtures | run NAME [N] | follow-child DB N\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("usage: tally-bench list | sizes | fixtures | run NAME [N] | follow-child DB N\n".utf8))
     exit(2)
 }
 
@@ -67,6 +67,6 @@ func main() throws {
 do {
     try main()
 } catch {
-    FileHandle.standardError.write(Data("tally-bench: \(error)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("tally-bench: \(error)\n".utf8))
     exit(1)
 }
