@@ -7,7 +7,7 @@ import Foundation
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let outputPath = arguments.first else {
-    try? FileHandle.standardError.write(contentsOf: Data("usage: MigrationEmbedder OUTPUT.swift FILE.sql...\n".utf8))
+    reportError("usage: MigrationEmbedder OUTPUT.swift FILE.sql...")
     exit(2)
 }
 
@@ -26,7 +26,7 @@ for path in arguments.dropFirst() {
         let name = parent == "Migrations" ? url.lastPathComponent : parent + "/" + url.lastPathComponent
         lines.append("        (\"\(name)\", \"\(data.base64EncodedString())\"),")
     } catch {
-        try? FileHandle.standardError.write(contentsOf: Data("MigrationEmbedder: cannot read \(path): \(error)\n".utf8))
+        reportError("MigrationEmbedder: cannot read \(path): \(error)")
         exit(1)
     }
 }
@@ -39,6 +39,13 @@ do {
         try source.write(toFile: outputPath, atomically: true, encoding: .utf8)
     }
 } catch {
-    try? FileHandle.standardError.write(contentsOf: Data("MigrationEmbedder: cannot write \(outputPath): \(error)\n".utf8))
+    reportError("MigrationEmbedder: cannot write \(outputPath): \(error)")
     exit(1)
+}
+
+/// Writes one diagnostic line to standard error. The throwing write never traps; a failure to
+/// report is ignored because the exit status already says the build step failed.
+func reportError(_ message: String) {
+    let standardError = FileHandle.standardError
+    try? standardError.write(contentsOf: Data((message + "\n").utf8))
 }
