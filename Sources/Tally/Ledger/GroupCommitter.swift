@@ -53,16 +53,7 @@ final class GroupCommitter: @unchecked Sendable {
                 condition.wait()
                 continue
             }
-            leaderActive = true
-            let batch = Array(queue.prefix(maximumBatch))
-            queue.removeFirst(batch.count)
-            condition.unlock()
-            runBatch(batch)
-            condition.lock()
-            let resumptions = finish(batch)
-            condition.unlock()
-            resumptions.resume()
-            condition.lock()
+            leadOneBatch(runBatch)
         }
         condition.unlock()
         guard let result = request.result else {
@@ -94,18 +85,7 @@ final class GroupCommitter: @unchecked Sendable {
         leaderQueue.async { [self] in
             condition.lock()
             asyncLeaderScheduled = false
-            while !leaderActive, !queue.isEmpty {
-                leaderActive = true
-                let batch = Array(queue.prefix(maximumBatch))
-                queue.removeFirst(batch.count)
-                condition.unlock()
-                runBatch(batch)
-                condition.lock()
-                let resumptions = finish(batch)
-                condition.unlock()
-                resumptions.resume()
-                condition.lock()
-            }
+            while !leaderActive, !queue.isEmpty { leadOneBatch(runBatch) }
             condition.unlock()
         }
     }
@@ -119,6 +99,22 @@ final class GroupCommitter: @unchecked Sendable {
     /// Marks a batch done (the lock held), wakes blocking callers, and returns the `async`
     /// callers to resume once the lock is released. Hands waiting `async` requests to a new
     /// async leader when no blocking caller is there to lead.
+    /// Leads one batch: takes up to `maximumBatch` waiting requests, runs them with the lock
+    /// released, then marks them done and resumes their async waiters. Called, and returns,
+    /// with the lock held and no other leader active.
+    private func leadOneBatch(_ runBatch: ([Request]) -> Void) {
+        leaderActive = true
+        let batch = Array(queue.prefix(maximumBatch))
+        queue.removeFirst(batch.count)
+        condition.unlock()
+        runBatch(batch)
+        condition.lock()
+        let resumptions = finish(batch)
+        condition.unlock()
+        resumptions.resume()
+        condition.lock()
+    }
+
     private func finish(_ batch: [Request]) -> Resumptions {
         leaderActive = false
         var resumptions = Resumptions()
