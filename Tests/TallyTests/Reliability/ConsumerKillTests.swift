@@ -18,10 +18,13 @@ struct ConsumerKillTests {
         let path = directory.file("consume.db")
         let store = try Store(path: path)
 
+        // The writer stops after 20 events per planned kill, so the consumer (killed every
+        // ~60 ms) can catch up with the head at any scale instead of falling further behind.
+        let maximumEvents = kills * 20
         let writing = Locked(true)
         let writer = Thread {
             var index = 0
-            while writing.withLock({ $0 }) {
+            while writing.withLock({ $0 }) && index < maximumEvents {
                 _ = try? store.ledger.append(stream: "w", kind: "charge", amount: Int64(index % 97 + 1), currency: "EUR")
                 index += 1
                 usleep(500)
