@@ -18,8 +18,8 @@ package final class PostgresConnection: DatabaseConnection {
     /// The connection string without its password.
     package let path: String
     package var dialect: SQLDialect { .postgres }
-    private var internalStatements: [PostgresStatement?] = []
-    private var statementCache: [String: PostgresStatement] = [:]
+    /// Tally's own statements by ``InternalSQL/id``, and other SQL by text (see ``StatementCaches``).
+    private var statements = StatementCaches<PostgresStatement>(capacity: 64)
     private var savepointDepth = 0
     private var cursorNumber = 0
     var lastChanges = 0
@@ -51,8 +51,7 @@ package final class PostgresConnection: DatabaseConnection {
         } catch {
             throw Self.translate(error, sql: nil, place: path)
         }
-        internalStatements.removeAll()
-        statementCache.removeAll()
+        statements.removeAll()
         if let sessionSetup { try execute(sessionSetup) }
     }
 
@@ -72,29 +71,15 @@ package final class PostgresConnection: DatabaseConnection {
     }
 
     package func statement(_ sql: InternalSQL) throws(TallyError) -> any DatabaseStatement {
-        if sql.id < internalStatements.count, let statement = internalStatements[sql.id] {
-            statement.reset()
-            statement.clearBindings()
-            return statement
+        try statements.statement(sql) { () throws(TallyError) in
+            PostgresStatement(connection: self, sql: sql.postgres ?? Self.numberPlaceholders(sql.sql), streaming: false)
         }
-        let statement = PostgresStatement(connection: self, sql: sql.postgres ?? Self.numberPlaceholders(sql.sql), streaming: false)
-        if sql.id >= internalStatements.count {
-            internalStatements += Array(repeating: nil, count: sql.id + 1 - internalStatements.count)
-        }
-        internalStatements[sql.id] = statement
-        return statement
     }
 
     package func cachedStatement(_ sql: String) throws(TallyError) -> any DatabaseStatement {
-        if let statement = statementCache[sql] {
-            statement.reset()
-            statement.clearBindings()
-            return statement
+        try statements.statement(sql) { () throws(TallyError) in
+            PostgresStatement(connection: self, sql: Self.numberPlaceholders(sql), streaming: false)
         }
-        let statement = PostgresStatement(connection: self, sql: Self.numberPlaceholders(sql), streaming: false)
-        if statementCache.count >= 64 { statementCache.removeAll() }
-        statementCache[sql] = statement
-        return statement
     }
 
     package func execute(_ sql: String) throws(TallyError) {

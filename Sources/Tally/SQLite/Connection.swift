@@ -45,12 +45,8 @@ package final class SQLiteConnection: DatabaseConnection {
     /// The mode the connection was opened in.
     package let mode: Mode
     let handle: OpaquePointer
-    /// Tally's own statements, indexed by ``InternalSQL/id``: no hashing of SQL text on
-    /// the hot paths, and user-level statements can never evict them.
-    private var internalStatements: [SQLiteStatement?] = []
-    /// Other statements by SQL text (dynamic SQL, tests), bounded.
-    private var statementCache: [String: SQLiteStatement] = [:]
-    private var cacheCapacity = 64
+    /// Tally's own statements by ``InternalSQL/id``, and other SQL by text (see ``StatementCaches``).
+    private var statements = StatementCaches<SQLiteStatement>(capacity: 64)
     private(set) var publicArguments = false
     private var savepointDepth = 0
 
@@ -78,8 +74,7 @@ package final class SQLiteConnection: DatabaseConnection {
     }
 
     deinit {
-        internalStatements.removeAll()
-        statementCache.removeAll()
+        statements.removeAll()
         // close_v2 defers the close until any statement still alive is finalized.
         sqlite3_close_v2(handle)
     }
@@ -93,7 +88,7 @@ package final class SQLiteConnection: DatabaseConnection {
     /// foreign keys, busy timeout and statement cache size.
     package func configure(_ configuration: Configuration) throws(TallyError) {
         setBusyTimeout(configuration.busyTimeout)
-        cacheCapacity = max(1, configuration.statementCacheCapacity)
+        statements.capacity = max(1, configuration.statementCacheCapacity)
         publicArguments = configuration.publicStatementArguments
         if mode != .readOnly {
             let journal = try scalarText("PRAGMA journal_mode = WAL")
@@ -143,34 +138,13 @@ package final class SQLiteConnection: DatabaseConnection {
     }
 
     private func internalStatement(_ sql: InternalSQL) throws(TallyError) -> SQLiteStatement {
-        if sql.id < internalStatements.count, let statement = internalStatements[sql.id] {
-            statement.reset()
-            statement.clearBindings()
-            return statement
-        }
-        let statement = try prepareSQLite(sql.sql)
-        if sql.id >= internalStatements.count {
-            internalStatements += Array(repeating: nil, count: sql.id + 1 - internalStatements.count)
-        }
-        internalStatements[sql.id] = statement
-        return statement
+        try statements.statement(sql) { () throws(TallyError) in try prepareSQLite(sql.sql) }
     }
 
     /// Returns a prepared statement for `sql`, reset and with cleared bindings, reusing the
     /// one prepared earlier on this connection when there is one.
     package func cachedStatement(_ sql: String) throws(TallyError) -> any DatabaseStatement {
-        if let statement = statementCache[sql] {
-            statement.reset()
-            statement.clearBindings()
-            return statement
-        }
-        let statement = try prepareSQLite(sql)
-        if statementCache.count >= cacheCapacity {
-            // Rare (Tally's hot statements live in the internal cache): dropping all keeps it simple.
-            statementCache.removeAll()
-        }
-        statementCache[sql] = statement
-        return statement
+        try statements.statement(sql) { () throws(TallyError) in try prepareSQLite(sql) }
     }
 
     /// Runs one or more SQL statements that return no rows (a script such as a migration).
