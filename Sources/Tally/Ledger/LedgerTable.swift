@@ -77,11 +77,13 @@ enum LedgerTable {
     static func append(_ checked: EventValidation.Checked, on db: Connection,
                        cursor: inout AppendCursor) throws(TallyError) -> (event: LedgerEvent, replayed: Bool) {
         let event = checked.event
-        // (Not `??`: its autoclosure rethrows untyped errors.)
-        let current: Int64
-        if let known = cursor.streamVersions[event.stream] { current = known } else { current = try streamVersion(event.stream, on: db) }
+        // The tip first: on PostgreSQL reading it takes the head row's lock, and only under
+        // that lock is the stream's version final (another process may append to the same
+        // stream until then). (Not `??`: its autoclosure rethrows untyped errors.)
         let tip: (seq: Int64, hash: String)
         if let known = cursor.tip { tip = known } else { tip = try verifiedTip(on: db) }
+        let current: Int64
+        if let known = cursor.streamVersions[event.stream] { current = known } else { current = try streamVersion(event.stream, on: db) }
         let recordedAt = Timestamp.now()
         let (hash, leaf) = checked.canonicalPayload.withUnsafeBufferPointer {
             LedgerHash.hashes(

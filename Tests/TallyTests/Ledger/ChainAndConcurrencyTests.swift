@@ -116,11 +116,12 @@ struct ChainAndConcurrencyTests {
         }
     }
 
-    @Test("two processes × 200 appends interleave into 400 events with a valid chain")
-    func twoProcesses() throws {
-        let path = directory.file("multi.db")
-        _ = try Store(path: path)
-        let children = try (0..<2).map { try ChildProcess.start(["ledger-append", path, "proc-\($0)", "200"]) }
+    @Test("two processes × 200 appends interleave into 400 events with a valid chain", arguments: Backend.available)
+    func twoProcesses(backend: Backend) throws {
+        let stores = TestStores(backend)
+        _ = try stores.store()
+        let location = try stores.location()
+        let children = try (0..<2).map { try ChildProcess.start(["ledger-append", location, "proc-\($0)", "200"]) }
         var acknowledged: [[Int64]] = []
         for child in children {
             let output = child.output.fileHandleForReading.readDataToEndOfFile()
@@ -130,9 +131,30 @@ struct ChainAndConcurrencyTests {
         }
         #expect(acknowledged.map(\.count) == [200, 200])
         #expect(Set(acknowledged.flatMap { $0 }) == Set(1...400))
-        let store = try Store(path: path)
-        let report = try store.ledger.verifyChain()
+        let report = try stores.store().ledger.verifyChain()
         #expect(report.isIntact)
         #expect(report.eventsChecked == 400)
+    }
+
+    /// Regression (PostgreSQL): the stream's version was read before the head row's lock was
+    /// taken, so a process appending to a stream another process had just extended failed
+    /// the schema's stream-version check instead of waiting its turn.
+    @Test("three processes appending to one stream take turns: versions 1…300 with no gap and no failure", arguments: Backend.available)
+    func processesShareAStream(backend: Backend) throws {
+        let stores = TestStores(backend)
+        _ = try stores.store()
+        let location = try stores.location()
+        let children = try (0..<3).map { _ in try ChildProcess.start(["ledger-append", location, "shared", "100"]) }
+        for child in children {
+            _ = child.output.fileHandleForReading.readDataToEndOfFile()
+            child.process.waitUntilExit()
+            #expect(child.process.terminationStatus == 0, "a writer failed (its error is on stderr)")
+        }
+        let store = try stores.store()
+        #expect(try store.ledger.streamVersion("shared") == 300)
+        var cursor = store.ledger.events(inStream: "shared")
+        let versions = try cursor.collect().map(\.streamVersion)
+        #expect(versions == Array(1...300))
+        #expect(try store.ledger.verifyChain().isIntact)
     }
 }
