@@ -52,12 +52,28 @@ enum StateTable {
     /// Applies `write`: the new version of the document, or the current one unchanged (and
     /// `written` false) when the body and status equal the current ones and no new cause is
     /// given: writing the same content again records nothing.
+    private static let lockKeySQL = InternalSQL(
+        "SELECT 1", postgres: "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ' tally state ' || $1::text, 0))")
+
+    /// PostgreSQL: takes a transaction-level advisory lock on `key` before its current version
+    /// is read, so two processes writing one document take turns (the second reads the
+    /// first's version) instead of both building on the same one. SQLite's write transaction
+    /// is exclusive from its start, so there is nothing to do there.
+    static func lockKey(_ key: String, on db: Connection) throws(TallyError) {
+        guard db.dialect == .postgres else { return }
+        let statement = try db.statement(lockKeySQL)
+        defer { statement.reset() }
+        try statement.bind(key, at: 1)
+        _ = try statement.step()
+    }
+
     static func apply(_ write: Write, on db: Connection) throws(TallyError) -> (document: StateDocument, written: Bool) {
         try SafePath.validateKey(write.key)
         if case let .set(status) = write.status { try checkStatus(status) }
         if let expected = write.expectedVersion, expected < 0 {
             throw TallyError.invalidInput(field: "expected version", reason: "\(expected) is negative; use 0 for a document that must not exist yet")
         }
+        try lockKey(write.key, on: db)
         let current = try document(write.key, on: db, verify: write.body == nil)
         let currentVersion = current?.version ?? 0
         if let expected = write.expectedVersion, expected != currentVersion {
@@ -124,6 +140,7 @@ enum StateTable {
     /// Deletes `key`, leaving a tombstone in the history. Returns the deleted version.
     static func delete(_ key: String, expectedVersion: Int64?, on db: Connection) throws(TallyError) -> Int64 {
         try SafePath.validateKey(key)
+        try lockKey(key, on: db)
         let version = try currentVersion(key, on: db)
         guard version > 0 else { throw TallyError.notFound(key: key) }
         if let expectedVersion, expectedVersion != version {

@@ -199,4 +199,32 @@ struct StateStoreTests {
             #expect(try stream.collect().last?.seq == seq)
         }
     }
+
+    /// Regression (PostgreSQL): each write read the key's current version without a lock, so
+    /// two stores writing one document at once both built on the same version and the second
+    /// failed the schema's version check.
+    @Test("four stores writing one document at once take turns: versions 1…200, every write kept in history", arguments: Backend.available)
+    func concurrentWritersOfOneKey(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let writers = try (0..<4).map { _ in try stores.store() }
+        let failures = Locked<[String]>([])
+        let group = DispatchGroup()
+        for (index, store) in writers.enumerated() {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                for round in 0..<50 {
+                    do { try store.state.put("shared", body: ["writer": .number(Double(index)), "round": .number(Double(round))]) } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }.start()
+        }
+        group.wait()
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(3))")
+        let store = try stores.store()
+        #expect(try store.state.get("shared")?.version == 200)
+        var history = try store.state.history("shared")
+        #expect(try history.collect().map(\.version).sorted() == Array(1...200))
+    }
 }
