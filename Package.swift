@@ -22,13 +22,10 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        // libpq, for the PostgreSQL backend (Debian: libpq-dev). Every PQ* call is in
-        // Sources/Tally/Postgres/PGConnection.swift.
-        .systemLibrary(
-            name: "CLibPQ",
-            pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
-        ),
+        // libpq's C declarations, for the PostgreSQL backend. Nothing links libpq: it is loaded
+        // at run time by Sources/Tally/Postgres/LibPQ.swift when a PostgreSQL store is opened,
+        // so neither building Tally nor running it on SQLite needs libpq.
+        .systemLibrary(name: "CLibPQ"),
         // Turns Migrations/*.sql into Swift source at build time, so the SQL files stay
         // the single source of truth and a copied `tally` binary still carries them.
         .executableTarget(name: "MigrationEmbedder"),

@@ -7,7 +7,7 @@
 #
 #   Benchmarks/postgres-rates.sh [EVENTS_PER_RUN]     (default 4000 events per configuration)
 #
-# Needs Debian's postgresql and libpq-dev (what .ci/run installs). Starts throwaway clusters
+# Needs Debian's postgresql (what .ci/run installs). Starts throwaway clusters
 # under /tmp with scripts/pg-cluster.sh and removes them afterwards. Run it on a quiet machine:
 # the client processes and the server share its cores.
 set -euo pipefail

@@ -55,12 +55,12 @@ ensure_pg() {
   PGBIN=$(find_pgbin)
   if [[ -z "$PGBIN" || ! -x "$PGBIN/initdb" ]] || ! command -v runuser >/dev/null; then
     if [[ "$(id -u)" != 0 ]]; then
-      die "PostgreSQL server binaries not found; run: sudo apt-get install -y postgresql libpq-dev"
+      die "PostgreSQL server binaries not found; run: sudo apt-get install -y postgresql"
     fi
-    log "installing postgresql and libpq-dev with apt-get"
+    log "installing postgresql with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
-    apt-get install -y -qq postgresql libpq-dev pkg-config >&2
+    apt-get install -y -qq postgresql >&2
     PGBIN=$(find_pgbin)
     [[ -x "$PGBIN/initdb" ]] || die "initdb still missing after apt-get install"
   fi

@@ -797,3 +797,37 @@ package final class PlatformCondition: @unchecked Sendable {
     package func signal() { pthread_cond_signal(condition) }
     package func broadcast() { pthread_cond_broadcast(condition) }
 }
+
+// MARK: - Shared libraries
+
+/// A shared library opened at run time (dlopen), for dependencies only some programs need:
+/// Tally loads libpq this way, so a program that never opens a PostgreSQL store never maps it.
+/// Never closed: the functions taken from it stay valid for the life of the process.
+package struct SharedLibrary: @unchecked Sendable {  // the handle is immutable and process-wide
+    private let handle: UnsafeMutableRawPointer
+
+    /// Opens the first of `names` that the dynamic loader finds (each a file name searched the
+    /// loader's usual way, or a path), binding every symbol now (RTLD_NOW) and keeping them
+    /// out of the global namespace (RTLD_LOCAL). On failure, the loader's message for each name.
+    package static func open(firstOf names: [String]) -> Result<SharedLibrary, SharedLibraryError> {
+        var messages: [String] = []
+        for name in names {
+            if let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) { return .success(SharedLibrary(handle: handle)) }
+            messages.append(dlerror().map { String(cString: $0) } ?? "\(name): not found")
+        }
+        return .failure(SharedLibraryError(names: names, messages: messages))
+    }
+
+    /// The address of the function or variable `name` (dlsym), or nil when the library has none.
+    package func address(of name: String) -> UnsafeMutableRawPointer? {
+        dlsym(handle, name)
+    }
+}
+
+/// Why ``SharedLibrary/open(firstOf:)`` found none of the names it tried.
+package struct SharedLibraryError: Error, Sendable {
+    /// The names tried, in order.
+    package let names: [String]
+    /// The dynamic loader's message for each name.
+    package let messages: [String]
+}

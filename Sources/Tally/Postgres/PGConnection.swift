@@ -38,6 +38,8 @@ package enum PGTransactionStatus: Sendable, Equatable {
 /// are Unicode and a server-side conversion to another encoding could fail or
 /// lose characters.
 package final class PGConnection {
+    /// libpq's functions (loaded on the first connection, see ``LibPQ``).
+    private let libpq: LibPQ
     /// The libpq handle; nil once closed.
     private var handle: OpaquePointer?
 
@@ -77,8 +79,11 @@ package final class PGConnection {
     /// - Throws: ``PGError`` with code 08001 and libpq's message. Any password
     ///   from the conninfo is removed from the message; if the conninfo cannot
     ///   even be parsed and may contain a password, the message is withheld.
+    ///   Also 08001 when libpq itself cannot be loaded (``LibPQ/shared()``).
     package init(conninfo: String) throws {
-        let passwords = try Self.validateConninfo(conninfo)
+        let libpq = try LibPQ.shared()
+        self.libpq = libpq
+        let passwords = try Self.validateConninfo(conninfo, libpq: libpq)
         // PQconnectdbParams with expand_dbname=1 parses `conninfo` exactly as
         // PQconnectdb would; entries after it override it (libpq processes the
         // arrays in order), which is how client_encoding is forced to UTF8.
@@ -86,7 +91,7 @@ package final class PGConnection {
         let values = [conninfo, "UTF8", "tally"]
         let connection = Self.withCStringArray(keywords) { keywordPointers in
             Self.withCStringArray(values) { valuePointers in
-                PQconnectdbParams(keywordPointers, valuePointers, 1)
+                libpq.PQconnectdbParams(keywordPointers, valuePointers, 1)
             }
         }
         guard let connection else {
@@ -96,9 +101,9 @@ package final class PGConnection {
                 message: "libpq could not allocate a connection (out of memory)",
                 isConnectionLoss: true, isClientSide: true)
         }
-        guard PQstatus(connection) == CONNECTION_OK else {
-            let message = Self.redact(Self.text(PQerrorMessage(connection)), passwords: passwords)
-            PQfinish(connection)
+        guard libpq.PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.redact(Self.text(libpq.PQerrorMessage(connection)), passwords: passwords)
+            libpq.PQfinish(connection)
             throw PGError(
                 code: .sqlclientUnableToEstablishSQLConnection,
                 message: message.isEmpty ? "connection failed" : message,
@@ -110,7 +115,7 @@ package final class PGConnection {
     }
 
     deinit {
-        if let handle { PQfinish(handle) }
+        if let handle { libpq.PQfinish(handle) }
     }
 
     // MARK: - Connection state
@@ -120,13 +125,13 @@ package final class PGConnection {
     /// since the last call is only noticed by the next statement.
     package var isConnected: Bool {
         guard let handle else { return false }
-        return PQstatus(handle) == CONNECTION_OK
+        return libpq.PQstatus(handle) == CONNECTION_OK
     }
 
     /// The transaction state as of the last result (PQtransactionStatus).
     package var transactionStatus: PGTransactionStatus {
         guard let handle else { return .unknown }
-        switch PQtransactionStatus(handle) {
+        switch libpq.PQtransactionStatus(handle) {
         case PQTRANS_IDLE: return .idle
         case PQTRANS_ACTIVE: return .active
         case PQTRANS_INTRANS: return .inTransaction
@@ -139,7 +144,7 @@ package final class PGConnection {
     /// `pg_terminate_backend` in tests and for correlating server logs.
     package var backendPID: Int32 {
         guard let handle else { return 0 }
-        return PQbackendPID(handle)
+        return libpq.PQbackendPID(handle)
     }
 
     /// Closes the connection and reopens it with the same parameters
@@ -152,11 +157,11 @@ package final class PGConnection {
     package func reset() throws {
         let handle = try liveHandle()
         forgetSessionState()
-        PQreset(handle)
-        guard PQstatus(handle) == CONNECTION_OK else {
+        libpq.PQreset(handle)
+        guard libpq.PQstatus(handle) == CONNECTION_OK else {
             throw PGError(
                 code: .sqlclientUnableToEstablishSQLConnection,
-                message: Self.redact(Self.text(PQerrorMessage(handle)), passwords: passwords),
+                message: Self.redact(Self.text(libpq.PQerrorMessage(handle)), passwords: passwords),
                 isConnectionLoss: true, isClientSide: true)
         }
     }
@@ -164,7 +169,7 @@ package final class PGConnection {
     /// Closes the connection (PQfinish). Later calls throw 08003. Calling it
     /// twice is harmless; `deinit` closes a connection that was not closed.
     package func close() {
-        if let handle { PQfinish(handle) }
+        if let handle { libpq.PQfinish(handle) }
         handle = nil
         forgetSessionState()
     }
@@ -180,8 +185,8 @@ package final class PGConnection {
     package func execute(_ sql: String) throws {
         let handle = try liveHandle()
         try Self.checkNoNUL(sql, what: "SQL")
-        let result = PQexec(handle, sql)
-        defer { PQclear(result) }
+        let result = libpq.PQexec(handle, sql)
+        defer { libpq.PQclear(result) }
         try checkResult(result, handle: handle, sql: sql, parameters: nil)
         // PQexec returns only the last result; with COPY in a script it may
         // leave the connection in COPY state, which checkResult has handled.
@@ -197,11 +202,11 @@ package final class PGConnection {
         let handle = try liveHandle()
         try Self.checkNoNUL(sql, what: "SQL")
         let result = try Self.withEncodedParameters(parameters) { count, types, values in
-            PQexecParams(handle, sql, count, types, values, nil, nil, 0)
+            libpq.PQexecParams(handle, sql, count, types, values, nil, nil, 0)
         }
-        defer { PQclear(result) }
+        defer { libpq.PQclear(result) }
         try checkResult(result, handle: handle, sql: sql, parameters: parameters)
-        return Self.readResult(result)
+        return readResult(result)
     }
 
     /// Like ``query(_:_:)``, through a server-side prepared statement that is
@@ -226,17 +231,17 @@ package final class PGConnection {
             let newName = "tally_stmt_\(nextStatementNumber)"
             let types = parameters.map { $0?.typeOID ?? 0 }
             let prepared = types.withUnsafeBufferPointer { typeBuffer in
-                PQprepare(handle, newName, sql, Int32(types.count), typeBuffer.baseAddress)
+                libpq.PQprepare(handle, newName, sql, Int32(types.count), typeBuffer.baseAddress)
             }
-            defer { PQclear(prepared) }
+            defer { libpq.PQclear(prepared) }
             try checkResult(prepared, handle: handle, sql: sql, parameters: nil)
             remember(key: key, name: newName, handle: handle)
             name = newName
         }
         let result = try Self.withEncodedParameters(parameters) { count, _, values in
-            PQexecPrepared(handle, name, count, values, nil, nil, 0)
+            libpq.PQexecPrepared(handle, name, count, values, nil, nil, 0)
         }
-        defer { PQclear(result) }
+        defer { libpq.PQclear(result) }
         do {
             try checkResult(result, handle: handle, sql: sql, parameters: parameters)
         } catch let error as PGError {
@@ -246,7 +251,7 @@ package final class PGConnection {
             }
             throw error
         }
-        return Self.readResult(result)
+        return readResult(result)
     }
 
     /// Runs one statement and hands each row to `body` as it arrives, in
@@ -269,28 +274,28 @@ package final class PGConnection {
         let handle = try liveHandle()
         try Self.checkNoNUL(sql, what: "SQL")
         let sent = try Self.withEncodedParameters(parameters) { count, types, values in
-            PQsendQueryParams(handle, sql, count, types, values, nil, nil, 0)
+            libpq.PQsendQueryParams(handle, sql, count, types, values, nil, nil, 0)
         }
         guard sent == 1 else {
             throw makeError(result: nil, handle: handle, sql: sql, parameters: parameters)
         }
         // Must directly follow PQsendQueryParams; it only fails if called too late.
-        _ = PQsetSingleRowMode(handle)
+        _ = libpq.PQsetSingleRowMode(handle)
 
         var columns: [PGColumn]?
         var delivered = 0
         var failure: (any Error)?
         // Always read until PQgetResult returns NULL: libpq requires it before
         // the next command, and it frees the row buffers as we go.
-        while let result = PQgetResult(handle) {
-            defer { PQclear(result) }
-            let status = PQresultStatus(result)
+        while let result = libpq.PQgetResult(handle) {
+            defer { libpq.PQclear(result) }
+            let status = libpq.PQresultStatus(result)
             switch status {
             case PGRES_SINGLE_TUPLE:
                 guard failure == nil else { continue }  // draining after a cancel
-                let rowColumns = columns ?? Self.readColumns(result)
+                let rowColumns = columns ?? readColumns(result)
                 columns = rowColumns
-                let row = PGRow(columns: rowColumns, values: Self.readValues(result, row: 0, count: rowColumns.count))
+                let row = PGRow(columns: rowColumns, values: readValues(result, row: 0, count: rowColumns.count))
                 do {
                     try body(row)
                     delivered += 1
@@ -420,12 +425,12 @@ package final class PGConnection {
         let handle = try liveHandle()
         var count = drainNotifications(handle)
         if count > 0 { return count }
-        let socket = PQsocket(handle)
+        let socket = libpq.PQsocket(handle)
         guard socket >= 0 else {
             throw PGError(code: .connectionFailure, message: "the connection has no socket", isConnectionLoss: true, isClientSide: true)
         }
         guard System.waitReadable(socket, seconds: seconds) else { return 0 }
-        guard PQconsumeInput(handle) == 1 else {
+        guard libpq.PQconsumeInput(handle) == 1 else {
             throw makeError(result: nil, handle: handle, sql: "LISTEN", parameters: nil)
         }
         count = drainNotifications(handle)
@@ -434,8 +439,8 @@ package final class PGConnection {
 
     private func drainNotifications(_ handle: OpaquePointer) -> Int {
         var count = 0
-        while let notification = PQnotifies(handle) {
-            PQfreemem(notification)
+        while let notification = libpq.PQnotifies(handle) {
+            libpq.PQfreemem(UnsafeMutableRawPointer(notification))
             count += 1
         }
         return count
@@ -466,43 +471,43 @@ package final class PGConnection {
         while preparedOrder.count > max(preparedStatementCapacity, 1) {
             let oldKey = preparedOrder.removeFirst()
             guard let oldName = preparedStatements.removeValue(forKey: oldKey) else { continue }
-            if PQtransactionStatus(handle) != PQTRANS_INERROR {
-                PQclear(PQexec(handle, "DEALLOCATE \(oldName)"))
+            if libpq.PQtransactionStatus(handle) != PQTRANS_INERROR {
+                libpq.PQclear(libpq.PQexec(handle, "DEALLOCATE \(oldName)"))
             }
         }
     }
 
     private func rollbackQuietly() {
-        guard let handle, PQstatus(handle) == CONNECTION_OK,
-            PQtransactionStatus(handle) != PQTRANS_IDLE
+        guard let handle, libpq.PQstatus(handle) == CONNECTION_OK,
+            libpq.PQtransactionStatus(handle) != PQTRANS_IDLE
         else { return }
-        PQclear(PQexec(handle, "ROLLBACK"))
+        libpq.PQclear(libpq.PQexec(handle, "ROLLBACK"))
     }
 
     private func rollbackToSavepointQuietly(_ name: String) {
-        guard let handle, PQstatus(handle) == CONNECTION_OK else { return }
-        PQclear(PQexec(handle, "ROLLBACK TO SAVEPOINT \(name)"))
-        PQclear(PQexec(handle, "RELEASE SAVEPOINT \(name)"))
+        guard let handle, libpq.PQstatus(handle) == CONNECTION_OK else { return }
+        libpq.PQclear(libpq.PQexec(handle, "ROLLBACK TO SAVEPOINT \(name)"))
+        libpq.PQclear(libpq.PQexec(handle, "RELEASE SAVEPOINT \(name)"))
     }
 
     /// Asks the server to stop the running query. Best effort: if the query
     /// already finished, draining the results handles it anyway.
     private func cancelCurrentQuery(_ handle: OpaquePointer) {
-        guard let cancel = PQgetCancel(handle) else { return }
-        defer { PQfreeCancel(cancel) }
+        guard let cancel = libpq.PQgetCancel(handle) else { return }
+        defer { libpq.PQfreeCancel(cancel) }
         var buffer = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(cancel, &buffer, Int32(buffer.count))
+        _ = libpq.PQcancel(cancel, &buffer, Int32(buffer.count))
     }
 
     /// Gets libpq out of COPY state, which PGClient does not support, so the
     /// connection remains usable.
     private func abandonCopy(_ handle: OpaquePointer, status: ExecStatusType) {
         if status == PGRES_COPY_IN {
-            _ = PQputCopyEnd(handle, "COPY FROM STDIN is not supported by PGClient")
+            _ = libpq.PQputCopyEnd(handle, "COPY FROM STDIN is not supported by PGClient")
         } else {
             var buffer: UnsafeMutablePointer<CChar>?
-            while PQgetCopyData(handle, &buffer, 0) >= 0 {
-                if let data = buffer { PQfreemem(data) }
+            while libpq.PQgetCopyData(handle, &buffer, 0) >= 0 {
+                if let data = buffer { libpq.PQfreemem(data) }
                 buffer = nil
             }
         }
@@ -521,13 +526,13 @@ package final class PGConnection {
         guard let result else {
             throw makeError(result: nil, handle: handle, sql: sql, parameters: parameters)
         }
-        let status = PQresultStatus(result)
+        let status = libpq.PQresultStatus(result)
         switch status {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_SINGLE_TUPLE:
             return
         case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
             abandonCopy(handle, status: status)
-            while let extra = PQgetResult(handle) { PQclear(extra) }
+            while let extra = libpq.PQgetResult(handle) { libpq.PQclear(extra) }
             throw Self.copyUnsupported(sql: sql)
         default:
             throw makeError(result: result, handle: handle, sql: sql, parameters: parameters)
@@ -537,22 +542,22 @@ package final class PGConnection {
     private func makeError(
         result: OpaquePointer?, handle: OpaquePointer, sql: String?, parameters: [PGValue?]?
     ) -> PGError {
-        let sqlstate = Self.field(result, TALLY_PG_DIAG_SQLSTATE)
-        let severity = Self.field(result, TALLY_PG_DIAG_SEVERITY_NONLOCALIZED)
+        let sqlstate = field(result, TALLY_PG_DIAG_SQLSTATE)
+        let severity = field(result, TALLY_PG_DIAG_SEVERITY_NONLOCALIZED)
         let fatal = severity == "FATAL" || severity == "PANIC"
-        if (sqlstate == nil || fatal) && PQstatus(handle) == CONNECTION_OK {
+        if (sqlstate == nil || fatal) && libpq.PQstatus(handle) == CONNECTION_OK {
             // libpq 15 can return "server closed the connection unexpectedly"
             // while PQstatus still says CONNECTION_OK (observed after
             // `pg_ctl stop -m immediate`: the status turns BAD only on the
             // next call). PQconsumeInput reads without blocking; on a closed
             // socket it sees EOF and marks the connection bad, so callers
             // learn of the loss from this error rather than the next one.
-            _ = PQconsumeInput(handle)
+            _ = libpq.PQconsumeInput(handle)
         }
-        let lost = PQstatus(handle) == CONNECTION_BAD
-        var message = Self.field(result, TALLY_PG_DIAG_MESSAGE_PRIMARY)
-        if message == nil, let result { message = Self.text(PQresultErrorMessage(result)) }
-        if message?.isEmpty ?? true { message = Self.text(PQerrorMessage(handle)) }
+        let lost = libpq.PQstatus(handle) == CONNECTION_BAD
+        var message = field(result, TALLY_PG_DIAG_MESSAGE_PRIMARY)
+        if message == nil, let result { message = Self.text(libpq.PQresultErrorMessage(result)) }
+        if message?.isEmpty ?? true { message = Self.text(libpq.PQerrorMessage(handle)) }
         // A backend killed by a shutdown first sends a WARNING with 57P01 /
         // 57P02; when libpq then reports the lost socket without a code,
         // that warning's code says why.
@@ -563,13 +568,13 @@ package final class PGConnection {
         return PGError(
             code: code,
             message: message ?? "unknown error",
-            detail: Self.field(result, TALLY_PG_DIAG_MESSAGE_DETAIL),
-            hint: Self.field(result, TALLY_PG_DIAG_MESSAGE_HINT),
+            detail: field(result, TALLY_PG_DIAG_MESSAGE_DETAIL),
+            hint: field(result, TALLY_PG_DIAG_MESSAGE_HINT),
             severity: severity,
-            schemaName: Self.field(result, TALLY_PG_DIAG_SCHEMA_NAME),
-            tableName: Self.field(result, TALLY_PG_DIAG_TABLE_NAME),
-            columnName: Self.field(result, TALLY_PG_DIAG_COLUMN_NAME),
-            constraintName: Self.field(result, TALLY_PG_DIAG_CONSTRAINT_NAME),
+            schemaName: field(result, TALLY_PG_DIAG_SCHEMA_NAME),
+            tableName: field(result, TALLY_PG_DIAG_TABLE_NAME),
+            columnName: field(result, TALLY_PG_DIAG_COLUMN_NAME),
+            constraintName: field(result, TALLY_PG_DIAG_CONSTRAINT_NAME),
             sql: sql,
             parameters: includeParametersInErrors ? parameters?.map { $0?.textRepresentation } : nil,
             isConnectionLoss: lost || fatal || code.errorClass == "08",
@@ -581,16 +586,16 @@ package final class PGConnection {
         // The receiver gets `self` unretained: libpq calls it only from inside
         // calls made through this connection, while `self` is alive.
         let context = Unmanaged.passUnretained(self).toOpaque()
-        _ = PQsetNoticeReceiver(
+        _ = libpq.PQsetNoticeReceiver(
             handle,
             { context, result in
                 guard let context, let result else { return }
                 let connection = Unmanaged<PGConnection>.fromOpaque(context).takeUnretainedValue()
-                if let code = PGConnection.field(result, TALLY_PG_DIAG_SQLSTATE), code.hasPrefix("57P") {
+                if let code = connection.field(result, TALLY_PG_DIAG_SQLSTATE), code.hasPrefix("57P") {
                     connection.shutdownNoticeCode = PGErrorCode(rawValue: code)
                 }
                 guard let handler = connection.noticeHandler else { return }
-                handler(PGConnection.text(PQresultErrorMessage(result)))
+                handler(PGConnection.text(connection.libpq.PQresultErrorMessage(result)))
             },
             context)
     }
@@ -605,39 +610,39 @@ package final class PGConnection {
         return string
     }
 
-    private static func field(_ result: OpaquePointer?, _ code: Int) -> String? {
-        guard let result, let pointer = PQresultErrorField(result, Int32(code)) else { return nil }
+    private func field(_ result: OpaquePointer?, _ code: Int) -> String? {
+        guard let result, let pointer = libpq.PQresultErrorField(result, Int32(code)) else { return nil }
         return String(cString: pointer)
     }
 
-    private static func readColumns(_ result: OpaquePointer) -> [PGColumn] {
-        (0..<PQnfields(result)).map { index in
-            PGColumn(name: text(PQfname(result, index)), typeOID: PQftype(result, index))
+    private func readColumns(_ result: OpaquePointer) -> [PGColumn] {
+        (0..<libpq.PQnfields(result)).map { index in
+            PGColumn(name: Self.text(libpq.PQfname(result, index)), typeOID: libpq.PQftype(result, index))
         }
     }
 
-    private static func readValues(_ result: OpaquePointer, row: Int32, count: Int) -> [String?] {
+    private func readValues(_ result: OpaquePointer, row: Int32, count: Int) -> [String?] {
         (0..<Int32(count)).map { column -> String? in
-            if PQgetisnull(result, row, column) == 1 { return nil }
-            let length = Int(PQgetlength(result, row, column))
-            guard let pointer = PQgetvalue(result, row, column) else { return "" }
+            if libpq.PQgetisnull(result, row, column) == 1 { return nil }
+            let length = Int(libpq.PQgetlength(result, row, column))
+            guard let pointer = libpq.PQgetvalue(result, row, column) else { return "" }
             // Length-based, not NUL-terminated: exact even if a value contained NUL.
             return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
         }
     }
 
-    private static func readResult(_ result: OpaquePointer?) -> PGQueryResult {
+    private func readResult(_ result: OpaquePointer?) -> PGQueryResult {
         guard let result else {
             return PGQueryResult(columns: [], rows: [], commandTag: "", affectedRows: nil)
         }
         let columns = readColumns(result)
-        let rows = (0..<PQntuples(result)).map { row in
+        let rows = (0..<libpq.PQntuples(result)).map { row in
             PGRow(columns: columns, values: readValues(result, row: row, count: columns.count))
         }
         return PGQueryResult(
             columns: columns, rows: rows,
-            commandTag: text(PQcmdStatus(result)),
-            affectedRows: Int(text(PQcmdTuples(result))))
+            commandTag: Self.text(libpq.PQcmdStatus(result)),
+            affectedRows: Int(Self.text(libpq.PQcmdTuples(result))))
     }
 
     /// libpq takes C strings, which end at the first NUL: a NUL inside the SQL
@@ -721,15 +726,15 @@ package final class PGConnection {
     /// Parses the conninfo like libpq will, to report syntax errors without
     /// echoing secrets, and returns the password(s) it contains so they can be
     /// scrubbed from libpq's connect error message.
-    private static func validateConninfo(_ conninfo: String) throws -> [String] {
+    private static func validateConninfo(_ conninfo: String, libpq: LibPQ) throws -> [String] {
         try checkNoNUL(conninfo, what: "the connection string")
         let isURI = conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://")
         // A bare database name is not a connection string (no '='): nothing to parse.
         guard isURI || conninfo.contains("=") else { return [] }
         var errorPointer: UnsafeMutablePointer<CChar>?
-        guard let options = PQconninfoParse(conninfo, &errorPointer) else {
+        guard let options = libpq.PQconninfoParse(conninfo, &errorPointer) else {
             let message = text(errorPointer)
-            if let errorPointer { PQfreemem(errorPointer) }
+            if let errorPointer { libpq.PQfreemem(errorPointer) }
             let mayHoldPassword = conninfo.lowercased().contains("password") || (isURI && uriHasUserInfoPassword(conninfo))
             throw PGError(
                 code: .sqlclientUnableToEstablishSQLConnection,
@@ -738,7 +743,7 @@ package final class PGConnection {
                     : "invalid connection string: \(message)",
                 isConnectionLoss: true, isClientSide: true)
         }
-        defer { PQconninfoFree(options) }
+        defer { libpq.PQconninfoFree(options) }
         var passwords: [String] = []
         var option = options
         while let keyword = option.pointee.keyword {
