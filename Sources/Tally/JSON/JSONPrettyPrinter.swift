@@ -45,7 +45,7 @@ enum JSONPrettyPrinter {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func write(_ value: JSONValue, indent: Int?, level: Int, to out: inout [UInt8]) {
+    static func write(_ value: JSONValue, indent: Int?, level: Int, to out: inout [UInt8]) {
         switch value {
         case .null:
             CanonicalJSON.appendASCII("null", to: &out)
@@ -93,9 +93,89 @@ enum JSONPrettyPrinter {
         }
     }
 
+    /// Lays out `canonical`, a value's canonical JSON (RFC 8785), exactly as ``write(_:indent:level:to:)``
+    /// lays out the value itself, without building it: canonical JSON has no whitespace, its
+    /// members are already in order and its strings and numbers already in the form `write`
+    /// gives them, so the layout only inserts line breaks, indentation and the space after
+    /// each colon, outside strings. The mirror copies stored bodies this way (they are
+    /// canonical once their checksum matches) instead of parsing each into a tree.
+    ///
+    /// Given bytes that are not canonical JSON, the output is not meaningful (but memory-safe).
+    static func reindent(canonical: UnsafeRawBufferPointer, indent: Int, level: Int, to out: inout [UInt8]) {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        let count = canonical.count
+        out.reserveCapacity(out.count + count + count / 4)
+        var depth = level
+        var index = 0
+        // Bytes that need no layout (strings, numbers, literals) are copied in runs.
+        var runStart = 0
+        func flush(upTo end: Int) {
+            if end > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: canonical[runStart..<end])) }
+        }
+        while index < count {
+            let byte = canonical[index]
+            if byte > UInt8(ascii: "]") && byte != UInt8(ascii: "{") && byte != UInt8(ascii: "}") {
+                index += 1  // letters and the like: nothing to lay out (the common case, checked first)
+                continue
+            }
+            if byte == quote {
+                // Skip to the closing quote; a backslash escapes the byte after it.
+                index += 1
+                while index < count, canonical[index] != quote {
+                    index += canonical[index] == backslash ? 2 : 1
+                }
+                index += 1
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                flush(upTo: index + 1)
+                index += 1
+                // An empty object or array stays `{}` / `[]`, as `write` prints it.
+                let close = byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                if index < count, canonical[index] == close {
+                    out.append(close)
+                    index += 1
+                } else {
+                    depth += 1
+                    newline(indent: indent, level: depth, to: &out)
+                }
+                runStart = index
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                flush(upTo: index)
+                depth -= 1
+                newline(indent: indent, level: depth, to: &out)
+                out.append(byte)
+                index += 1
+                runStart = index
+            case UInt8(ascii: ","):
+                flush(upTo: index + 1)
+                newline(indent: indent, level: depth, to: &out)
+                index += 1
+                runStart = index
+            case UInt8(ascii: ":"):
+                flush(upTo: index + 1)
+                out.append(UInt8(ascii: " "))
+                index += 1
+                runStart = index
+            default:
+                index += 1
+            }
+        }
+        flush(upTo: min(index, count))
+    }
+
     private static func newline(indent: Int?, level: Int, to out: inout [UInt8]) {
         guard let indent else { return }
         out.append(UInt8(ascii: "\n"))
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * level))
+        var spaces = indent * level
+        while spaces > 0 {
+            let chunk = min(spaces, Self.spaces.count)
+            Self.spaces.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<chunk])) }
+            spaces -= chunk
+        }
     }
+
+    /// Indentation is copied from here, a chunk at a time.
+    private static let spaces = [UInt8](repeating: UInt8(ascii: " "), count: 64)
 }

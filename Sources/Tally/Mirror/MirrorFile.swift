@@ -11,16 +11,45 @@ package enum MirrorFile {
 
     /// The bytes of the mirror file for `document`.
     package static func render(_ document: StateDocument) -> [UInt8] {
-        let value: JSONValue = [
-            "key": .string(document.key),
-            "version": .number(Double(document.version)),
-            "status": document.status.map { .string($0) } ?? .null,
-            "checksum": .string(document.checksum),
-            "updated_at": .string(document.updatedAt),
-            "ledger_seq": document.ledgerSeq.map { .number(Double($0)) } ?? .null,
-            "body": document.body,
-        ]
-        return Array((value.prettyPrinted(indent: 2) + "\n").utf8)
+        render(key: document.key, version: document.version, status: document.status, checksum: document.checksum,
+               updatedAt: document.updatedAt, ledgerSeq: document.ledgerSeq) { out in
+            JSONPrettyPrinter.write(document.body, indent: indentation, level: 1, to: &out)
+        }
+    }
+
+    /// The bytes of the mirror file for a stored row, laid out from its canonical body bytes
+    /// without parsing them (the same bytes as ``render(_:)`` of the row's document).
+    static func render(_ row: StateTable.CanonicalRow) -> [UInt8] {
+        render(key: row.key, version: row.version, status: row.status, checksum: row.checksum,
+               updatedAt: row.updatedAt, ledgerSeq: row.ledgerSeq) { out in
+            row.body.withUnsafeBytes { JSONPrettyPrinter.reindent(canonical: $0, indent: indentation, level: 1, to: &out) }
+        }
+    }
+
+    private static let indentation = 2
+
+    /// The file: one JSON object, its members in canonical (RFC 8785) order, laid out as
+    /// ``JSONValue/prettyPrinted(indent:)`` lays out objects, and a final newline.
+    private static func render(key: String, version: Int64, status: String?, checksum: String, updatedAt: String,
+                               ledgerSeq: Int64?, body: (inout [UInt8]) -> Void) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        CanonicalJSON.appendASCII("{\n  \"body\": ", to: &out)
+        body(&out)
+        CanonicalJSON.appendASCII(",\n  \"checksum\": ", to: &out)
+        CanonicalJSON.appendQuoted(checksum, to: &out)
+        CanonicalJSON.appendASCII(",\n  \"key\": ", to: &out)
+        CanonicalJSON.appendQuoted(key, to: &out)
+        CanonicalJSON.appendASCII(",\n  \"ledger_seq\": ", to: &out)
+        if let ledgerSeq { JSONNumberFormatter.append(Double(ledgerSeq), to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
+        CanonicalJSON.appendASCII(",\n  \"status\": ", to: &out)
+        if let status { CanonicalJSON.appendQuoted(status, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
+        CanonicalJSON.appendASCII(",\n  \"updated_at\": ", to: &out)
+        CanonicalJSON.appendQuoted(updatedAt, to: &out)
+        CanonicalJSON.appendASCII(",\n  \"version\": ", to: &out)
+        JSONNumberFormatter.append(Double(version), to: &out)
+        CanonicalJSON.appendASCII("\n}\n", to: &out)
+        return out
     }
 
     /// Why a file cannot be taken as a mirror of its document.

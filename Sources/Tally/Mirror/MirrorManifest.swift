@@ -116,9 +116,19 @@ struct EntriesDigest: Equatable {
 
     /// The entry hash of one document.
     static func entry(key: String, version: Int64, checksum: String) -> [UInt64] {
-        let digest = SHA256.hash(data: Array("\(key)\t\(version)\t\(checksum)".utf8))
+        // `key\tversion\tchecksum` as bytes, built without string interpolation (this runs
+        // once per document on every mirror and reconcile).
+        var line: [UInt8] = []
+        line.reserveCapacity(key.utf8.count + checksum.utf8.count + 24)
+        line.append(contentsOf: key.utf8)
+        line.append(UInt8(ascii: "\t"))
+        if version < 0 { line.append(UInt8(ascii: "-")) }
+        JSONNumberFormatter.appendDecimal(version.magnitude, to: &line)
+        line.append(UInt8(ascii: "\t"))
+        line.append(contentsOf: checksum.utf8)
+        let digest = SHA256.hash(data: line)
         return digest.withUnsafeBytes { raw in
-            (0..<4).map { limb in raw[(limb * 8)..<(limb * 8 + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+            (0..<4).map { limb in UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: limb * 8, as: UInt64.self)) }
         }
     }
 

@@ -18,13 +18,16 @@ extension Store {
         try mirror(to: directory, progress: progress, syscalls: .live)
     }
 
-    /// ``mirror(to:progress:)-3oejo`` through the given system calls (the power-loss tests record them).
+    /// ``mirror(to:progress:)-3oejo`` through the given system calls (the power-loss tests
+    /// record them), remembering at most `keysRememberedAtMost` keys between its passes
+    /// (tests lower it to exercise the database lookups that replace them).
     @discardableResult
     package func mirror(to directory: String, progress: (@Sendable (OperationProgress) -> Void)?,
-                        syscalls: FileSyscalls) throws(TallyError) -> MirrorReport {
+                        syscalls: FileSyscalls, keysRememberedAtMost: Int = 250_000) throws(TallyError) -> MirrorReport {
         let root = Self.trimmed(directory)
         return try readTransaction { (db: Connection) throws(TallyError) -> MirrorReport in
-            var writer = MirrorWriter(db: db, root: root, databasePath: path, progress: progress, syscalls: syscalls)
+            var writer = MirrorWriter(db: db, root: root, databasePath: path, progress: progress, syscalls: syscalls,
+                                      keysRememberedAtMost: keysRememberedAtMost)
             return try writer.run()
         }
     }

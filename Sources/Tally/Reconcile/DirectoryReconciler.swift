@@ -118,7 +118,7 @@ struct DirectoryReconciler {
             return
         }
         report.filesChecked += 1
-        if bytes == expected { return }  // the common case: exactly what mirror writes
+        if bytes.sameBytes(as: expected) { return }  // the common case: exactly what mirror writes
         switch MirrorFile.parse(bytes, expectedKey: document.key) {
         case let .failure(problem):
             let salvaged = DocumentComparison.salvage(try? JSONValue.parseStrict(utf8: bytes))

@@ -142,18 +142,12 @@ struct SnapshotWriter {
             }
             return
         }
-        // Not the canonical text it should be: re-verify through the full path, which
+        // Not the canonical text it should be: re-verified through its canonical form, which
         // throws corruptState when the content really changed.
-        let document = try StateTable.document(from: row)
-        let canonical: [UInt8]
-        do {
-            canonical = try CanonicalJSON.bytes(document.body)
-        } catch {
-            throw TallyError.corruptState(key: key, expected: checksum, actual: "(not canonicalizable: \(error))")
-        }
-        canonical.withUnsafeBufferPointer { body in
-            SnapshotFormat.appendStateRecord(key: key, version: document.version, status: document.status, canonicalBody: body,
-                                             checksum: checksum, updatedAt: document.updatedAt, ledgerSeq: document.ledgerSeq,
+        let stored = try StateTable.canonicalRow(from: row)
+        stored.body.withUnsafeBufferPointer { body in
+            SnapshotFormat.appendStateRecord(key: key, version: stored.version, status: stored.status, canonicalBody: body,
+                                             checksum: checksum, updatedAt: stored.updatedAt, ledgerSeq: stored.ledgerSeq,
                                              to: &line)
         }
     }

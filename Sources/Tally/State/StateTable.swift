@@ -245,6 +245,42 @@ enum StateTable {
         return statement.int64(0)
     }
 
+    /// A state row whose body is kept as the canonical JSON bytes it hashes to, for readers
+    /// that copy bodies rather than look inside them (the mirror): no tree is built.
+    struct CanonicalRow {
+        var key: String
+        var version: Int64
+        var status: String?
+        var checksum: String
+        var updatedAt: String
+        var ledgerSeq: Int64?
+        /// The body's canonical JSON (RFC 8785), verified against `checksum`.
+        var body: [UInt8]
+    }
+
+    /// Reads a row of ``columns`` as a ``CanonicalRow``, verifying its body as
+    /// ``document(from:verify:)`` does: the stored text when it hashes to the checksum (bodies
+    /// are stored canonical), else its canonical form when that does (the text was reformatted
+    /// outside Tally, harmlessly); anything else is ``TallyError/corruptState(key:expected:actual:)``.
+    static func canonicalRow(from row: Statement) throws(TallyError) -> CanonicalRow {
+        let key = row.string(0)
+        let checksum = row.string(4)
+        let body: [UInt8] = try row.withUTF8(3) { (text: UnsafeBufferPointer<UInt8>) throws(TallyError) -> [UInt8] in
+            if Digest.sha256Hex(UnsafeRawBufferPointer(text)) == checksum { return Array(text) }
+            let canonical: [UInt8]
+            do {
+                canonical = try CanonicalJSON.bytes(JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(text)))
+            } catch {
+                throw TallyError.corruptState(key: key, expected: checksum, actual: "(body is not canonical JSON: \(error))")
+            }
+            let actual = Digest.sha256Hex(canonical)
+            guard actual == checksum else { throw TallyError.corruptState(key: key, expected: checksum, actual: actual) }
+            return canonical
+        }
+        return CanonicalRow(key: key, version: row.int64(1), status: row.optionalString(2), checksum: checksum,
+                            updatedAt: row.string(5), ledgerSeq: row.optionalInt64(6), body: body)
+    }
+
     /// Reads the current row of a statement selecting ``columns`` in order, verifying that
     /// the body still matches its checksum: data changed behind Tally's back is reported,
     /// never returned.

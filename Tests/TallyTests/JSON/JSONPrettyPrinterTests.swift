@@ -58,4 +58,23 @@ import Testing
         #expect(value.description == "[NaN,Infinity,-Infinity]")
         #expect(throws: JSONParseError.self) { try JSONParser().parse(value.prettyPrinted()) }
     }
+
+    @Test("laying out canonical bytes gives exactly the layout of the value they encode, for 3,000 random values")
+    func reindentEqualsTheTreeLayout() throws {
+        var generator = JSONRoundTripTests.Generator(random: SeededGenerator(seed: 20261129))
+        var samples: [JSONValue] = [
+            [:], [], ["a": [:]], ["a": []], [[], [[]], [:]], "}{][,:\\\"", ["k\"}": ["v,": "]:{"]], .number(-0.0), .null,
+        ]
+        for _ in 0..<3000 { samples.append(generator.value()) }
+        for value in samples {
+            let canonical = try CanonicalJSON.bytes(value)
+            for (indent, level) in [(2, 0), (2, 1), (4, 3), (0, 0)] {
+                var tree: [UInt8] = [], bytes: [UInt8] = []
+                JSONPrettyPrinter.write(value, indent: indent, level: level, to: &tree)
+                canonical.withUnsafeBytes { JSONPrettyPrinter.reindent(canonical: $0, indent: indent, level: level, to: &bytes) }
+                #expect(bytes == tree, "indent \(indent), level \(level): \(value)")
+                if bytes != tree { return }
+            }
+        }
+    }
 }
