@@ -180,11 +180,31 @@ package struct FileOperations {
     /// - Throws: ``TallyError/unsafeFile(path:reason:)`` for a link, a special file or an
     ///   oversized file; ``TallyError/io(step:path:errno:)`` for other failures.
     package func readUntrusted(_ path: String, limit: Int) throws(TallyError) -> [UInt8]? {
+        let syscalls = self.syscalls
+        return try readUntrusted(path, limit: limit, lstat: { syscalls.lstat(path, &$0) },
+                                 open: { syscalls.open(path, $0, 0) })
+    }
+
+    /// ``readUntrusted(_:limit:)`` of the file `name` in the open directory `directory`
+    /// (`openat`/`fstatat`: no path walk per file, and a directory swapped for a link after
+    /// it was opened is not followed). `path` names the file in errors.
+    package func readUntrusted(named name: String, in directory: Int32, path: String,
+                               limit: Int) throws(TallyError) -> [UInt8]? {
+        let syscalls = self.syscalls
+        return try readUntrusted(path, limit: limit, lstat: { syscalls.lstatAt(directory, name, &$0) },
+                                 open: { syscalls.openAt(directory, name, $0, 0) })
+    }
+
+    private func readUntrusted(_ path: String, limit: Int, lstat: (inout FileInfo) -> Int32,
+                               open: (OpenOptions) -> Int32) throws(TallyError) -> [UInt8]? {
         // Look before opening, so a device or FIFO is never even opened (opening some
         // devices has effects); the descriptor is checked again below against a swap.
-        guard let before = try fileInfo(path) else { return nil }
+        var before = FileInfo()
+        let looked = lstat(&before)
+        if looked == -Errno.noSuchFile.rawValue { return nil }
+        if looked < 0 { throw TallyError.io(step: "stat", path: path, errno: -looked) }
         try Self.requireRegular(before, path: path, limit: limit)
-        let fd = FileSyscalls.retryingEINTR { syscalls.open(path, [.readOnly, .noFollow, .nonBlocking], 0) }
+        let fd = FileSyscalls.retryingEINTR { open([.readOnly, .noFollow, .nonBlocking]) }
         switch fd {
         case -Errno.noSuchFile.rawValue: return nil
         case -Errno.tooManySymbolicLinks.rawValue: throw Self.unsafe(path, .symbolicLink)
@@ -203,7 +223,19 @@ package struct FileOperations {
     /// Reads from an open descriptor until the end, refusing more than `limit` bytes.
     package func readToEnd(_ fd: Int32, path: String, limit: Int, expected: Int = 0) throws(TallyError) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(min(max(expected, 0) + 1, limit + 1))
+        if expected > 0, expected < limit {
+            // The size is known (fstat): read straight into the result, asking for one byte
+            // more. Exactly `expected` bytes back means the end was reached, and the read that
+            // would return 0 is skipped (one system call in six of a re-mirror). Any other
+            // count is not taken as the end: the loop below goes on until read returns 0.
+            var result = 0
+            bytes = [UInt8](unsafeUninitializedCapacity: expected + 1) { buffer, initialized in
+                result = FileSyscalls.retryingEINTR { syscalls.read(fd, UnsafeMutableRawBufferPointer(buffer)) }
+                initialized = max(result, 0)
+            }
+            if result < 0 { throw TallyError.io(step: "read", path: path, errno: Int32(-result)) }
+            if result == 0 || result == expected { return bytes }
+        }
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         defer { chunk.deallocate() }
         while true {
@@ -214,11 +246,6 @@ package struct FileOperations {
             if bytes.count > limit {
                 throw TallyError.unsafeFile(path: path, reason: "it holds more than \(Self.describeSize(limit)), the limit for this file")
             }
-            // A read that asked for more than the file's size (as fstat gave it) and returned
-            // exactly that size has reached the end: the read that would return 0 is skipped
-            // (one system call in six of a re-mirror). Any other short read is not taken as
-            // the end; the loop goes on until read returns 0.
-            if expected > 0, bytes.count == expected, count < chunk.count { return bytes }
         }
     }
 

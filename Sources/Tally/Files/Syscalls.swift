@@ -216,6 +216,12 @@ package struct FileSyscalls: Sendable {
     package var lstat: @Sendable (_ path: String, _ info: inout FileInfo) -> Int32
     /// `flock(fd, operation)`, optionally without blocking: 0, or `-errno`.
     package var flock: @Sendable (_ fd: Int32, _ operation: LockOperation, _ nonBlocking: Bool) -> Int32
+    /// `openat(directory, name, options, permissions)`: opens `name` in the open directory
+    /// `directory`, without walking a path to it again: a descriptor, or `-errno`.
+    package var openAt: @Sendable (_ directory: Int32, _ name: String, _ options: OpenOptions, _ permissions: UInt32) -> Int32
+    /// `fstatat(directory, name, AT_SYMLINK_NOFOLLOW)` into `info`: ``lstat`` relative to an
+    /// open directory. 0, or `-errno`.
+    package var lstatAt: @Sendable (_ directory: Int32, _ name: String, _ info: inout FileInfo) -> Int32
 
     /// Creates a seam from explicit closures; tests usually start from ``live`` and replace one.
     package init(
@@ -233,7 +239,10 @@ package struct FileSyscalls: Sendable {
         unlink: @escaping @Sendable (_ path: String) -> Int32,
         mkdir: @escaping @Sendable (_ path: String, _ permissions: UInt32) -> Int32,
         lstat: @escaping @Sendable (_ path: String, _ info: inout FileInfo) -> Int32,
-        flock: @escaping @Sendable (_ fd: Int32, _ operation: LockOperation, _ nonBlocking: Bool) -> Int32
+        flock: @escaping @Sendable (_ fd: Int32, _ operation: LockOperation, _ nonBlocking: Bool) -> Int32,
+        openAt: @escaping @Sendable (_ directory: Int32, _ name: String, _ options: OpenOptions, _ permissions: UInt32) -> Int32
+            = System.liveOpenAt,
+        lstatAt: @escaping @Sendable (_ directory: Int32, _ name: String, _ info: inout FileInfo) -> Int32 = System.liveLstatAt
     ) {
         self.open = open
         self.openDirectory = openDirectory
@@ -250,6 +259,8 @@ package struct FileSyscalls: Sendable {
         self.mkdir = mkdir
         self.lstat = lstat
         self.flock = flock
+        self.openAt = openAt
+        self.lstatAt = lstatAt
     }
 
     /// The real system calls.
@@ -327,6 +338,20 @@ package enum System {
     fileprivate static func cUnlink(_ path: String) -> Int32 { unlink(path) }
     fileprivate static func cMkdir(_ path: String, _ mode: mode_t) -> Int32 { mkdir(path, mode) }
     fileprivate static func cLstat(_ path: String, _ info: inout stat) -> Int32 { lstat(path, &info) }
+
+    /// The real `openat` (the default of ``FileSyscalls/openAt``).
+    package static let liveOpenAt: @Sendable (Int32, String, OpenOptions, UInt32) -> Int32 = { directory, name, options, permissions in
+        let fd = openat(directory, name, options.rawValue | O_CLOEXEC, mode_t(permissions))
+        return fd >= 0 ? fd : -errno
+    }
+
+    /// The real `fstatat(…, AT_SYMLINK_NOFOLLOW)` (the default of ``FileSyscalls/lstatAt``).
+    package static let liveLstatAt: @Sendable (Int32, String, inout FileInfo) -> Int32 = { directory, name, info in
+        var raw = stat()
+        guard fstatat(directory, name, &raw, AT_SYMLINK_NOFOLLOW) == 0 else { return -errno }
+        info = FileInfo(raw)
+        return 0
+    }
     /// Linux's `syncfs(2)`, looked up at run time: the C library declares it only with
     /// `_GNU_SOURCE`, which the Swift module does not set, and other platforms lack it.
     fileprivate static let syncfs: (@convention(c) (Int32) -> Int32)? = {

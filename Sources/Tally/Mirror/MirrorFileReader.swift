@@ -24,6 +24,10 @@ struct MirrorFileReader {
     let operations: FileOperations
     private var checkedParent: String?
     private var parentProblem: String?
+    /// The checked parent directory, open, so that its files are found with `openat` and
+    /// `fstatat` instead of walking their whole path twice each (as the raw C peer of the
+    /// benchmarks does); nil when it cannot be opened, and then files are read by path.
+    private var parentDirectory: OpenDirectory?
 
     init(root: String, syscalls: FileSyscalls = .live) {
         self.root = root
@@ -41,6 +45,7 @@ struct MirrorFileReader {
         if parent != checkedParent {
             checkedParent = parent
             parentProblem = nil
+            parentDirectory = nil
             if !parent.isEmpty {
                 do throws(TallyError) {
                     _ = try SafePath.path(forKey: parent, under: root, suffix: "")
@@ -48,11 +53,23 @@ struct MirrorFileReader {
                     parentProblem = error.problem
                 }
             }
+            if parentProblem == nil {
+                // Links inside the mirror were allowed by the check above, so this follows them.
+                parentDirectory = OpenDirectory(parent.isEmpty ? root : FileOperations.join(root, parent),
+                                                syscalls: operations.syscalls)
+            }
         }
         if let parentProblem { return .impossible(parentProblem) }
         let path = path(of: key)
         do throws(TallyError) {
-            guard let bytes = try operations.readUntrusted(path, limit: limit) else { return .absent(path: path) }
+            let found: [UInt8]?
+            if let parentDirectory {
+                let name = FileOperations.split(key).name + MirrorFile.suffix
+                found = try operations.readUntrusted(named: name, in: parentDirectory.descriptor, path: path, limit: limit)
+            } else {
+                found = try operations.readUntrusted(path, limit: limit)
+            }
+            guard let bytes = found else { return .absent(path: path) }
             return .bytes(path: path, bytes)
         } catch {
             switch error {
@@ -68,4 +85,20 @@ struct MirrorFileReader {
     static func limit(expected: Int) -> Int {
         max(64 << 20, expected * 2)
     }
+}
+
+/// A directory kept open while its files are read, closed when the last reference goes.
+private final class OpenDirectory {
+    let descriptor: Int32
+    private let syscalls: FileSyscalls
+
+    /// Opens `path` as a directory; nil when that fails (missing, not a directory, …).
+    init?(_ path: String, syscalls: FileSyscalls) {
+        let descriptor = FileSyscalls.retryingEINTR { syscalls.openDirectory(path) }
+        guard descriptor >= 0 else { return nil }
+        self.descriptor = descriptor
+        self.syscalls = syscalls
+    }
+
+    deinit { _ = syscalls.close(descriptor) }
 }

@@ -124,9 +124,12 @@ struct MirrorWriter {
         // Removals are made durable once per directory, after the walk, before the manifest.
         var directoriesWithRemovals = Set<String>()
         for relative in walker {
-            let path = FileOperations.join(root, relative)
             if relative == MirrorFile.manifestName || ownFiles.contains(relative) { continue }
             let name = FileOperations.split(relative).name
+            // The common case, a document's file, needs no path: it is made below only when
+            // something is done to or said about the file.
+            if !TempFileName.matches(name), let key = MirrorFile.key(forRelativePath: relative), try isDocument(key) { continue }
+            let path = FileOperations.join(root, relative)
             if TempFileName.matches(name) {
                 let age = MirrorDirectory.age(of: path, now: now)
                 if age >= Self.orphanAge {

@@ -73,7 +73,8 @@ func writerContent(seed: Int, size: Int) -> [UInt8] {
 
 /// Which seam closure a fault applies to.
 enum SyscallStep: Hashable, Sendable {
-    case open, openDirectory, read, write, fsync, syncFileSystem, fchmod, fstat, close, rename, link, unlink, mkdir, lstat, flock
+    case open, openDirectory, read, write, fsync, syncFileSystem, fchmod, fstat, close, rename, link, unlink, mkdir, lstat, flock,
+        openAt, lstatAt
 }
 
 /// Decides, call by call, which system calls fail. Thread-safe: the seam is `@Sendable`.
@@ -183,6 +184,14 @@ final class FaultPlan: @unchecked Sendable {
             flock: { fd, operation, nonBlocking in
                 if let e = self.injected(.flock) { return -e }
                 return live.flock(fd, operation, nonBlocking)
+            },
+            openAt: { directory, name, options, permissions in
+                if let e = self.injected(.openAt) { return -e }
+                return live.openAt(directory, name, options, permissions)
+            },
+            lstatAt: { directory, name, info in
+                if let e = self.injected(.lstatAt) { return -e }
+                return live.lstatAt(directory, name, &info)
             }
         )
     }
