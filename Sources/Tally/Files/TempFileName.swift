@@ -36,7 +36,7 @@ package enum TempFileName {
 
     /// Whether `fileName` (a single path component) is exactly one of our temporary names:
     /// a dot, a non-empty name, `.tmp-`, then exactly six characters of ``alphabet``.
-    package static func matches(_ fileName: String) -> Bool {
+    package static func matches(_ fileName: some StringProtocol) -> Bool {
         guard fileName.utf8.first == UInt8(ascii: ".") else { return false }  // most names, without copying them
         let bytes = Array(fileName.utf8)
         let suffixLength = marker.count + randomLength

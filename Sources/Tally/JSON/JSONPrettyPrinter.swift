@@ -102,20 +102,47 @@ enum JSONPrettyPrinter {
     ///
     /// Given bytes that are not canonical JSON, the output is not meaningful (but memory-safe).
     static func reindent(canonical: UnsafeRawBufferPointer, indent: Int, level: Int, to out: inout [UInt8]) {
+        // Two passes over the bytes: the first measures the output, the second writes it
+        // straight into the array's new tail (no per-token appends: this runs for every
+        // document of every mirror).
+        let size = layout(canonical, indent: indent, level: level, into: nil)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: size))
+        out.withUnsafeMutableBufferPointer { buffer in
+            _ = layout(canonical, indent: indent, level: level, into: buffer.baseAddress.map { $0 + start })
+        }
+    }
+
+    /// Lays out `canonical` into `output` (which must hold the result), or only measures the
+    /// result when `output` is nil; returns its length in bytes.
+    private static func layout(_ canonical: UnsafeRawBufferPointer, indent: Int, level: Int,
+                               into output: UnsafeMutablePointer<UInt8>?) -> Int {
         let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         let count = canonical.count
-        out.reserveCapacity(out.count + count + count / 4)
+        var written = 0
+        @inline(__always) func put(_ byte: UInt8) {
+            output?[written] = byte
+            written += 1
+        }
+        @inline(__always) func copy(_ from: Int, _ to: Int) {
+            if let output, to > from, let base = canonical.baseAddress {
+                (output + written).update(from: base.assumingMemoryBound(to: UInt8.self) + from, count: to - from)
+            }
+            written += max(0, to - from)
+        }
+        @inline(__always) func newline(_ depth: Int) {
+            put(UInt8(ascii: "\n"))
+            let spaces = max(0, indent * depth)  // never negative, even for bytes that are not canonical JSON
+            if let output { (output + written).update(repeating: UInt8(ascii: " "), count: spaces) }
+            written += spaces
+        }
         var depth = level
         var index = 0
-        // Bytes that need no layout (strings, numbers, literals) are copied in runs.
-        var runStart = 0
-        func flush(upTo end: Int) {
-            if end > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: canonical[runStart..<end])) }
-        }
+        var runStart = 0  // bytes that need no layout (strings, numbers, literals) are copied in runs
         while index < count {
             let byte = canonical[index]
             if byte > UInt8(ascii: "]") && byte != UInt8(ascii: "{") && byte != UInt8(ascii: "}") {
-                index += 1  // letters and the like: nothing to lay out (the common case, checked first)
+                index += 1  // letters and the like (the common case, checked first)
                 continue
             }
             if byte == quote {
@@ -129,40 +156,41 @@ enum JSONPrettyPrinter {
             }
             switch byte {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
-                flush(upTo: index + 1)
+                copy(runStart, index + 1)
                 index += 1
                 // An empty object or array stays `{}` / `[]`, as `write` prints it.
                 let close = byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
                 if index < count, canonical[index] == close {
-                    out.append(close)
+                    put(close)
                     index += 1
                 } else {
                     depth += 1
-                    newline(indent: indent, level: depth, to: &out)
+                    newline(depth)
                 }
                 runStart = index
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                flush(upTo: index)
+                copy(runStart, index)
                 depth -= 1
-                newline(indent: indent, level: depth, to: &out)
-                out.append(byte)
+                newline(depth)
+                put(byte)
                 index += 1
                 runStart = index
             case UInt8(ascii: ","):
-                flush(upTo: index + 1)
-                newline(indent: indent, level: depth, to: &out)
+                copy(runStart, index + 1)
+                newline(depth)
                 index += 1
                 runStart = index
             case UInt8(ascii: ":"):
-                flush(upTo: index + 1)
-                out.append(UInt8(ascii: " "))
+                copy(runStart, index + 1)
+                put(UInt8(ascii: " "))
                 index += 1
                 runStart = index
             default:
                 index += 1
             }
         }
-        flush(upTo: min(index, count))
+        copy(runStart, min(index, count))
+        return written
     }
 
     private static func newline(indent: Int?, level: Int, to out: inout [UInt8]) {

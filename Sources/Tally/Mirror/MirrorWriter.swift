@@ -125,9 +125,11 @@ struct MirrorWriter {
         var directoriesWithRemovals = Set<String>()
         for relative in walker {
             if relative == MirrorFile.manifestName || ownFiles.contains(relative) { continue }
-            let name = FileOperations.split(relative).name
-            // The common case, a document's file, needs no path: it is made below only when
-            // something is done to or said about the file.
+            // The file name as a slice of the path: nothing is allocated for the common case,
+            // a document's file, which needs no path either (made below only when something
+            // is done to or said about the file).
+            let utf8 = relative.utf8
+            let name = relative[(utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex)...]
             if !TempFileName.matches(name), let key = MirrorFile.key(forRelativePath: relative), try isDocument(key) { continue }
             let path = FileOperations.join(root, relative)
             if TempFileName.matches(name) {

@@ -133,7 +133,7 @@ struct SnapshotWriter {
     private mutating func appendState(_ row: Statement) throws(TallyError) {
         let key = row.string(0)
         let checksum = row.string(4)
-        let intact = row.withUTF8(3) { Digest.sha256Hex(UnsafeRawBufferPointer($0)) == checksum }
+        let intact = row.withUTF8(3) { Digest.sha256(of: UnsafeRawBufferPointer($0), is: checksum) }
         if intact {
             row.withUTF8(3) { body in
                 SnapshotFormat.appendStateRecord(key: key, version: row.int64(1), status: row.optionalString(2), canonicalBody: body,

@@ -266,7 +266,7 @@ enum StateTable {
         let key = row.string(0)
         let checksum = row.string(4)
         let body: [UInt8] = try row.withUTF8(3) { (text: UnsafeBufferPointer<UInt8>) throws(TallyError) -> [UInt8] in
-            if Digest.sha256Hex(UnsafeRawBufferPointer(text)) == checksum { return Array(text) }
+            if Digest.sha256(of: UnsafeRawBufferPointer(text), is: checksum) { return Array(text) }
             let canonical: [UInt8]
             do {
                 canonical = try CanonicalJSON.bytes(JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(text)))
@@ -296,7 +296,7 @@ enum StateTable {
             }
             // Bodies are stored canonical, so hashing the stored text is the fast check; a
             // mismatch may still be a harmless reformat, so recheck on the canonical form.
-            if verify, Digest.sha256Hex(UnsafeRawBufferPointer(text)) != checksum {
+            if verify, !Digest.sha256(of: UnsafeRawBufferPointer(text), is: checksum) {
                 let actual = (try? CanonicalJSON.bytes(parsed)).map { Digest.sha256Hex($0) } ?? "(not canonicalizable)"
                 if actual != checksum {
                     throw TallyError.corruptState(key: key, expected: checksum, actual: actual)

@@ -33,15 +33,37 @@ enum Digest {
 
     /// Lowercase hex of any bytes.
     static func hexString(_ bytes: some Collection<UInt8>) -> String {
-        let alphabet: [UInt8] = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             var index = 0
             for byte in bytes {
-                out[index] = alphabet[Int(byte >> 4)]
-                out[index + 1] = alphabet[Int(byte & 0x0F)]
+                out[index] = hexDigit(byte >> 4)
+                out[index + 1] = hexDigit(byte & 0x0F)
                 index += 2
             }
             return index
+        }
+    }
+
+    /// The lowercase hex digit of a value 0…15 (computed: no table to allocate or look up,
+    /// as this runs for every hash Tally prints or stores).
+    @inline(__always)
+    static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10)
+    }
+
+    /// Whether the SHA-256 of `bytes` is `expectedHex` (lowercase hex), compared digit by
+    /// digit without making the digest's hex string: the check every verified read makes.
+    static func sha256(of bytes: UnsafeRawBufferPointer, is expectedHex: String) -> Bool {
+        var expectedHex = expectedHex
+        return expectedHex.withUTF8 { expected in
+            guard expected.count == 64 else { return false }
+            return SHA256.hash(data: bytes).withUnsafeBytes { digest in
+                for (index, byte) in digest.enumerated()
+                where expected[2 * index] != hexDigit(byte >> 4) || expected[2 * index + 1] != hexDigit(byte & 0x0F) {
+                    return false
+                }
+                return true
+            }
         }
     }
 

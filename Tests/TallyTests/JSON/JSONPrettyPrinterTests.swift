@@ -76,5 +76,10 @@ import Testing
                 if bytes != tree { return }
             }
         }
+        // Bytes that are not canonical JSON give no meaningful layout, but never a crash.
+        for garbage in ["}}}]]", "\"unterminated", "\\", "{\"a\":\"\\", "[[[[", ",,::", ""] {
+            var out: [UInt8] = []
+            Array(garbage.utf8).withUnsafeBytes { JSONPrettyPrinter.reindent(canonical: $0, indent: 2, level: 0, to: &out) }
+        }
     }
 }
