@@ -125,14 +125,12 @@ struct MirrorWriter {
         var directoriesWithRemovals = Set<String>()
         for relative in walker {
             if relative == MirrorFile.manifestName || ownFiles.contains(relative) { continue }
-            // The file name as a slice of the path: nothing is allocated for the common case,
-            // a document's file, which needs no path either (made below only when something
-            // is done to or said about the file).
+            // The file name as a slice of the path; the path itself is made only for files
+            // something is done to or said about, not for the common case, a document's file.
             let utf8 = relative.utf8
             let name = relative[(utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex)...]
-            if !TempFileName.matches(name), let key = MirrorFile.key(forRelativePath: relative), try isDocument(key) { continue }
-            let path = FileOperations.join(root, relative)
             if TempFileName.matches(name) {
+                let path = FileOperations.join(root, relative)
                 let age = MirrorDirectory.age(of: path, now: now)
                 if age >= Self.orphanAge {
                     if (try? AtomicFile.remove(path, syscalls: syscalls)) == true { report.sweptTemporaryFiles += 1 }
@@ -142,10 +140,11 @@ struct MirrorWriter {
                 continue
             }
             guard let key = MirrorFile.key(forRelativePath: relative) else {
-                report.findings.append(MirrorFindings.notAMirrorFile(path: path))
+                report.findings.append(MirrorFindings.notAMirrorFile(path: FileOperations.join(root, relative)))
                 continue
             }
             if try isDocument(key) { continue }
+            let path = FileOperations.join(root, relative)
             switch MirrorFindings.classifyExtra(key: key, path: path) {
             case .removable:
                 if try AtomicFile.remove(path, syscalls: syscalls) {
