@@ -285,6 +285,9 @@ private struct SnapshotImporter {
     }
 
     private func apply(_ document: StateDocument, canonical: [UInt8], report: inout Store.ImportReport) throws(TallyError) {
+        // As every state write: on PostgreSQL, the key's lock before its version is read, so an
+        // import and a writer of the same document take turns (a no-op on SQLite).
+        try StateTable.lockKey(document.key, on: db)
         let current = try currentRow(document.key)
         let lastVersion = max(current?.version ?? 0, try StateTable.lastHistoryVersion(document.key, on: db))
         let identical = current.map {

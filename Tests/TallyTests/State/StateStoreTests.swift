@@ -227,4 +227,47 @@ struct StateStoreTests {
         var history = try store.state.history("shared")
         #expect(try history.collect().map(\.version).sorted() == Array(1...200))
     }
+
+    /// Regression (PostgreSQL): an import read each key's current version without the per-key
+    /// lock state writes take, so an import racing a writer of the same document failed the
+    /// schema's version check.
+    @Test("imports and writers of one document at once take turns: every write and every import kept", arguments: Backend.available)
+    func importRacingWritersOfOneKey(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let setup = try stores.store()
+        try setup.state.put("shared", body: ["from": "snapshot"])
+        let snapshot = stores.directory.file("shared.tally.jsonl")
+        try setup.exportSnapshot(to: snapshot)
+        let writers = try (0..<3).map { _ in try stores.store() }
+        let importer = try stores.store()
+        let failures = Locked<[String]>([])
+        let group = DispatchGroup()
+        for (index, store) in writers.enumerated() {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                for round in 0..<30 {
+                    do { try store.state.put("shared", body: ["writer": .number(Double(index)), "round": .number(Double(round))]) } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }.start()
+        }
+        group.enter()
+        Thread {
+            defer { group.leave() }
+            for _ in 0..<10 {
+                do { try importer.importSnapshot(from: snapshot, mode: .replace) } catch { failures.withLock { $0.append("import: \(error)") } }
+            }
+        }.start()
+        group.wait()
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(3))")
+        // 1 (the exported version) + 90 writes; each import wrote the snapshot's content as a new
+        // version unless it found that content already current (nothing to write).
+        let final = try #require(try importer.state.get("shared")).version
+        var history = try importer.state.history("shared")
+        let versions = try history.collect().map(\.version).sorted()
+        #expect(versions == Array(1...final))
+        #expect(final >= 91 && final <= 101)
+    }
 }
