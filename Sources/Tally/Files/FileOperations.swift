@@ -15,10 +15,17 @@ package struct FileOperations {
         // and searching bytes instead of Characters made this 10 % of a re-mirror.
         let utf8 = path.utf8
         guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return (".", path) }
-        let name = String(path[utf8.index(after: slash)...])
+        let name = String(lastComponent(path))
         var end = slash
         while end > utf8.startIndex, utf8[utf8.index(before: end)] == UInt8(ascii: "/") { end = utf8.index(before: end) }
         return (end == utf8.startIndex ? "/" : String(path[..<end]), name)
+    }
+
+    /// The final component of `path` as a slice of it (the whole path when it has no slash),
+    /// for callers that only look at the name and should not allocate for it.
+    package static func lastComponent(_ path: String) -> Substring {
+        let utf8 = path.utf8
+        return path[(utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex)...]
     }
 
     /// Joins a directory and a name without doubling the slash.

@@ -840,7 +840,7 @@ package struct SharedLibrary: @unchecked Sendable {  // the handle is immutable 
             if let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) { return .success(SharedLibrary(handle: handle)) }
             messages.append(dlerror().map { String(cString: $0) } ?? "\(name): not found")
         }
-        return .failure(SharedLibraryError(names: names, messages: messages))
+        return .failure(SharedLibraryError(messages: messages))
     }
 
     /// The address of the function or variable `name` (dlsym), or nil when the library has none.
@@ -851,8 +851,6 @@ package struct SharedLibrary: @unchecked Sendable {  // the handle is immutable 
 
 /// Why ``SharedLibrary/open(firstOf:)`` found none of the names it tried.
 package struct SharedLibraryError: Error, Sendable {
-    /// The names tried, in order.
-    package let names: [String]
-    /// The dynamic loader's message for each name.
+    /// The dynamic loader's message for each name tried, in order (each names its file).
     package let messages: [String]
 }

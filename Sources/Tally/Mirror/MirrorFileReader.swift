@@ -64,7 +64,7 @@ struct MirrorFileReader {
         do throws(TallyError) {
             let found: [UInt8]?
             if let parentDirectory {
-                let name = FileOperations.split(key).name + MirrorFile.suffix
+                let name = String(FileOperations.lastComponent(key)) + MirrorFile.suffix
                 found = try operations.readUntrusted(named: name, in: parentDirectory.descriptor, path: path, limit: limit)
             } else {
                 found = try operations.readUntrusted(path, limit: limit)

@@ -125,11 +125,9 @@ struct MirrorWriter {
         var directoriesWithRemovals = Set<String>()
         for relative in walker {
             if relative == MirrorFile.manifestName || ownFiles.contains(relative) { continue }
-            // The file name as a slice of the path; the path itself is made only for files
-            // something is done to or said about, not for the common case, a document's file.
-            let utf8 = relative.utf8
-            let name = relative[(utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex)...]
-            if TempFileName.matches(name) {
+            // The path itself is made only for files something is done to or said about, not
+            // for the common case, a document's file.
+            if TempFileName.matches(FileOperations.lastComponent(relative)) {
                 let path = FileOperations.join(root, relative)
                 let age = MirrorDirectory.age(of: path, now: now)
                 if age >= Self.orphanAge {

@@ -72,4 +72,20 @@ struct FilesReadInDirectoryTests {
             }
         }
     }
+
+    @Test("a read that returns less than the file's size is not taken as the end: the rest is read")
+    func shortReads() throws {
+        let content = Array("a file read three bytes at a time".utf8)
+        try Data(content).write(to: URL(fileURLWithPath: directory.file("short.json")))
+        var syscalls = FileSyscalls.live
+        let live = FileSyscalls.live
+        syscalls.read = { fd, buffer in live.read(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(3, buffer.count)])) }
+        let operations = FileOperations(syscalls: syscalls)
+        let byPath = try operations.readUntrusted(directory.file("short.json"), limit: 100)
+        #expect(byPath == content)
+        try withDirectory(syscalls) { fd, operations in
+            let inDirectory = try operations.readUntrusted(named: "short.json", in: fd, path: "shown/short.json", limit: 100)
+            #expect(inDirectory == content)
+        }
+    }
 }

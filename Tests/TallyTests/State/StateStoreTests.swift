@@ -206,20 +206,9 @@ struct StateStoreTests {
     @Test("four stores writing one document at once take turns: versions 1…200, every write kept in history", arguments: Backend.available)
     func concurrentWritersOfOneKey(backend: Backend) throws {
         let stores = TestStores(backend)
-        let writers = try (0..<4).map { _ in try stores.store() }
         let failures = Locked<[String]>([])
         let group = DispatchGroup()
-        for (index, store) in writers.enumerated() {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                for round in 0..<50 {
-                    do { try store.state.put("shared", body: ["writer": .number(Double(index)), "round": .number(Double(round))]) } catch {
-                        failures.withLock { $0.append("\(error)") }
-                    }
-                }
-            }.start()
-        }
+        try startWriters(4, rounds: 50, of: "shared", in: stores, group: group, failures: failures)
         group.wait()
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(3))")
         let store = try stores.store()
@@ -238,21 +227,10 @@ struct StateStoreTests {
         try setup.state.put("shared", body: ["from": "snapshot"])
         let snapshot = stores.directory.file("shared.tally.jsonl")
         try setup.exportSnapshot(to: snapshot)
-        let writers = try (0..<3).map { _ in try stores.store() }
         let importer = try stores.store()
         let failures = Locked<[String]>([])
         let group = DispatchGroup()
-        for (index, store) in writers.enumerated() {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                for round in 0..<30 {
-                    do { try store.state.put("shared", body: ["writer": .number(Double(index)), "round": .number(Double(round))]) } catch {
-                        failures.withLock { $0.append("\(error)") }
-                    }
-                }
-            }.start()
-        }
+        try startWriters(3, rounds: 30, of: "shared", in: stores, group: group, failures: failures)
         group.enter()
         Thread {
             defer { group.leave() }
@@ -269,5 +247,22 @@ struct StateStoreTests {
         let versions = try history.collect().map(\.version).sorted()
         #expect(versions == Array(1...final))
         #expect(final >= 91 && final <= 101)
+    }
+
+    /// Starts `count` threads, each with a store of its own putting `key` `rounds` times (in
+    /// `group`; errors collected in `failures`).
+    private func startWriters(_ count: Int, rounds: Int, of key: String, in stores: TestStores, group: DispatchGroup,
+                              failures: Locked<[String]>) throws {
+        for (index, store) in try (0..<count).map({ _ in try stores.store() }).enumerated() {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                for round in 0..<rounds {
+                    do { try store.state.put(key, body: ["writer": .number(Double(index)), "round": .number(Double(round))]) } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }.start()
+        }
     }
 }
