@@ -241,6 +241,18 @@ add(f"| raw C, UUIDv7 ids vs random v4 ids (the gain of time-ordered ids) | {cel
 add(f"| Tally W1g vs raw C v7 | | {fmt_ratio(ratio(rate('W1g Tally'), rate('W1g raw C v7')))} |")
 add("")
 
+# ---- W5 ceiling ------------------------------------------------------------------------
+add("### W5: what 4 synchronous writers can reach")
+add("")
+add(f"A writer that waits for its commit has one event in flight, so 4 writers put at most 4 events in "
+    f"one transaction, whatever the design. raw C committing 4 events per transaction from one connection "
+    f"(no hashing, no callers to wake): {cell('W5 raw C 4/commit')} = "
+    f"**{fmt_ratio(ratio(rate('W5 raw C 4/commit'), rate('W5 raw C')))}** W5's raw C, the ceiling of any group "
+    f"commit against it. Tally's W5: {cell('W5 Tally')} = "
+    f"{fmt_ratio(ratio(rate('W5 Tally'), rate('W5 raw C 4/commit')))} of that ceiling "
+    f"(its single-writer W2 is {fmt_ratio(ratio(rate('W2 Tally'), rate('W2 raw C')))} raw C's).")
+add("")
+
 # ---- W5x ------------------------------------------------------------------------------
 add("### W5x: 32 durable writers against one")
 add("")

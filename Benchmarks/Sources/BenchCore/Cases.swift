@@ -200,6 +200,10 @@ public enum Cases {
             return Prepared(run: { try RawPeer.concurrentAppend(peers.value!, perWriter: s.perWriter, idPrefix: "w5") },
                             cleanup: { peers.value = nil; BenchPaths.removeDatabase(path) })
         }))
+        // The most 4 synchronous writers' group commit can reach: one connection committing
+        // 4 events per transaction (each writer has one request in flight), no hashing.
+        cases.append(Case(workload: "W5", peer: "raw C 4/commit", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
+                          prepare: raw("w5-raw4.db", "FULL") { try $0.appendEvents(count: s.writers * s.perWriter, perTransaction: s.writers, streams: s.streams, idPrefix: "w5b") }))
         cases.append(Case(workload: "W5", peer: "GRDB", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
                           prepare: grdb("w5-grdb.db", "FULL") { try GRDBPeer.concurrentAppend($0, writers: s.writers, perWriter: s.perWriter, idPrefix: "w5") }))
 

@@ -788,12 +788,23 @@ package final class PlatformLock: @unchecked Sendable {
     }
 }
 
-/// A condition variable paired with its own ``PlatformLock``.
+/// A condition variable paired with a ``PlatformLock``: its own, or another condition's.
 package final class PlatformCondition: @unchecked Sendable {
-    private let lockValue = PlatformLock()
+    private let lockValue: PlatformLock
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
-    package init() {
+    package convenience init() {
+        self.init(lock: PlatformLock())
+    }
+
+    /// A second condition on `other`'s lock, so that one party can be woken without waking
+    /// everyone who waits on `other`. Locking either locks both.
+    package convenience init(sharingLockOf other: PlatformCondition) {
+        self.init(lock: other.lockValue)
+    }
+
+    private init(lock: PlatformLock) {
+        lockValue = lock
         condition = .allocate(capacity: 1)
         condition.initialize(to: pthread_cond_t())
         pthread_cond_init(condition, nil)

@@ -9,6 +9,16 @@ import Dispatch
 /// and form the next batch. A caller therefore returns only after the commit holding its
 /// work is durable.
 ///
+/// A batch also gathers. The callers one commit wakes usually come straight back with their
+/// next request, but the first of them to return would otherwise lead a batch of one and
+/// leave the rest to the batch after (four synchronous writers then alternate batches of
+/// one and three, half the batching they could have). So while a batch holds fewer requests
+/// than the previous one did, the leader, having run what it has, waits for more and runs
+/// them in the same transaction, for at most half as long as the previous batch took (and
+/// never over `maximumGatherNanoseconds`). The wait overlaps the returning callers'
+/// wake-up with the leader's own work; a writer that went away costs one window, after
+/// which the expected size is what came.
+///
 /// Blocking callers lead on their own thread. `async` callers never block: their requests
 /// join the same queue, and when no blocking caller is leading, a leader runs on the
 /// store's writer queue. Either kind of leader serves both kinds of request.
@@ -31,23 +41,61 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
+    /// The requests of one batch, as its leader receives them: those queued when it began
+    /// (``requests``), then, through ``more()``, those that arrive while it runs them.
+    final class Batch {
+        /// Every request taken so far; the batch's result covers exactly these.
+        private(set) var requests: [Request]
+        /// False when the batch will never grow: it may run without a savepoint per request.
+        let mayGrow: Bool
+        private let gather: (Int) -> [Request]
+
+        fileprivate init(_ requests: [Request], mayGrow: Bool, gather: @escaping (Int) -> [Request]) {
+            self.requests = requests
+            self.mayGrow = mayGrow
+            self.gather = gather
+        }
+
+        /// The requests that arrived since the last call (waiting for them while the batch
+        /// is smaller than expected and its window is open); empty when it is time to commit.
+        func more() -> [Request] {
+            guard mayGrow else { return [] }
+            let arrived = gather(requests.count)
+            requests += arrived
+            return arrived
+        }
+    }
+
+    /// Guards everything below; callers wait on it for their batch to finish.
     private let condition = PlatformCondition()
+    /// Wakes a gathering leader alone, on `condition`'s lock.
+    private let arrival: PlatformCondition
     private var queue: [Request] = []
     private var leaderActive = false
     private var asyncLeaderScheduled = false
+    /// True while a leader waits in ``Batch/more()``: an arrival then signals `arrival`.
+    private var leaderGathering = false
+    /// Requests in the previous batch: the size a leader gathers towards.
+    private var previousBatchSize = 0
+    /// How long the previous batch took, from its first request taken to its commit.
+    private var previousBatchNanoseconds: UInt64 = 0
     /// Most requests in one transaction, to bound the latency of the first of them.
     private let maximumBatch: Int
+    /// Longest a leader waits for requests in one batch, whatever the previous batch took.
+    private let maximumGatherNanoseconds: UInt64
 
-    init(maximumBatch: Int = 1024) {
+    init(maximumBatch: Int = 1024, maximumGatherNanoseconds: UInt64 = 2_000_000) {
         self.maximumBatch = maximumBatch
+        self.maximumGatherNanoseconds = maximumGatherNanoseconds
+        arrival = PlatformCondition(sharingLockOf: condition)
     }
 
     /// Runs `work` in the next batch and returns its result once that batch has committed.
     /// `runBatch` receives the requests of a batch and must set every result.
-    func submit(_ work: @escaping Work, runBatch: ([Request]) -> Void) throws(TallyError) -> Output {
+    func submit(_ work: @escaping Work, runBatch: (Batch) -> Void) throws(TallyError) -> Output {
         let request = Request(work: work)
         condition.lock()
-        queue.append(request)
+        enqueue(request)
         while !request.isDone {
             if leaderActive {
                 condition.wait()
@@ -64,12 +112,12 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// ``submit(_:runBatch:)`` for `async` callers: suspends instead of blocking.
     func submit(_ work: @escaping Work, leaderQueue: DispatchQueue,
-                runBatch: @escaping @Sendable ([Request]) -> Void) async throws(TallyError) -> Output {
+                runBatch: @escaping @Sendable (Batch) -> Void) async throws(TallyError) -> Output {
         let request = Request(work: work)
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Output, TallyError>, Never>) in
             request.continuation = continuation
             condition.lock()
-            queue.append(request)
+            enqueue(request)
             self.leaderQueue = leaderQueue
             self.asyncRunBatch = runBatch
             let schedule = !leaderActive && !asyncLeaderScheduled
@@ -81,7 +129,7 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     /// Runs batches on `leaderQueue` while requests wait and no other leader is active.
-    private func scheduleLeader(on leaderQueue: DispatchQueue, runBatch: @escaping @Sendable ([Request]) -> Void) {
+    private func scheduleLeader(on leaderQueue: DispatchQueue, runBatch: @escaping @Sendable (Batch) -> Void) {
         leaderQueue.async { [self] in
             condition.lock()
             asyncLeaderScheduled = false
@@ -94,27 +142,63 @@ final class GroupCommitter: @unchecked Sendable {
     // requests to a new async leader when it finishes; dropped once no async request waits,
     // so the closure (which holds the store) does not keep the store alive.
     private var leaderQueue: DispatchQueue?
-    private var asyncRunBatch: (@Sendable ([Request]) -> Void)?
+    private var asyncRunBatch: (@Sendable (Batch) -> Void)?
 
-    /// Marks a batch done (the lock held), wakes blocking callers, and returns the `async`
-    /// callers to resume once the lock is released. Hands waiting `async` requests to a new
-    /// async leader when no blocking caller is there to lead.
-    /// Leads one batch: takes up to `maximumBatch` waiting requests, runs them with the lock
-    /// released, then marks them done and resumes their async waiters. Called, and returns,
-    /// with the lock held and no other leader active.
-    private func leadOneBatch(_ runBatch: ([Request]) -> Void) {
+    /// Queues a request (the lock held), waking a gathering leader.
+    private func enqueue(_ request: Request) {
+        queue.append(request)
+        if leaderGathering { arrival.signal() }
+    }
+
+    /// Leads one batch: takes up to `maximumBatch` waiting requests, runs them (and those
+    /// it gathers) with the lock released, then marks them done and resumes their async
+    /// waiters. Called, and returns, with the lock held and no other leader active.
+    private func leadOneBatch(_ runBatch: (Batch) -> Void) {
         leaderActive = true
-        let batch = Array(queue.prefix(maximumBatch))
-        queue.removeFirst(batch.count)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let first = take(upTo: maximumBatch)
+        let expected = min(previousBatchSize, maximumBatch)
+        let deadline = started &+ min(previousBatchNanoseconds / 2, maximumGatherNanoseconds)
         condition.unlock()
+        let batch = Batch(first, mayGrow: expected > 1) { [self] taken in gather(taken: taken, expected: expected, deadline: deadline) }
         runBatch(batch)
+        let finished = DispatchTime.now().uptimeNanoseconds
         condition.lock()
-        let resumptions = finish(batch)
+        previousBatchSize = batch.requests.count
+        previousBatchNanoseconds = finished &- started
+        let resumptions = finish(batch.requests)
         condition.unlock()
         resumptions.resume()
         condition.lock()
     }
 
+    /// The requests a batch of `taken` takes now (called by its leader, the lock released):
+    /// what is queued, after waiting until something is or `deadline` passes while the batch
+    /// is below `expected`. Empty once the batch is complete: the leader then commits.
+    private func gather(taken: Int, expected: Int, deadline: UInt64) -> [Request] {
+        condition.lock()
+        defer { condition.unlock() }
+        guard taken < expected else { return [] }
+        leaderGathering = true
+        defer { leaderGathering = false }
+        while queue.isEmpty {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { return [] }
+            _ = arrival.wait(seconds: Double(deadline - now) / 1e9)
+        }
+        return take(upTo: maximumBatch - taken)
+    }
+
+    /// Removes and returns up to `limit` requests from the head of the queue (the lock held).
+    private func take(upTo limit: Int) -> [Request] {
+        let taken = Array(queue.prefix(limit))
+        queue.removeFirst(taken.count)
+        return taken
+    }
+
+    /// Marks a batch done (the lock held), wakes blocking callers, and returns the `async`
+    /// callers to resume once the lock is released. Hands waiting `async` requests to a new
+    /// async leader when no blocking caller is there to lead.
     private func finish(_ batch: [Request]) -> Resumptions {
         leaderActive = false
         var resumptions = Resumptions()

@@ -135,37 +135,30 @@ public struct Ledger: Sendable {
         }
     }
 
-    /// Runs one group-commit batch: one transaction, a savepoint per request when there are
-    /// several, so one bad request fails alone.
-    static func runBatch(_ batch: [GroupCommitter.Request], on store: Store) {
+    /// Runs one group-commit batch: one transaction, a savepoint per request when the batch
+    /// may hold several, so one bad request fails alone; requests gathered while it runs
+    /// join the same transaction.
+    static func runBatch(_ batch: GroupCommitter.Batch, on store: Store) {
         var appended = 0
         do {
             try store.withWriter { (db: Connection) throws(TallyError) -> Void in
                 var cursor = LedgerTable.AppendCursor(frontier: store.merkleFrontier.withLock { $0 })
                 try db.transaction(.immediate) { () throws(TallyError) -> Void in
-                    if batch.count == 1 {
-                        let result = Result { () throws(TallyError) -> GroupCommitter.Output in try batch[0].work(db, &cursor) }
-                        batch[0].result = result
+                    if batch.requests.count == 1, !batch.mayGrow {
+                        let lone = batch.requests[0]
+                        let result = Result { () throws(TallyError) -> GroupCommitter.Output in try lone.work(db, &cursor) }
+                        lone.result = result
                         // A failed lone request rolls back the whole (empty) transaction.
                         if case let .failure(error) = result { throw error }
                         return
                     }
-                    for request in batch {
-                        // SQLite may abort the whole transaction on some errors (disk full);
-                        // then later requests must not run in autocommit mode.
-                        guard db.isInTransaction else {
-                            request.result = .failure(.invalidInput(field: "append", reason: "the batch transaction was aborted by an earlier error in it; retry"))
-                            continue
-                        }
-                        let saved = cursor
-                        request.result = Result { () throws(TallyError) -> GroupCommitter.Output in
-                            try db.savepoint { () throws(TallyError) -> GroupCommitter.Output in try request.work(db, &cursor) }
-                        }
-                        // What a rolled-back request read or wrote must not carry over.
-                        if case .failure = request.result { cursor = saved }
+                    var next = batch.requests
+                    while !next.isEmpty {
+                        for request in next { run(request, on: db, cursor: &cursor) }
+                        next = batch.more()
                     }
                 }
-                for request in batch {
+                for request in batch.requests {
                     if case let .success(results) = request.result { appended += results.filter { !$0.replayed }.count }
                 }
                 if appended > 0, let frontier = cursor.frontier { store.merkleFrontier.withLock { $0 = frontier } }
@@ -173,10 +166,26 @@ public struct Ledger: Sendable {
             }
         } catch {
             // The commit failed (or never started): nothing in this batch is durable.
-            for request in batch {
+            for request in batch.requests {
                 if case .success = request.result ?? .success([]) { request.result = .failure(error) }
             }
         }
+    }
+
+    /// Runs one request of a batch in its own savepoint, setting its result.
+    private static func run(_ request: GroupCommitter.Request, on db: Connection, cursor: inout LedgerTable.AppendCursor) {
+        // SQLite may abort the whole transaction on some errors (disk full); then later
+        // requests must not run in autocommit mode.
+        guard db.isInTransaction else {
+            request.result = .failure(.invalidInput(field: "append", reason: "the batch transaction was aborted by an earlier error in it; retry"))
+            return
+        }
+        let saved = cursor
+        request.result = Result { () throws(TallyError) -> GroupCommitter.Output in
+            try db.savepoint { () throws(TallyError) -> GroupCommitter.Output in try request.work(db, &cursor) }
+        }
+        // What a rolled-back request read or wrote must not carry over.
+        if case .failure = request.result { cursor = saved }
     }
 
     // MARK: Reading
