@@ -66,6 +66,10 @@ public struct LedgerFeed: AsyncSequence, Sendable {
     private var reachedHead = false
     private var announcedCaughtUp = false
     private var started = false
+    /// The commit generation taken just before the last read, when that read reached the
+    /// head. While the store's generation is still this, every commit the feed could see was
+    /// in that read: reading again would find nothing, so the feed waits instead.
+    private var drainedAt: UInt64?
 
     init(store: Store, after position: Int64, stream: String?, kinds: Set<String>?, pageSize: Int) {
         self.store = store
@@ -88,8 +92,10 @@ public struct LedgerFeed: AsyncSequence, Sendable {
         while true {
             if let update = try take() { return update }
             let generation = store.commits.current
-            try refill()
-            if index < buffer.count || !reachedHead || !announcedCaughtUp { continue }
+            if drainedAt != generation {
+                try refill(at: generation)
+                if index < buffer.count || !reachedHead || !announcedCaughtUp { continue }
+            }
             store.changeWatcher.start()
             var remaining = Double.infinity
             if let deadline {
@@ -107,14 +113,16 @@ public struct LedgerFeed: AsyncSequence, Sendable {
         while !Task.isCancelled {
             if let update = try take() { return update }
             let generation = store.commits.current
-            let feed = self
-            let refilled = try await store.queues.read { () throws(TallyError) -> LedgerFeed in
-                var copy = feed
-                try copy.refill()
-                return copy
+            if drainedAt != generation {
+                let feed = self
+                let refilled = try await store.queues.read { () throws(TallyError) -> LedgerFeed in
+                    var copy = feed
+                    try copy.refill(at: generation)
+                    return copy
+                }
+                self = refilled
+                if index < buffer.count || !reachedHead || !announcedCaughtUp { continue }
             }
-            self = refilled
-            if index < buffer.count || !reachedHead || !announcedCaughtUp { continue }
             store.changeWatcher.start()
             await store.commits.waitAsync(after: generation)
         }
@@ -135,8 +143,9 @@ public struct LedgerFeed: AsyncSequence, Sendable {
         return nil
     }
 
-    /// Reads the next page after `position` in one read transaction.
-    private mutating func refill() throws(TallyError) {
+    /// Reads the next page after `position` in one read transaction; `generation` is the
+    /// store's commit generation taken before it.
+    private mutating func refill(at generation: UInt64) throws(TallyError) {
         var page = FeedPage(position: position, streamVersion: streamVersion, previousHash: previousHash, started: started)
         let (stream, kinds, size) = (self.stream, self.kinds, pageSize)
         try store.readTransaction { (db: Connection) throws(TallyError) -> Void in
@@ -150,6 +159,7 @@ public struct LedgerFeed: AsyncSequence, Sendable {
         index = 0
         // Once at the head, stay "reached": a later full page only means more arrived.
         if page.reachedHead { reachedHead = true }
+        drainedAt = page.reachedHead ? generation : nil
     }
 
     /// An iterator that waits for new commits when caught up.

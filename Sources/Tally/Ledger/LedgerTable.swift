@@ -34,8 +34,28 @@ enum LedgerTable {
         let statement = try db.statement(tipSQL)
         defer { statement.reset() }
         guard try statement.step() else { return (0, Digest.zeroHash) }
-        let tip = try event(from: statement, path: db.path)
-        return (tip.seq, tip.hash)
+        return try verifiedLink(from: statement, path: db.path)
+    }
+
+    /// The current row's seq and hash, its hash recomputed from the stored columns. The
+    /// payload is hashed as stored and never parsed (every append reads the tip, and a
+    /// parse would be a third of the work): the hash matches only if those bytes are the
+    /// canonical text hashed when the event was written, which is also valid JSON.
+    private static func verifiedLink(from row: Statement, path: String) throws(TallyError) -> (seq: Int64, hash: String) {
+        let (seq, eventID, stream, streamVersion) = (row.int64(0), row.string(1), row.string(2), row.int64(3))
+        let (kind, amount, currency, quantity) = (row.string(4), row.optionalInt64(5), row.optionalString(6), row.optionalDouble(7))
+        let (recordedAt, prevHash, stored) = (row.string(9), row.string(10), row.string(11))
+        let computed = row.withUTF8(8) {
+            LedgerHash.hash(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
+                            kind: kind, amount: amount, currency: currency, quantity: quantity, canonicalPayload: $0,
+                            recordedAt: recordedAt)
+        }
+        guard computed == stored else { throw altered(seq: seq, computed: computed, stored: stored, path: path) }
+        return (seq, stored)
+    }
+
+    private static func altered(seq: Int64, computed: String, stored: String, path: String) -> TallyError {
+        .corruptDatabase(path: path, detail: "ledger seq \(seq) was altered: its content hashes to \(computed) but its stored hash is \(stored)")
     }
 
     private static let lockHeadSQL = InternalSQL("SELECT last_seq, last_hash FROM ledger_head WHERE id FOR UPDATE")
@@ -50,7 +70,10 @@ enum LedgerTable {
         }
         let head = (seq: statement.int64(0), hash: statement.string(1))
         guard head.seq > 0 else { return head }
-        guard let tip = try event(seq: head.seq, on: db), tip.hash == head.hash else {
+        let row = try db.statement(bySeqSQL)
+        defer { row.reset() }
+        try row.bind(head.seq, at: 1)
+        guard try row.step(), try verifiedLink(from: row, path: db.path).hash == head.hash else {
             throw TallyError.corruptDatabase(path: db.path, detail: "ledger_head names seq \(head.seq) with hash \(head.hash), which the ledger does not hold")
         }
         return head
@@ -277,11 +300,7 @@ enum LedgerTable {
                             currency: event.currency, quantity: event.quantity, canonicalPayload: $0,
                             recordedAt: event.recordedAt)
         }
-        guard computed == event.hash else {
-            throw TallyError.corruptDatabase(
-                path: path,
-                detail: "ledger seq \(event.seq) was altered: its content hashes to \(computed) but its stored hash is \(event.hash)")
-        }
+        guard computed == event.hash else { throw altered(seq: event.seq, computed: computed, stored: event.hash, path: path) }
         return event
     }
 
@@ -295,11 +314,7 @@ enum LedgerTable {
                               currency: event.currency, quantity: event.quantity, canonicalPayload: $0,
                               recordedAt: event.recordedAt)
         }
-        guard computed == event.hash else {
-            throw TallyError.corruptDatabase(
-                path: path,
-                detail: "ledger seq \(event.seq) was altered: its content hashes to \(computed) but its stored hash is \(event.hash)")
-        }
+        guard computed == event.hash else { throw altered(seq: event.seq, computed: computed, stored: event.hash, path: path) }
         return (event, leaf)
     }
 

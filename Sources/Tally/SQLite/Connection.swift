@@ -210,20 +210,47 @@ package final class SQLiteConnection: DatabaseConnection {
     package func savepoint<T>(_ body: () throws(TallyError) -> T) throws(TallyError) -> T {
         savepointDepth += 1
         defer { savepointDepth -= 1 }
-        let name = "tally_savepoint_\(savepointDepth)"
-        try execute("SAVEPOINT \(name)")
+        let depth = savepointDepth
+        try runSavepointSQL(.begin, depth: depth)
         do {
             let result = try body()
-            try execute("RELEASE \(name)")
+            try runSavepointSQL(.release, depth: depth)
             return result
         } catch {
             // If SQLite already rolled the whole transaction back (e.g. SQLITE_FULL), there is
             // no savepoint left to roll back to; the error below says what happened.
             if isInTransaction {
-                _ = try? execute("ROLLBACK TO \(name)")
-                _ = try? execute("RELEASE \(name)")
+                _ = try? runSavepointSQL(.rollback, depth: depth)
+                _ = try? runSavepointSQL(.release, depth: depth)
             }
             throw error
+        }
+    }
+
+    private enum SavepointStep: Int {
+        case begin, release, rollback
+
+        func sql(depth: Int) -> String {
+            let name = "tally_savepoint_\(depth)"
+            switch self {
+            case .begin: return "SAVEPOINT \(name)"
+            case .release: return "RELEASE \(name)"
+            case .rollback: return "ROLLBACK TO \(name)"
+            }
+        }
+    }
+
+    /// The savepoint statements of the first nesting levels, prepared once: group commit
+    /// runs one savepoint per request, and parsing two statements for each was measurable.
+    private static let savepointSQL: [[InternalSQL]] = (1...3).map { depth in
+        [SavepointStep.begin, .release, .rollback].map { InternalSQL($0.sql(depth: depth)) }
+    }
+
+    private func runSavepointSQL(_ step: SavepointStep, depth: Int) throws(TallyError) {
+        if depth <= Self.savepointSQL.count {
+            try statement(Self.savepointSQL[depth - 1][step.rawValue]).run()
+        } else {
+            try execute(step.sql(depth: depth))
         }
     }
 

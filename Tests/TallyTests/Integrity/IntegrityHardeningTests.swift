@@ -115,10 +115,17 @@ struct IntegrityHardeningTests {
         #expect(!FileManager.default.fileExists(atPath: fixture.directory.file("out.jsonl")))
     }
 
-    @Test("append checks the tip it extends: an edited last event stops the chain from growing on it")
-    func appendChecksTip() throws {
+    @Test("append checks the tip it extends: an edited last event stops the chain from growing on it", arguments: [
+        "amount = 1",
+        "payload = '{\"n\":999}'",
+        "payload = '{ }'",  // the same value, not in its canonical form: not the bytes that were hashed
+        "kind = 'refund'",
+        "recorded_at = '2001-01-01T00:00:00.000Z'",
+        "event_id = 'forged'",
+    ])
+    func appendChecksTip(edit: String) throws {
         let fixture = try ledgerWithEvents(3)
-        try fixture.tamper("UPDATE ledger SET amount = 1 WHERE seq = 3", dropping: ["ledger_no_update"])
+        try fixture.tamper("UPDATE ledger SET \(edit) WHERE seq = 3", dropping: ["ledger_no_update"])
         let error = try #require(throws: TallyError.self) {
             try fixture.store.ledger.append(NewEvent(stream: "x", kind: "charge", amount: 1, currency: "EUR"))
         }

@@ -97,6 +97,28 @@ struct LedgerTests {
         #expect(try store.ledger.streamVersion("s") == 2)
     }
 
+    @Test("an append refuses to extend a tip whose payload was edited behind Tally's back, on either engine", arguments: Backend.available)
+    func alteredTipRefused(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
+        for index in 1...3 {
+            try store.ledger.append(stream: "s", kind: "charge", amount: Int64(index), currency: "EUR", payload: ["n": .number(Double(index))])
+        }
+        let db = try stores.raw()
+        switch backend {
+        case .sqlite: try db.execute("DROP TRIGGER ledger_no_update")
+        // A superuser session can skip triggers the way a DROP TRIGGER does in SQLite.
+        case .postgres: try db.execute("SET session_replication_role = replica")
+        }
+        try db.execute(#"UPDATE ledger SET payload = '{"n":30}' WHERE seq = 3"#)
+        let error = try #require(throws: TallyError.self) {
+            try store.ledger.append(stream: "s", kind: "charge", amount: 4, currency: "EUR")
+        }
+        #expect(error.exitCode == 3, "\(error)")
+        #expect(error.description.contains("seq 3"), "\(error)")
+        #expect(try store.ledger.head().seq == 3)
+    }
+
     @Test("every invalid input is refused with the field named, and nothing is written", arguments: Backend.available)
     func validation(backend: Backend) throws {
         let stores = TestStores(backend)
