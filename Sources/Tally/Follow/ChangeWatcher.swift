@@ -10,6 +10,9 @@ import Logging
 /// 1. A dedicated read-only connection asks `PRAGMA data_version`, which changes exactly
 ///    when another connection has committed since the last time this one asked. SQLite
 ///    answers from the shared-memory WAL index: no table is read, no page is touched.
+///    Only after a change does it read the ledger's head (one index lookup), and it wakes
+///    followers only when that head is not the one this process last announced: the store's
+///    own writer is "another connection" too, and its commits were announced already.
 /// 2. It asks when the kernel says a write happened to the database or its `-wal` file
 ///    (``FileChangeMonitor``: inotify on Linux). A writer writes the WAL, then fsyncs it,
 ///    then publishes the commit in the WAL index, so a wake-up can come a few milliseconds
@@ -125,11 +128,23 @@ final class ChangeWatcher: @unchecked Sendable {
             }
         }
 
+        /// Announces what another connection committed. This process's own commits change
+        /// data_version too (its writer is another connection); their heads were announced
+        /// already, and announcing them again would only make every follower read again.
+        func announce() {
+            do throws(TallyError) {
+                guard let connection else { throw TallyError.internal("the change watcher has no connection") }
+                notifier.notifyUnlessAnnounced(headSeq: try LedgerTable.head(on: connection).seq)
+            } catch {
+                notifier.notify()
+            }
+        }
+
         _ = changed()
         while !isStopped {
             let woke = monitor?.wait(seconds: fallbackInterval) ?? { System.sleep(seconds: fallbackInterval); return false }()
             if changed() {
-                notifier.notify()
+                announce()
                 continue
             }
             guard woke else { continue }
@@ -137,7 +152,7 @@ final class ChangeWatcher: @unchecked Sendable {
             while pause <= 0.064, !isStopped {
                 System.sleep(seconds: pause)
                 if changed() {
-                    notifier.notify()
+                    announce()
                     break
                 }
                 pause *= 2

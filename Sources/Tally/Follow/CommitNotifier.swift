@@ -5,9 +5,16 @@
 /// It carries no data, only a generation number, so a follower that wakes always re-reads
 /// the ledger from its own position: a missed or merged notification can delay it, never
 /// make it skip or repeat an event.
+///
+/// It also remembers the highest seq announced, so that the ``ChangeWatcher`` can tell a
+/// commit it noticed on the files from one this process already announced: seqs are
+/// gap-free and in commit order, so a follower woken for seq N reads every event up to N,
+/// whoever wrote them.
 final class CommitNotifier: @unchecked Sendable {
     private let condition = PlatformCondition()
     private var generation: UInt64 = 0
+    /// The highest ledger seq a notification has announced (0: none known).
+    private var announcedSeq: Int64 = 0
     private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiter: UInt64 = 0
 
@@ -18,9 +25,33 @@ final class CommitNotifier: @unchecked Sendable {
         return generation
     }
 
-    /// Announces a commit.
-    func notify() {
+    /// Announces a commit; `headSeq` is the ledger's last seq after it, when known.
+    func notify(headSeq: Int64? = nil) {
         condition.lock()
+        if let headSeq { announcedSeq = Swift.max(announcedSeq, headSeq) }
+        wakeAll()
+    }
+
+    /// Announces a commit noticed from outside (another connection or process) whose ledger
+    /// head is `headSeq`, unless a notification already announced exactly that head: then
+    /// every follower has been, or is being, woken to read up to it. A head below the one
+    /// announced (the database was restored to an earlier state) is announced and becomes
+    /// the new mark. Returns whether it announced.
+    @discardableResult
+    func notifyUnlessAnnounced(headSeq: Int64) -> Bool {
+        condition.lock()
+        guard headSeq != announcedSeq else {
+            condition.unlock()
+            return false
+        }
+        announcedSeq = headSeq
+        wakeAll()
+        return true
+    }
+
+    /// Moves to the next generation and wakes every waiter. Called with the lock held;
+    /// returns with it released.
+    private func wakeAll() {
         generation &+= 1
         let woken = waiters
         waiters.removeAll()

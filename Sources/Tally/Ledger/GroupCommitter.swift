@@ -48,6 +48,10 @@ final class GroupCommitter: @unchecked Sendable {
         private(set) var requests: [Request]
         /// False when the batch will never grow: it may run without a savepoint per request.
         let mayGrow: Bool
+        /// Run by the leader once the batch's callers have been woken: announcements of the
+        /// commit (followers reading it) then wait for the callers, who form the next batch,
+        /// instead of competing with them for a core.
+        var afterCallersWoken: (() -> Void)?
         private let gather: (Int) -> [Request]
 
         fileprivate init(_ requests: [Request], mayGrow: Bool, gather: @escaping (Int) -> [Request]) {
@@ -169,6 +173,7 @@ final class GroupCommitter: @unchecked Sendable {
         let resumptions = finish(batch.requests)
         condition.unlock()
         resumptions.resume()
+        batch.afterCallersWoken?()
         condition.lock()
     }
 

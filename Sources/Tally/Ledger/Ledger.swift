@@ -162,7 +162,8 @@ public struct Ledger: Sendable {
                     if case let .success(results) = request.result { appended += results.filter { !$0.replayed }.count }
                 }
                 if appended > 0, let frontier = cursor.frontier { store.merkleFrontier.withLock { $0 = frontier } }
-                store.afterCommit(touchedKeys: [], appendedEvents: appended)
+                let (events, head) = (appended, cursor.tip?.seq)
+                batch.afterCallersWoken = { store.afterCommit(touchedKeys: [], appendedEvents: events, headSeq: head) }
             }
         } catch {
             // The commit failed (or never started): nothing in this batch is durable.

@@ -53,7 +53,8 @@ extension Store {
             if transaction.appendedEvents > 0, let frontier = transaction.appendCursor.frontier {
                 merkleFrontier.withLock { $0 = frontier }
             }
-            afterCommit(touchedKeys: transaction.touchedKeys, appendedEvents: transaction.appendedEvents)
+            afterCommit(touchedKeys: transaction.touchedKeys, appendedEvents: transaction.appendedEvents,
+                        headSeq: transaction.appendCursor.tip?.seq)
             return result
         }
     }
@@ -63,10 +64,10 @@ extension Store {
 
     /// What follows every durable commit: the mirror's write-through and the in-process
     /// change notification (never before the commit, so a follower never sees an event that
-    /// could still roll back).
-    func afterCommit(touchedKeys: Set<String>, appendedEvents: Int) {
+    /// could still roll back). `headSeq` is the ledger's last seq after the commit, when known.
+    func afterCommit(touchedKeys: Set<String>, appendedEvents: Int, headSeq: Int64?) {
         if !touchedKeys.isEmpty { writeThrough(touchedKeys) }
-        if appendedEvents > 0 { commits.notify() }
+        if appendedEvents > 0 { commits.notify(headSeq: headSeq) }
     }
 }
 

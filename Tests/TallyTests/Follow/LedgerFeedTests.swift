@@ -158,4 +158,71 @@ struct LedgerFeedTests {
         #expect(seqs == Array(1...40))
         #expect(ContinuousClock.now - started < .seconds(20))
     }
+
+    @Test("this process and another appending at once: the follower gets every seq once, in order", arguments: Backend.available)
+    func bothProcesses(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores)
+        var feed = store.ledger.follow()
+        #expect(try feed.next(timeout: 1) == .caughtUp(seq: 0))
+        let child = try ChildProcess.start(["ledger-append", try stores.location("feed"), "other", "60"])
+        let local = Thread {
+            for index in 0..<60 { _ = try? store.ledger.append(stream: "local", kind: "charge", amount: Int64(index + 1), currency: "EUR") }
+        }
+        local.start()
+        var seqs: [Int64] = []
+        while seqs.count < 120, let update = try feed.next(timeout: 20) {
+            if case let .event(event) = update { seqs.append(event.seq) }
+        }
+        _ = child.output.fileHandleForReading.readDataToEndOfFile()
+        child.process.waitUntilExit()
+        #expect(seqs == Array(1...120))
+    }
+}
+
+/// The notifier's mark of the last announced seq, which lets the change watcher stay quiet
+/// about commits this process announced itself.
+@Suite("Commit notifier: a head already announced is not announced again; any other head is")
+struct CommitNotifierTests {
+    @Test("own commits set the mark; the watcher's report of the same head wakes no one; a later or an earlier head does")
+    func announcedHeads() {
+        let notifier = CommitNotifier()
+        let start = notifier.current
+        notifier.notify(headSeq: 10)
+        #expect(notifier.current == start + 1)
+        #expect(!notifier.notifyUnlessAnnounced(headSeq: 10))
+        #expect(notifier.current == start + 1)
+        #expect(notifier.notifyUnlessAnnounced(headSeq: 12))  // another process appended 11 and 12
+        #expect(notifier.current == start + 2)
+        #expect(!notifier.notifyUnlessAnnounced(headSeq: 12))
+        // A restore to an earlier state: the lower head is news, and becomes the mark.
+        #expect(notifier.notifyUnlessAnnounced(headSeq: 5))
+        #expect(notifier.current == start + 3)
+        #expect(notifier.notifyUnlessAnnounced(headSeq: 6))
+        // A commit whose head is unknown wakes followers and leaves the mark alone.
+        notifier.notify()
+        #expect(notifier.current == start + 5)
+        #expect(!notifier.notifyUnlessAnnounced(headSeq: 6))
+    }
+
+    @Test("a waiter blocked on the current generation wakes when a new head is announced, not for the announced one")
+    func waiterWakes() {
+        let notifier = CommitNotifier()
+        notifier.notify(headSeq: 3)
+        let generation = notifier.current
+        let woke = Locked<UInt64?>(nil)
+        // A real thread and a long timeout: the test machine may be slow, never the wake-up.
+        let waiter = Thread {
+            let value = notifier.wait(after: generation, seconds: 600)
+            woke.withLock { $0 = value }
+        }
+        waiter.start()
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(!notifier.notifyUnlessAnnounced(headSeq: 3))
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(woke.withLock { $0 } == nil)
+        #expect(notifier.notifyUnlessAnnounced(headSeq: 4))
+        for _ in 0..<1_000 where woke.withLock({ $0 }) == nil { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(woke.withLock { $0 } == generation + 1)
+    }
 }
