@@ -95,7 +95,8 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     /// Runs `work` in the next batch and returns its result once that batch has committed.
-    /// `runBatch` receives the requests of a batch and must set every result.
+    /// `runBatch` receives the batch (its requests, and through ``Batch/more()`` those that
+    /// arrive while it runs) and must set the result of every request in `batch.requests`.
     func submit(_ work: @escaping Work, runBatch: (Batch) -> Void) throws(TallyError) -> Output {
         let request = Request(work: work)
         condition.lock()
