@@ -338,30 +338,44 @@ struct MotoServer {
     let process: Process
     let endpoint: String
 
+    /// Why no moto server could be started (not a missing `tally`: that has its own error).
+    struct StartFailure: Error, CustomStringConvertible {
+        let attempts: [String]
+        var description: String { "moto_server never accepted the bucket: " + attempts.joined(separator: "; ") }
+    }
+
+    /// Starts moto on a random loopback port and creates the bucket. A port that is taken
+    /// (the server exits) or a server that is not ready within 60 s moves on to another
+    /// port, three times.
     static func start(in scratch: Scratch) throws -> MotoServer {
-        let port = Int.random(in: 20_000...40_000)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Replication.moto ?? "moto_server")
-        process.arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let endpoint = "http://127.0.0.1:\(port)"
-        // Ready when it accepts the bucket.
-        for _ in 0..<100 {
-            let create = Process()
-            create.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            create.arguments = ["python3", "-c", "import urllib.request as u; u.urlopen(u.Request('\(endpoint)/tally', method='PUT'), timeout=2)"]
-            create.standardOutput = FileHandle.nullDevice
-            create.standardError = FileHandle.nullDevice
-            try create.run()
-            create.waitUntilExit()
-            if create.terminationStatus == 0 { return MotoServer(process: process, endpoint: endpoint) }
-            usleep(200_000)
+        var attempts: [String] = []
+        for _ in 0..<3 {
+            let port = Int.random(in: 20_000...40_000)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Replication.moto ?? "moto_server")
+            process.arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let endpoint = "http://127.0.0.1:\(port)"
+            let deadline = Date().addingTimeInterval(60)
+            // Ready when it accepts the bucket.
+            while process.isRunning, Date() < deadline {
+                let create = Process()
+                create.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                create.arguments = ["python3", "-c", "import urllib.request as u; u.urlopen(u.Request('\(endpoint)/tally', method='PUT'), timeout=2)"]
+                create.standardOutput = FileHandle.nullDevice
+                create.standardError = FileHandle.nullDevice
+                try create.run()
+                create.waitUntilExit()
+                if create.terminationStatus == 0 { return MotoServer(process: process, endpoint: endpoint) }
+                usleep(200_000)
+            }
+            attempts.append(process.isRunning ? "port \(port): not ready after 60 s" : "port \(port): the server exited (\(process.terminationStatus))")
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        throw CLI.MissingBinary()
+        throw StartFailure(attempts: attempts)
     }
 
     /// SIGKILL: moto's server (werkzeug) ignores SIGTERM in some versions, and waiting for
