@@ -141,42 +141,37 @@ struct LedgerFeedTests {
         #expect(link.problem.contains("chain breaks at seq 3"), "\(link)")
     }
 
-    @Test("another process's commits are noticed without polling the table, within the fallback interval at worst", arguments: Backend.available)
-    func otherProcess(backend: Backend) throws {
+    /// Follows an empty store from its head while another process appends `childEvents`
+    /// events (and this one `localEvents`, from a thread of its own); the seqs delivered.
+    private func seqsFollowed(_ backend: Backend, childEvents: Int, localEvents: Int = 0) throws -> [Int64] {
         let stores = TestStores(backend)
         let store = try store(stores)
         var feed = store.ledger.follow()
         #expect(try feed.next(timeout: 1) == .caughtUp(seq: 0))
-        let child = try ChildProcess.start(["ledger-append", try stores.location("feed"), "other", "40"])
+        let child = try ChildProcess.start(["ledger-append", try stores.location("feed"), "other", "\(childEvents)"])
+        let local = Thread {
+            for index in 0..<localEvents { _ = try? store.ledger.append(stream: "local", kind: "charge", amount: Int64(index + 1), currency: "EUR") }
+        }
+        local.start()
         var seqs: [Int64] = []
-        let started = ContinuousClock.now
-        while seqs.count < 40, let update = try feed.next(timeout: 20) {
+        while seqs.count < childEvents + localEvents, let update = try feed.next(timeout: 20) {
             if case let .event(event) = update { seqs.append(event.seq) }
         }
         _ = child.output.fileHandleForReading.readDataToEndOfFile()
         child.process.waitUntilExit()
-        #expect(seqs == Array(1...40))
+        return seqs
+    }
+
+    @Test("another process's commits are noticed without polling the table, within the fallback interval at worst", arguments: Backend.available)
+    func otherProcess(backend: Backend) throws {
+        let started = ContinuousClock.now
+        #expect(try seqsFollowed(backend, childEvents: 40) == Array(1...40))
         #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test("this process and another appending at once: the follower gets every seq once, in order", arguments: Backend.available)
     func bothProcesses(backend: Backend) throws {
-        let stores = TestStores(backend)
-        let store = try store(stores)
-        var feed = store.ledger.follow()
-        #expect(try feed.next(timeout: 1) == .caughtUp(seq: 0))
-        let child = try ChildProcess.start(["ledger-append", try stores.location("feed"), "other", "60"])
-        let local = Thread {
-            for index in 0..<60 { _ = try? store.ledger.append(stream: "local", kind: "charge", amount: Int64(index + 1), currency: "EUR") }
-        }
-        local.start()
-        var seqs: [Int64] = []
-        while seqs.count < 120, let update = try feed.next(timeout: 20) {
-            if case let .event(event) = update { seqs.append(event.seq) }
-        }
-        _ = child.output.fileHandleForReading.readDataToEndOfFile()
-        child.process.waitUntilExit()
-        #expect(seqs == Array(1...120))
+        #expect(try seqsFollowed(backend, childEvents: 60, localEvents: 60) == Array(1...120))
     }
 }
 

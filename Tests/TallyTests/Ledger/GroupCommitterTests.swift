@@ -12,59 +12,58 @@ struct GroupCommitterTests {
         let mayGrow: Bool
     }
 
-    final class Recorder: @unchecked Sendable {  // guarded by `lock`
+    /// A committer with a generous gathering window (the default caps it at 2 ms; a loaded
+    /// test machine must still wake the callers in time) and a fake batch runner that
+    /// records every batch it is given.
+    final class Harness: @unchecked Sendable {  // `seen` is guarded by `lock`
+        let committer = GroupCommitter(maximumGatherNanoseconds: 50_000_000)
         private let lock = NSLock()
         private var seen: [Seen] = []
-        func add(_ batch: Seen) { lock.withLock { seen.append(batch) } }
+
+        /// Every batch so far, in the order they committed.
         var batches: [Seen] { lock.withLock { seen } }
-    }
 
-    /// Runs every request it is given (and every one gathered), then "commits" by sleeping.
-    private static func runner(commitSeconds: Double, recorder: Recorder) -> (GroupCommitter.Batch) -> Void {
-        { batch in
-            var next = batch.requests
-            while !next.isEmpty {
-                for request in next { request.result = .success([]) }
-                next = batch.more()
+        /// `callers` threads, each submitting `submissions` requests one after the other,
+        /// each batch run (every request and every one gathered) and then "committed" by
+        /// sleeping `commitSeconds`.
+        func submit(callers: Int, submissions: Int, commitSeconds: Double) async throws {
+            let runBatch: @Sendable (GroupCommitter.Batch) -> Void = { [self] batch in
+                var next = batch.requests
+                while !next.isEmpty {
+                    for request in next { request.result = .success([]) }
+                    next = batch.more()
+                }
+                Thread.sleep(forTimeInterval: commitSeconds)
+                lock.withLock { seen.append(Seen(size: batch.requests.count, mayGrow: batch.mayGrow)) }
             }
-            Thread.sleep(forTimeInterval: commitSeconds)
-            recorder.add(Seen(size: batch.requests.count, mayGrow: batch.mayGrow))
-        }
-    }
-
-    /// `callers` threads, each submitting `submissions` requests one after the other.
-    private static func submit(to committer: GroupCommitter, callers: Int, submissions: Int,
-                               commitSeconds: Double, recorder: Recorder) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<callers {
-                group.addTask {
-                    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                        Thread.detachNewThread {
-                            do {
-                                for _ in 0..<submissions {
-                                    _ = try committer.submit({ _, _ throws(TallyError) in [] }, runBatch: runner(commitSeconds: commitSeconds, recorder: recorder))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<callers {
+                    group.addTask { [committer] in
+                        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                            Thread.detachNewThread {
+                                do {
+                                    for _ in 0..<submissions {
+                                        _ = try committer.submit({ _, _ throws(TallyError) in [] }, runBatch: runBatch)
+                                    }
+                                    continuation.resume()
+                                } catch {
+                                    continuation.resume(throwing: error)
                                 }
-                                continuation.resume()
-                            } catch {
-                                continuation.resume(throwing: error)
                             }
                         }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
         }
     }
 
     @Test("four synchronous callers settle into batches of four (without gathering they alternate one and three)")
     func fourCallersBatchTogether() async throws {
-        // A generous window (half of a 40 ms commit) so a loaded test machine still wakes
-        // the callers in time; the default caps it at 2 ms. Without gathering, about one
-        // batch in fifty holds all four.
-        let committer = GroupCommitter(maximumGatherNanoseconds: 50_000_000)
-        let recorder = Recorder()
-        try await Self.submit(to: committer, callers: 4, submissions: 25, commitSeconds: 0.04, recorder: recorder)
-        let batches = recorder.batches
+        // Without gathering, about one batch in fifty holds all four.
+        let harness = Harness()
+        try await harness.submit(callers: 4, submissions: 25, commitSeconds: 0.04)
+        let batches = harness.batches
         #expect(batches.map(\.size).reduce(0, +) == 100)
         let full = batches.filter { $0.size == 4 }.count
         #expect(full * 2 >= batches.count, "batch sizes: \(batches.map(\.size))")
@@ -72,22 +71,20 @@ struct GroupCommitterTests {
 
     @Test("a lone caller's batches never wait for company")
     func loneCallerNeverGathers() async throws {
-        let committer = GroupCommitter(maximumGatherNanoseconds: 50_000_000)
-        let recorder = Recorder()
-        try await Self.submit(to: committer, callers: 1, submissions: 10, commitSeconds: 0.001, recorder: recorder)
-        let batches = recorder.batches
+        let harness = Harness()
+        try await harness.submit(callers: 1, submissions: 10, commitSeconds: 0.001)
+        let batches = harness.batches
         #expect(batches.count == 10)
         #expect(batches.allSatisfy { $0.size == 1 && !$0.mayGrow }, "\(batches)")
     }
 
     @Test("when callers go away, the one left waits for them once, then commits alone at once")
     func departedCallersCostOneWindow() async throws {
-        let committer = GroupCommitter(maximumGatherNanoseconds: 50_000_000)
-        let recorder = Recorder()
-        try await Self.submit(to: committer, callers: 4, submissions: 10, commitSeconds: 0.01, recorder: recorder)
-        let together = recorder.batches.count
-        try await Self.submit(to: committer, callers: 1, submissions: 5, commitSeconds: 0.01, recorder: recorder)
-        let alone = Array(recorder.batches.dropFirst(together))
+        let harness = Harness()
+        try await harness.submit(callers: 4, submissions: 10, commitSeconds: 0.01)
+        let together = harness.batches.count
+        try await harness.submit(callers: 1, submissions: 5, commitSeconds: 0.01)
+        let alone = Array(harness.batches.dropFirst(together))
         #expect(alone.count == 5)
         #expect(alone.allSatisfy { $0.size == 1 })
         // Only the first may wait (it expects the four of the last batch); after it, none.

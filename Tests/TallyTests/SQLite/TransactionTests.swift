@@ -49,6 +49,24 @@ struct TransactionTests {
         #expect(try db.rows("SELECT v FROM t ORDER BY v") == [[.integer(1)], [.integer(3)]])
     }
 
+    @Test("savepoints nested deeper than the prepared ones still undo only their own level, and reuse works", arguments: [1, 3, 4, 6])
+    func deepSavepoints(depth: Int) throws {
+        let db = try openTable("deep-\(depth).db")
+        // Each level inserts its number; the innermost fails, the others commit. Twice, so
+        // the prepared statements of the first levels are reused after a rollback.
+        func nest(_ level: Int) throws {
+            try db.execute("INSERT INTO t VALUES (\(level))")
+            guard level < depth else { throw Boom() }
+            _ = try? db.savepoint(throwing: { try nest(level + 1) })
+        }
+        for _ in 0..<2 {
+            try db.transaction(.immediate, throwing: { _ = try? db.savepoint(throwing: { try nest(1) }) })
+        }
+        let kept = depth == 1 ? [] : Array(1..<depth) + Array(1..<depth)
+        #expect(try db.rows("SELECT v FROM t ORDER BY v").map { $0[0] } == kept.sorted().map { .integer(Int64($0)) })
+        #expect(db.isInTransaction == false)
+    }
+
     @Test("journal mode is WAL and synchronous is FULL by default")
     func walAndSync() throws {
         let db = try openTable()
