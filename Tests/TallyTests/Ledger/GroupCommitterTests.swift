@@ -13,10 +13,10 @@ struct GroupCommitterTests {
     }
 
     /// A committer with a generous gathering window (the default caps it at 2 ms; a loaded
-    /// test machine must still wake the callers in time) and a fake batch runner that
-    /// records every batch it is given.
+    /// test machine must still wake the callers in time: up to 500 ms here) and a fake batch
+    /// runner that records every batch it is given.
     final class Harness: @unchecked Sendable {  // `seen` is guarded by `lock`
-        let committer = GroupCommitter(maximumGatherNanoseconds: 50_000_000)
+        let committer = GroupCommitter(maximumGatherNanoseconds: 500_000_000)
         private let lock = NSLock()
         private var seen: [Seen] = []
 
@@ -60,11 +60,13 @@ struct GroupCommitterTests {
 
     @Test("four synchronous callers settle into batches of four (without gathering they alternate one and three)")
     func fourCallersBatchTogether() async throws {
-        // Without gathering, about one batch in fifty holds all four.
+        // Without gathering, about one batch in fifty holds all four. The 200 ms "commit"
+        // gives a 100 ms window: callers must come back within it even while the rest of
+        // the test suite keeps both cores busy (a 20 ms window failed that way once).
         let harness = Harness()
-        try await harness.submit(callers: 4, submissions: 25, commitSeconds: 0.04)
+        try await harness.submit(callers: 4, submissions: 10, commitSeconds: 0.2)
         let batches = harness.batches
-        #expect(batches.map(\.size).reduce(0, +) == 100)
+        #expect(batches.map(\.size).reduce(0, +) == 40)
         let full = batches.filter { $0.size == 4 }.count
         #expect(full * 2 >= batches.count, "batch sizes: \(batches.map(\.size))")
     }

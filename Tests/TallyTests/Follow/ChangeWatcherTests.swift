@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import Testing
+@testable import Tally
+
+/// The change watcher: commits by other connections wake this process's followers, unless
+/// they left the ledger's head where this process last announced it.
+@Suite("Change watcher: another connection's new ledger head wakes followers; an unchanged head does not")
+struct ChangeWatcherTests {
+    let directory = TemporaryDirectory("tally-watcher")
+
+    /// Waits up to `seconds` for `notifier` to move past `generation`; the generation then.
+    private func generation(after generation: UInt64, of notifier: CommitNotifier, within seconds: Double) -> UInt64 {
+        let deadline = Date().addingTimeInterval(seconds)
+        var now = notifier.current
+        while now == generation, Date() < deadline {
+            now = notifier.wait(after: generation, seconds: deadline.timeIntervalSinceNow)
+        }
+        return now
+    }
+
+    @Test("a state write elsewhere leaves followers asleep; an append elsewhere wakes them")
+    func headDecides() throws {
+        let path = directory.file("watched.db")
+        let watched = try Store(path: path)
+        let other = try Store(path: path)
+        watched.changeWatcher.start()
+        defer { watched.changeWatcher.stop() }
+        Thread.sleep(forTimeInterval: 0.3)  // the watcher's first data_version read
+        let before = watched.commits.current
+        try other.state.put("doc/1", body: ["n": 1])
+        // Absence can only be shown by waiting: past the fallback interval (0.25 s) and the
+        // watcher's backoff, a wake-up would have come.
+        #expect(generation(after: before, of: watched.commits, within: 1.0) == before)
+        try other.ledger.append(stream: "s", kind: "charge", amount: 1, currency: "EUR")
+        #expect(generation(after: before, of: watched.commits, within: 10) > before)
+    }
+
+    @Test("a commit whose ledger head cannot be read still wakes followers")
+    func unreadableHeadWakes() throws {
+        let path = directory.file("plain.db")
+        let writer = try SQLiteConnection(path: path)
+        try writer.configure(SQLiteConnection.Configuration())
+        try writer.execute("CREATE TABLE t (v INTEGER)")  // no ledger table: the head read fails
+        let notifier = CommitNotifier()
+        let watcher = ChangeWatcher(path: path, notifier: notifier, logger: Logger(label: "test"))
+        watcher.start()
+        defer { watcher.stop() }
+        Thread.sleep(forTimeInterval: 0.3)
+        let before = notifier.current
+        try writer.execute("INSERT INTO t VALUES (1)")
+        #expect(generation(after: before, of: notifier, within: 10) > before)
+    }
+}
