@@ -53,6 +53,9 @@ wait_for_quiet() {  # $1 = label
 
 started=$(date +%s)
 echo "== building (release)"
+# SwiftPM plans a path dependency's sources once: a file added to Tally since the last build
+# is not compiled ("no member" errors) until the build plan is made again.
+rm -f .build/release.yaml
 swift build -c release 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true
 swift build -c release --product tally-bench >/dev/null
 if [ -z "${TALLY_CLI:-}" ]; then

@@ -152,6 +152,14 @@ extension JSONParseError {
     }
 }
 
+/// The length of the well-formed UTF-8 sequence (RFC 3629) that starts at `index`, or nil
+/// when it is not one: the parser's own check, for readers that validate strings without
+/// parsing them (``CanonicalJSON/canonicalValueEnd(in:from:)``).
+func wellFormedUTF8Length(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int? {
+    if case let .valid(length, _) = JSONParserCore.checkUTF8(bytes, at: index) { return length }
+    return nil
+}
+
 // MARK: - The parser proper
 
 /// One open array or object: where its elements (and, for objects, member names) begin

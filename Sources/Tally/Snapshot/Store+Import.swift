@@ -90,7 +90,13 @@ private struct SnapshotImporter {
     let progress: (@Sendable (OperationProgress) -> Void)?
 
     private var hasher = SHA256()
-    private var seenKeys = Set<String>()
+    private var seenKeys = SeenKeys()
+    /// True when the import started on SQLite with no document and no history: every state
+    /// record then adds a new key, with nothing to read first. (On PostgreSQL other writers
+    /// may add keys during the import, so every record looks.)
+    private var importsIntoPristineState = false
+    /// ``caseFoldedHash(_:)`` of every key added while ``importsIntoPristineState``.
+    private var foldedKeyHashes = Set<UInt64>()
     private var keyPrefix = ""
     private var includeLedger = true
     private var headerHead: (seq: Int64, hash: String) = (0, Digest.zeroHash)
@@ -122,6 +128,7 @@ private struct SnapshotImporter {
     mutating func run(_ initial: Store.ImportReport) throws(TallyError) -> Store.ImportReport {
         var report = initial
         databaseHead = try LedgerTable.head(on: db)
+        importsIntoPristineState = db.dialect == .sqlite ? try StateTable.isPristine(on: db) : false
         let totalBytes = reader.fileSize ?? 0
         while true {
             let more = try reader.nextLine { (line: UnsafeBufferPointer<UInt8>) throws(TallyError) -> Bool in
@@ -155,6 +162,15 @@ private struct SnapshotImporter {
             throw fail("the file starts with a UTF-8 byte order mark; snapshots are plain UTF-8 without one")
         }
         guard !line.isEmpty else { throw fail("empty line") }
+        // Most lines are state records exactly as export writes them: read those without a
+        // tree (anything else, including every malformed line, takes the full parse below).
+        if number > 1, let state = SnapshotFormat.StateLine.scan(line) {
+            try check(state.row)
+            try importState(state.row, canonicalBody: UnsafeBufferPointer(rebasing: line[state.body]), report: &report)
+            report.records += 1
+            updateDigest(line)
+            return
+        }
         let value: JSONValue
         do {
             value = try JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(line))
@@ -232,8 +248,30 @@ private struct SnapshotImporter {
         if header["key_prefix"] != nil { keyPrefix = try field(header, "key_prefix", as: String.self) }
     }
 
+    /// A state record read through the parser (members in any order, any valid JSON).
     private mutating func importState(_ record: [String: JSONValue], line: UnsafeBufferPointer<UInt8>, report: inout Store.ImportReport) throws(TallyError) {
         let key = try field(record, "key", as: String.self)
+        let version = try field(record, "version", as: Int64.self)
+        let status = try optionalField(record, "status", as: String.self)
+        guard let body = record["body"] else { throw fail("state '\(key)' has no \"body\"") }
+        let row = StateTable.Row(key: key, version: version, status: status, checksum: try hash(record, "checksum"),
+                                 updatedAt: try field(record, "updated_at", as: String.self),
+                                 ledgerSeq: try optionalField(record, "ledger_seq", as: Int64.self))
+        try check(row)
+        let canonical: [UInt8]
+        do {
+            canonical = try CanonicalJSON.bytes(body)
+        } catch {
+            throw fail("state '\(key)': its body \(error.description)")
+        }
+        try canonical.withBytes { (bytes) throws(TallyError) in
+            try importState(row, canonicalBody: bytes, report: &report)
+        }
+    }
+
+    /// The checks of a state record's members but its body, however the line was read.
+    private mutating func check(_ row: StateTable.Row) throws(TallyError) {
+        let key = row.key
         do {
             try SafePath.validateKey(key)
         } catch {
@@ -242,54 +280,56 @@ private struct SnapshotImporter {
         guard key.hasPrefix(keyPrefix) else {
             throw fail("key '\(key)' is outside the snapshot's key prefix '\(keyPrefix)'")
         }
-        guard seenKeys.insert(key).inserted else {
+        guard seenKeys.insert(key) else {
             throw fail("duplicate key '\(key)': it already appeared earlier in the snapshot")
         }
-        let version = try field(record, "version", as: Int64.self)
-        guard version >= 1 else { throw fail("state '\(key)' has version \(version); versions start at 1") }
-        let status = try optionalField(record, "status", as: String.self)
+        guard row.version >= 1 else { throw fail("state '\(key)' has version \(row.version); versions start at 1") }
         do {
-            try StateTable.checkStatus(status)
+            try StateTable.checkStatus(row.status)
         } catch {
             throw fail("state '\(key)': \(error.problem)")
         }
-        guard let body = record["body"] else { throw fail("state '\(key)' has no \"body\"") }
-        let checksum = try hash(record, "checksum")
-        let updatedAt = try field(record, "updated_at", as: String.self)
-        guard Timestamp.isValid(updatedAt) else {
-            throw fail("state '\(key)' has updated_at '\(TallyError.printable(updatedAt))'; expected RFC 3339 UTC like 2026-01-02T03:04:05.678Z")
+        guard Digest.isHex64(row.checksum) else { throw fail("member \"checksum\" must be 64 lowercase hex digits") }
+        guard Timestamp.isValid(row.updatedAt) else {
+            throw fail("state '\(key)' has updated_at '\(TallyError.printable(row.updatedAt))'; expected RFC 3339 UTC like 2026-01-02T03:04:05.678Z")
         }
-        let ledgerSeq = try optionalField(record, "ledger_seq", as: Int64.self)
-        let canonical: [UInt8]
-        do {
-            canonical = try CanonicalJSON.bytes(body)
-        } catch {
-            throw fail("state '\(key)': its body \(error.description)")
+    }
+
+    /// Verifies a checked record's canonical body against its checksum and writes it.
+    private mutating func importState(_ row: StateTable.Row, canonicalBody: UnsafeBufferPointer<UInt8>,
+                                      report: inout Store.ImportReport) throws(TallyError) {
+        let key = row.key
+        let actual = Digest.sha256Hex(canonicalBody)
+        guard actual == row.checksum else {
+            throw fail("state '\(key)' checksum mismatch: its body hashes to \(actual), the record says \(row.checksum)")
         }
-        let actual = Digest.sha256Hex(canonical)
-        guard actual == checksum else {
-            throw fail("state '\(key)' checksum mismatch: its body hashes to \(actual), the record says \(checksum)")
+        guard canonicalBody.count <= limits.document else {
+            throw fail("state '\(key)' has a body of \(canonicalBody.count) bytes of canonical JSON, over this store's limit of \(limits.document) (Store.Configuration.maximumDocumentBytes)")
         }
-        guard canonical.count <= limits.document else {
-            throw fail("state '\(key)' has a body of \(canonical.count) bytes of canonical JSON, over this store's limit of \(limits.document) (Store.Configuration.maximumDocumentBytes)")
-        }
-        if let ledgerSeq {
+        if let ledgerSeq = row.ledgerSeq {
             guard ledgerSeq >= 1 else { throw fail("state '\(key)' has ledger_seq \(ledgerSeq); seqs start at 1") }
             if ledgerSeq > (highestLedgerSeqReference?.seq ?? 0) {
                 highestLedgerSeqReference = (ledgerSeq, reader.lineNumber, key)
             }
         }
-        let document = StateDocument(key: key, version: version, status: status, body: body, checksum: checksum,
-                                     updatedAt: updatedAt, ledgerSeq: ledgerSeq)
-        try apply(document, canonical: canonical, report: &report)
+        try apply(row, canonicalBody: canonicalBody, report: &report)
     }
 
-    private func apply(_ document: StateDocument, canonical: [UInt8], report: inout Store.ImportReport) throws(TallyError) {
-        // As every state write: on PostgreSQL, the key's lock before its version is read, so an
-        // import and a writer of the same document take turns (a no-op on SQLite).
-        try StateTable.lockKey(document.key, on: db)
-        let current = try currentRow(document.key)
-        let lastVersion = max(current?.version ?? 0, try StateTable.lastHistoryVersion(document.key, on: db))
+    private mutating func apply(_ document: StateTable.Row, canonicalBody: UnsafeBufferPointer<UInt8>,
+                                report: inout Store.ImportReport) throws(TallyError) {
+        let current: CurrentRow?
+        let lastVersion: Int64
+        if importsIntoPristineState {
+            // Nothing was there and each key comes once (checked above): nothing to look up.
+            current = nil
+            lastVersion = 0
+        } else {
+            // As every state write: on PostgreSQL, the key's lock before its version is read, so an
+            // import and a writer of the same document take turns (a no-op on SQLite).
+            try StateTable.lockKey(document.key, on: db)
+            current = try currentRow(document.key)
+            lastVersion = max(current?.version ?? 0, try StateTable.lastHistoryVersion(document.key, on: db))
+        }
         let identical = current.map {
             $0.version == document.version && $0.checksum == document.checksum && $0.status == document.status
                 && $0.ledgerSeq == document.ledgerSeq && $0.updatedAt == document.updatedAt
@@ -314,21 +354,34 @@ private struct SnapshotImporter {
             if document.version <= lastVersion {
                 // The database has moved past this version: keep history moving forward and
                 // record the snapshot's content as the key's next version.
-                toWrite = StateDocument(key: document.key, version: lastVersion + 1, status: document.status, body: document.body,
-                                        checksum: document.checksum, updatedAt: document.updatedAt, ledgerSeq: document.ledgerSeq)
+                toWrite.version = lastVersion + 1
             }
         }
-        try canonical.withBytes { (bytes) throws(TallyError) in
-            try StateTable.writeRow(toWrite, canonicalBody: bytes, replacing: current != nil, on: db)
-        }
+        try StateTable.writeRow(toWrite, canonicalBody: canonicalBody, replacing: current != nil, on: db)
         if current == nil {
             report.added += 1
-            for other in try StateTable.caseCollisions(of: document.key, on: db) {
-                report.caseCollisions.append("\(document.key) and \(other)")
+            // Into a pristine table only keys of this snapshot can collide; most keys share
+            // their case-folded form with none, which a set of folded hashes shows without a
+            // query (a hash collision only costs the query).
+            if !importsIntoPristineState || !foldedKeyHashes.insert(Self.caseFoldedHash(document.key)).inserted {
+                for other in try StateTable.caseCollisions(of: document.key, on: db) {
+                    report.caseCollisions.append("\(document.key) and \(other)")
+                }
             }
         } else {
             report.updated += 1
         }
+    }
+
+    /// FNV-1a over the key's bytes with ASCII letters lowercased: keys are ASCII (see
+    /// ``SafePath/validateKey(_:)``), and SQLite's NOCASE folds ASCII letters only.
+    private static func caseFoldedHash(_ key: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            hash = (hash ^ UInt64(folded)) &* 0x0000_0100_0000_01b3
+        }
+        return hash
     }
 
     private struct CurrentRow {
@@ -502,19 +555,22 @@ private struct SnapshotImporter {
             throw fail("state '\(reference.key)' refers to ledger seq \(reference.seq), but the ledger ends at seq \(head.seq)", line: reference.line)
         }
         if mode == .replace {
-            // Documents under the prefix that the snapshot does not have are deleted.
-            let statement = try db.prepare("SELECT key FROM state WHERE key >= ? AND key < ?")
-            try statement.bind(keyPrefix, at: 1)
-            try statement.bind(keyPrefix + "\u{7F}", at: 2)
-            var doomed: [String] = []
-            while try statement.step() {
-                let key = statement.string(0)
-                if !seenKeys.contains(key) { doomed.append(key) }
-            }
-            statement.finalize()
-            for key in doomed {
-                _ = try StateTable.delete(key, expectedVersion: nil, on: db)
-                report.deleted += 1
+            // Documents under the prefix that the snapshot does not have are deleted (into a
+            // pristine store every document is the snapshot's: nothing to look for).
+            if !importsIntoPristineState {
+                let statement = try db.prepare("SELECT key FROM state WHERE key >= ? AND key < ?")
+                try statement.bind(keyPrefix, at: 1)
+                try statement.bind(keyPrefix + "\u{7F}", at: 2)
+                var doomed: [String] = []
+                while try statement.step() {
+                    let key = statement.string(0)
+                    if !seenKeys.contains(key) { doomed.append(key) }
+                }
+                statement.finalize()
+                for key in doomed {
+                    _ = try StateTable.delete(key, expectedVersion: nil, on: db)
+                    report.deleted += 1
+                }
             }
             // The database now is the snapshot's ledger: it takes its identity too, and (from
             // format 3, which carries them) exactly its consumers.

@@ -10,6 +10,9 @@ enum StateTable {
         "UPDATE state SET version = ?2, status = ?3, body = ?4, checksum = ?5, updated_at = ?6, ledger_seq = ?7 WHERE key = ?1")
     private static let deleteSQL = InternalSQL("DELETE FROM state WHERE key = ?")
     private static let versionSQL = InternalSQL("SELECT version FROM state WHERE key = ?")
+    private static let pristineSQL = InternalSQL(
+        "SELECT NOT EXISTS (SELECT 1 FROM state) AND NOT EXISTS (SELECT 1 FROM state_history)",
+        postgres: "SELECT (NOT EXISTS (SELECT 1 FROM state) AND NOT EXISTS (SELECT 1 FROM state_history))::int")
     private static let lastHistoryVersionSQL = InternalSQL("SELECT coalesce(max(version), 0) FROM state_history WHERE key = ?")
     private static let listSQL = InternalSQL("""
         SELECT \(columns) FROM state
@@ -112,29 +115,50 @@ enum StateTable {
         let document = StateDocument(key: write.key, version: version, status: status, body: body, checksum: checksum,
                                      updatedAt: Timestamp.now(), ledgerSeq: write.causedBy)
         try canonical.withBytes { (bytes) throws(TallyError) in
-            try writeRow(document, canonicalBody: bytes, replacing: current != nil, on: db)
+            try writeRow(Row(key: document.key, version: version, status: status, checksum: checksum,
+                             updatedAt: document.updatedAt, ledgerSeq: document.ledgerSeq),
+                         canonicalBody: bytes, replacing: current != nil, on: db)
         }
         return (document, true)
     }
 
+    /// The columns of a state row but its body, which writers pass as canonical bytes (so a
+    /// writer that has those bytes needs no parsed tree).
+    struct Row {
+        var key: String
+        var version: Int64
+        var status: String?
+        var checksum: String
+        var updatedAt: String
+        var ledgerSeq: Int64?
+    }
+
     /// Writes a document row as given: inserted when `replacing` is false, else updating the
     /// key's row. The schema's triggers still require the version to move forward.
-    static func writeRow(_ document: StateDocument, canonicalBody: UnsafeBufferPointer<UInt8>, replacing: Bool,
+    static func writeRow(_ row: Row, canonicalBody: UnsafeBufferPointer<UInt8>, replacing: Bool,
                          on db: Connection) throws(TallyError) {
         let statement = try db.statement(replacing ? updateSQL : insertSQL)
-        try statement.bind(document.key, at: 1)
-        try statement.bind(document.version, at: 2)
-        try statement.bind(document.status, at: 3)
+        try statement.bind(row.key, at: 1)
+        try statement.bind(row.version, at: 2)
+        try statement.bind(row.status, at: 3)
         try statement.bindText(canonicalBody, at: 4)
-        try statement.bind(document.checksum, at: 5)
-        try statement.bind(document.updatedAt, at: 6)
-        try statement.bind(document.ledgerSeq, at: 7)
+        try statement.bind(row.checksum, at: 5)
+        try statement.bind(row.updatedAt, at: 6)
+        try statement.bind(row.ledgerSeq, at: 7)
         do {
             try statement.run()
         } catch {
             guard error.sqliteError?.code == .constraintForeignKey else { throw error }
-            throw TallyError.invalidInput(field: "causedBy", reason: "ledger seq \(document.ledgerSeq ?? 0) does not exist")
+            throw TallyError.invalidInput(field: "causedBy", reason: "ledger seq \(row.ledgerSeq ?? 0) does not exist")
         }
+    }
+
+    /// Whether no document was ever written: no current row and no history (a deleted key
+    /// leaves its history, and its next version continues from it).
+    static func isPristine(on db: Connection) throws(TallyError) -> Bool {
+        let statement = try db.statement(pristineSQL)
+        defer { statement.reset() }
+        return try statement.step() && statement.int64(0) == 1
     }
 
     /// Deletes `key`, leaving a tombstone in the history. Returns the deleted version.

@@ -74,6 +74,9 @@ enum Digest {
 
     /// True for a 64-character lowercase hex string.
     static func isHex64(_ text: String) -> Bool {
-        text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        let utf8 = text.utf8
+        guard utf8.count == 64 else { return false }
+        for byte in utf8 where !(byte >= 0x30 && byte <= 0x39 || byte >= 0x61 && byte <= 0x66) { return false }
+        return true
     }
 }
