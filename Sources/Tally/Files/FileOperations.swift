@@ -195,22 +195,29 @@ package struct FileOperations {
     /// ``readUntrusted(_:limit:)`` of the file `name` in the open directory `directory`
     /// (`openat`/`fstatat`: no path walk per file, and a directory swapped for a link after
     /// it was opened is not followed). `path` names the file in errors.
+    ///
+    /// `listedAsRegular` is for callers that have just read the directory and saw a regular
+    /// file under `name` (`readdir`'s `d_type`): that look stands in for the `fstatat` before
+    /// opening. The file is still opened without following a link or blocking, and checked
+    /// through its descriptor, so a swap after the listing is refused as before.
     package func readUntrusted(named name: String, in directory: Int32, path: String,
-                               limit: Int) throws(TallyError) -> [UInt8]? {
+                               limit: Int, listedAsRegular: Bool = false) throws(TallyError) -> [UInt8]? {
         let syscalls = self.syscalls
-        return try readUntrusted(path, limit: limit, lstat: { syscalls.lstatAt(directory, name, &$0) },
+        return try readUntrusted(path, limit: limit, lstat: listedAsRegular ? nil : { syscalls.lstatAt(directory, name, &$0) },
                                  open: { syscalls.openAt(directory, name, $0, 0) })
     }
 
-    private func readUntrusted(_ path: String, limit: Int, lstat: (inout FileInfo) -> Int32,
+    private func readUntrusted(_ path: String, limit: Int, lstat: ((inout FileInfo) -> Int32)?,
                                open: (OpenOptions) -> Int32) throws(TallyError) -> [UInt8]? {
         // Look before opening, so a device or FIFO is never even opened (opening some
         // devices has effects); the descriptor is checked again below against a swap.
-        var before = FileInfo()
-        let looked = lstat(&before)
-        if looked == -Errno.noSuchFile.rawValue { return nil }
-        if looked < 0 { throw TallyError.io(step: "stat", path: path, errno: -looked) }
-        try Self.requireRegular(before, path: path, limit: limit)
+        if let lstat {
+            var before = FileInfo()
+            let looked = lstat(&before)
+            if looked == -Errno.noSuchFile.rawValue { return nil }
+            if looked < 0 { throw TallyError.io(step: "stat", path: path, errno: -looked) }
+            try Self.requireRegular(before, path: path, limit: limit)
+        }
         let fd = FileSyscalls.retryingEINTR { open([.readOnly, .noFollow, .nonBlocking]) }
         switch fd {
         case -Errno.noSuchFile.rawValue: return nil

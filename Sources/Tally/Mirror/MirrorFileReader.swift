@@ -28,10 +28,24 @@ struct MirrorFileReader {
     /// `fstatat` instead of walking their whole path twice each (as the raw C peer of the
     /// benchmarks does); nil when it cannot be opened, and then files are read by path.
     private var parentDirectory: OpenDirectory?
+    /// The kinds of the checked parent's entries by name, when directories are listed.
+    private var parentListing: [String: FileKind]?
+    /// Whether each parent directory is listed once (see ``init(root:syscalls:listsDirectories:)``).
+    let listsDirectories: Bool
 
-    init(root: String, syscalls: FileSyscalls = .live) {
+    /// The most entries a listing keeps (about 100 bytes each); a larger directory's files
+    /// are looked at one by one.
+    static let maximumListedEntries = 250_000
+
+    /// A reader of the mirror under `root`. With `listsDirectories`, for passes that read
+    /// most files of a directory (a whole mirror), each directory is listed once: a name
+    /// that is not there is absent without a system call, and a file `readdir` reports as
+    /// regular is opened without the `fstatat` that otherwise precedes it (a tenth of a
+    /// re-mirror's time). Readers of a few keys (write-through) leave it off.
+    init(root: String, syscalls: FileSyscalls = .live, listsDirectories: Bool = false) {
         self.root = root
         self.operations = FileOperations(syscalls: syscalls)
+        self.listsDirectories = listsDirectories
     }
 
     /// The path of `key`'s mirror file.
@@ -53,10 +67,12 @@ struct MirrorFileReader {
                     parentProblem = error.problem
                 }
             }
+            parentListing = nil
             if parentProblem == nil {
                 // Links inside the mirror were allowed by the check above, so this follows them.
-                parentDirectory = OpenDirectory(parent.isEmpty ? root : FileOperations.join(root, parent),
-                                                syscalls: operations.syscalls)
+                let directory = parent.isEmpty ? root : FileOperations.join(root, parent)
+                parentDirectory = OpenDirectory(directory, syscalls: operations.syscalls)
+                if listsDirectories, parentDirectory != nil { parentListing = listing(of: directory) }
             }
         }
         if let parentProblem { return .impossible(parentProblem) }
@@ -65,7 +81,16 @@ struct MirrorFileReader {
             let found: [UInt8]?
             if let parentDirectory {
                 let name = String(FileOperations.lastComponent(key)) + MirrorFile.suffix
-                found = try operations.readUntrusted(named: name, in: parentDirectory.descriptor, path: path, limit: limit)
+                var listedAsRegular = false
+                if let parentListing {
+                    switch parentListing[name] {
+                    case nil: return .absent(path: path)
+                    case .regular?: listedAsRegular = true
+                    case _?: break  // looked at again, and reported, as without a listing
+                    }
+                }
+                found = try operations.readUntrusted(named: name, in: parentDirectory.descriptor, path: path, limit: limit,
+                                                     listedAsRegular: listedAsRegular)
             } else {
                 found = try operations.readUntrusted(path, limit: limit)
             }
@@ -78,6 +103,16 @@ struct MirrorFileReader {
             default: return .unreadable(path: path, error)
             }
         }
+    }
+
+    /// The entries of `directory` by name; nil when it cannot be listed or has more than
+    /// ``maximumListedEntries`` (its files are then looked at one by one).
+    private func listing(of directory: String) -> [String: FileKind]? {
+        guard let entries = try? operations.listDirectory(directory), entries.count <= Self.maximumListedEntries else { return nil }
+        var kinds: [String: FileKind] = [:]
+        kinds.reserveCapacity(entries.count)
+        for entry in entries { kinds[entry.name] = entry.kind }
+        return kinds
     }
 
     /// The most Tally reads of a mirror file whose document renders to `expected` bytes:

@@ -45,7 +45,7 @@ struct MirrorWriter {
         self.progress = progress
         self.syscalls = syscalls
         self.report = MirrorReport(directory: root)
-        self.reader = MirrorFileReader(root: root, syscalls: syscalls)
+        self.reader = MirrorFileReader(root: root, syscalls: syscalls, listsDirectories: true)
         self.batch = AtomicFile.Batch(syscalls: syscalls)
     }
 

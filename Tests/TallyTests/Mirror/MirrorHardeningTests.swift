@@ -38,6 +38,28 @@ struct MirrorHardeningTests {
         #expect(reconciled.findings.first?.key == "invoices/INV-2")
     }
 
+    @Test("a whole mirror lists each directory once: regular files are opened without a stat each, anything else is still looked at and refused")
+    func listedDirectories() throws {
+        let fixture = try mirrored(20)
+        let quiet = FaultPlan()
+        let again = try fixture.store.mirror(to: fixture.mirror, progress: nil, syscalls: quiet.syscalls)
+        #expect(again.unchanged == 20 && again.written == 0 && again.findings.isEmpty)
+        #expect(quiet.calls(.lstatAt) == 0, "no per-file stat for files the listing shows as regular")
+
+        try FileManager.default.removeItem(atPath: fixture.file("invoices/INV-2"))
+        try makeFIFO(fixture.file("invoices/INV-2"))
+        try FileManager.default.removeItem(atPath: fixture.file("invoices/INV-3"))
+        try FileManager.default.createSymbolicLink(atPath: fixture.file("invoices/INV-3"), withDestinationPath: "/etc/passwd")
+        try FileManager.default.removeItem(atPath: fixture.file("invoices/INV-4"))
+        let looked = FaultPlan()
+        let report = try fixture.store.mirror(to: fixture.mirror, progress: nil, syscalls: looked.syscalls)
+        #expect(report.findings.map(\.kind) == [.unsafe, .unsafe])
+        #expect(report.findings.map(\.key) == ["invoices/INV-2", "invoices/INV-3"])
+        #expect(report.written == 1, "the missing file is written without being looked for")
+        #expect(looked.calls(.lstatAt) == 2, "the FIFO and the link are looked at, as without a listing")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: fixture.file("invoices/INV-3"))) == "/etc/passwd")
+    }
+
     @Test("a FIFO, a socket-like special file or a link as an extra entry is unsafe, not extra, and is left alone")
     func specialExtraFiles() throws {
         let fixture = try mirrored()
