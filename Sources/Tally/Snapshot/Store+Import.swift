@@ -187,7 +187,7 @@ private struct SnapshotImporter {
         }
         switch try field(record, "type", as: String.self) {
         case "state":
-            try importState(record, line: line, report: &report)
+            try importState(record, report: &report)
         case "event":
             guard seenConsumers.isEmpty, !sawCheckpoint else { throw fail("an event record after a checkpoint or consumer record; events come first") }
             try importEvent(record, line: line, report: &report)
@@ -249,7 +249,7 @@ private struct SnapshotImporter {
     }
 
     /// A state record read through the parser (members in any order, any valid JSON).
-    private mutating func importState(_ record: [String: JSONValue], line: UnsafeBufferPointer<UInt8>, report: inout Store.ImportReport) throws(TallyError) {
+    private mutating func importState(_ record: [String: JSONValue], report: inout Store.ImportReport) throws(TallyError) {
         let key = try field(record, "key", as: String.self)
         let version = try field(record, "version", as: Int64.self)
         let status = try optionalField(record, "status", as: String.self)
