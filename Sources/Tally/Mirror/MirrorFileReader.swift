@@ -38,7 +38,7 @@ struct MirrorFileReader {
     static let maximumListedEntries = 250_000
 
     /// A reader of the mirror under `root`. With `listsDirectories`, for passes that read
-    /// most files of a directory (a whole mirror), each directory is listed once: a name
+    /// most files of a directory (a whole mirror, a reconcile), each directory is listed once: a name
     /// that is not there is absent without a system call, and a file `readdir` reports as
     /// regular is opened without the `fstatat` that otherwise precedes it (a tenth of a
     /// re-mirror's time). Readers of a few keys (write-through) leave it off.

@@ -29,7 +29,7 @@ struct DirectoryReconciler {
         self.ledger = transaction.ledger
         self.root = root
         self.databasePath = transaction.store.path
-        self.reader = MirrorFileReader(root: root)
+        self.reader = MirrorFileReader(root: root, listsDirectories: true)
         self.rules = rules
         self.progress = progress
         self.repairer = repairer
