@@ -66,7 +66,7 @@ struct MirrorWriter {
     // MARK: Pass 1: every document
 
     private mutating func writeDocuments() throws(TallyError) {
-        let total = try StateTable.count(status: nil, on: db)
+        let total = progress == nil ? 0 : try StateTable.count(status: nil, on: db)  // only progress reports use it
         let statement = try db.prepare("SELECT \(StateTable.columns) FROM state ORDER BY key")
         while try statement.step() {
             // The body stays the canonical bytes stored (verified): laid out into the file

@@ -62,7 +62,7 @@ struct DirectoryReconciler {
     // MARK: Pass 1: every database document
 
     private mutating func checkDatabaseDocuments() throws(TallyError) {
-        let total = try StateTable.count(status: nil, on: db)
+        let total = progress == nil ? 0 : try StateTable.count(status: nil, on: db)  // only progress reports use it
         let statement = try db.prepare("SELECT \(StateTable.columns) FROM state ORDER BY key")
         while try statement.step() {
             report.documentsChecked += 1

@@ -163,6 +163,31 @@ struct SnapshotTests {
         }
     }
 
+    @Test("export, mirror and reconcile report progress up to the number of documents, with or without a key prefix",
+          arguments: Backend.available)
+    func progressTotals(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store("a")
+        for index in 1...2_500 { try store.state.put("docs/d\(index)", body: ["i": .number(Double(index))]) }
+        try store.state.put("other/x", body: [:])
+        func states(_ run: (@escaping @Sendable (OperationProgress) -> Void) throws -> Void,
+                    phase: OperationProgress.Phase = .state) rethrows -> [OperationProgress] {
+            let seen = Locked<[OperationProgress]>([])
+            try run { progress in seen.withLock { $0.append(progress) } }
+            return seen.withLock { $0 }.filter { $0.phase == phase }
+        }
+        let all = try states { try store.exportSnapshot(to: directory.file("all.jsonl"), progress: $0) }
+        #expect(all.map(\.done) == [1_000, 2_000, 2_501] && all.allSatisfy { $0.total == 2_501 })
+        var options = Store.ExportOptions()
+        options.keyPrefix = "docs/"
+        let prefixed = try states { try store.exportSnapshot(to: directory.file("docs.jsonl"), options: options, progress: $0) }
+        #expect(prefixed.last == OperationProgress(phase: .state, done: 2_500, total: 2_500))
+        let mirrored = try states({ try store.mirror(to: directory.file("mirror"), progress: $0) }, phase: .files)
+        #expect(mirrored.last == OperationProgress(phase: .files, done: 2_501, total: 2_501))
+        let reconciled = try states { _ = try store.reconcile(against: .directory(directory.file("mirror")), progress: $0) }
+        #expect(reconciled.last == OperationProgress(phase: .state, done: 2_501, total: 2_501))
+    }
+
     @Test("a prefix export holds only those documents, and its import replaces only under the prefix", arguments: Backend.available)
     func prefix(backend: Backend) throws {
         let stores = TestStores(backend)
