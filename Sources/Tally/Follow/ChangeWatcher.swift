@@ -97,7 +97,7 @@ final class ChangeWatcher: @unchecked Sendable {
                     session = connection
                     notifier.notify()
                 }
-                if let session, try session.waitForNotifications(seconds: fallbackInterval) > 0 { notifier.notify() }
+                if let session, try session.waitForNotifications(seconds: fallbackInterval) > 0 { announce(on: session) }
             } catch {
                 logger.debug("change watcher lost its PostgreSQL session", metadata: ["db": "\(path)", "error": "\(error)"])
                 session = nil
@@ -105,6 +105,19 @@ final class ChangeWatcher: @unchecked Sendable {
             }
         }
     }
+
+    /// Announces the commits a notification reported. The store's own commits notify too
+    /// (every session LISTENing gets every commit's NOTIFY), and were announced when they
+    /// committed: as on SQLite, followers wake only for a head this process has not
+    /// announced. When the head cannot be read, followers are woken anyway.
+    private func announce(on session: PGConnection) {
+        guard let result = try? session.query(Self.postgresHeadSQL), let head = try? result.rows.first?.int64(0) else {
+            return notifier.notify()
+        }
+        notifier.notifyUnlessAnnounced(headSeq: head)
+    }
+
+    private static let postgresHeadSQL = "SELECT coalesce(max(seq), 0) FROM ledger"
 
     private func watchFile() {
         let split = FileOperations.split(path)

@@ -25,10 +25,19 @@ final class CommitNotifier: @unchecked Sendable {
         return generation
     }
 
-    /// Announces a commit; `headSeq` is the ledger's last seq after it, when known.
+    /// Announces a commit; `headSeq` is the ledger's last seq after it, when known. When
+    /// that head was announced already (the ``ChangeWatcher`` saw the commit before its
+    /// writer got here: on PostgreSQL the NOTIFY can outrun the writer's return), the
+    /// followers woken then read up to it, and nobody is woken again.
     func notify(headSeq: Int64? = nil) {
         condition.lock()
-        if let headSeq { announcedSeq = Swift.max(announcedSeq, headSeq) }
+        if let headSeq {
+            guard headSeq != announcedSeq else {
+                condition.unlock()
+                return
+            }
+            announcedSeq = Swift.max(announcedSeq, headSeq)
+        }
         wakeAll()
     }
 

@@ -36,6 +36,28 @@ struct ChangeWatcherTests {
         #expect(generation(after: before, of: watched.commits, within: 10) > before)
     }
 
+    @Test("on PostgreSQL, the store's own append wakes followers once, and another store's append wakes them",
+          .enabled(if: Backend.postgresURI != nil, "needs the PostgreSQL test server (TALLY_TEST_POSTGRES)"))
+    func postgresOwnCommitsOnce() throws {
+        let stores = TestStores(.postgres)
+        let watched = try stores.store("watched")
+        let other = try stores.store("watched")  // another store on the same database: another process, as far as NOTIFY goes
+        watched.changeWatcher.start()
+        defer { watched.changeWatcher.stop() }
+        Thread.sleep(forTimeInterval: 0.5)  // the watcher's LISTEN session, and its first wake-up
+        let before = watched.commits.current
+        try watched.ledger.append(stream: "s", kind: "charge", amount: 1, currency: "EUR")
+        let woken = generation(after: before, of: watched.commits, within: 10)
+        #expect(woken == before + 1, "the commit itself wakes followers, once")
+        // The NOTIFY of that commit arrives within milliseconds; past the fallback interval
+        // (0.25 s) it has been handled, and it must not have woken anyone again. (Other
+        // tests' commits on the server notify the same channel; their ledgers are in other
+        // schemas, so they leave this head where it is and wake no one either.)
+        #expect(generation(after: woken, of: watched.commits, within: 1.0) == woken)
+        try other.ledger.append(stream: "s", kind: "charge", amount: 1, currency: "EUR")
+        #expect(generation(after: woken, of: watched.commits, within: 10) > woken)
+    }
+
     @Test("a commit whose ledger head cannot be read still wakes followers")
     func unreadableHeadWakes() throws {
         let path = directory.file("plain.db")

@@ -200,6 +200,22 @@ struct CommitNotifierTests {
         #expect(!notifier.notifyUnlessAnnounced(headSeq: 6))
     }
 
+    @Test("an own commit whose head the watcher announced first wakes no one again; the next one does")
+    func watcherFirst() {
+        let notifier = CommitNotifier()
+        notifier.notify(headSeq: 7)
+        let start = notifier.current
+        #expect(notifier.notifyUnlessAnnounced(headSeq: 8))  // the NOTIFY of this process's commit 8 came first
+        notifier.notify(headSeq: 8)  // then the writer's own announcement
+        #expect(notifier.current == start + 1)
+        notifier.notify(headSeq: 9)
+        #expect(notifier.current == start + 2)
+        // After a restore below the mark, own commits still wake followers.
+        #expect(notifier.notifyUnlessAnnounced(headSeq: 2))
+        notifier.notify(headSeq: 3)
+        #expect(notifier.current == start + 4)
+    }
+
     @Test("a waiter blocked on the current generation wakes when a new head is announced, not for the announced one")
     func waiterWakes() {
         let notifier = CommitNotifier()
