@@ -8,7 +8,7 @@
 /// `flock` locks belong to an open file description, and every `FileLock` opens its own, so
 /// two instances exclude each other whether they are in different processes or in different
 /// threads of one process. An instance itself is meant for one thread at a time; create one
-/// per thread or task. Closing (deinit) releases the lock.
+/// per thread or task. Freeing it (deinit) releases the lock.
 package final class FileLock {
     /// How the lock is held.
     package enum Mode: Sendable, Equatable {
@@ -51,7 +51,13 @@ package final class FileLock {
     }
 
     deinit {
-        if fd >= 0 { _ = syscalls.close(fd) }
+        guard fd >= 0 else { return }
+        // Unlock before closing. The lock belongs to the open file description, which a
+        // child process forked by another thread at this moment shares until its exec closes
+        // it (O_CLOEXEC): closing only this descriptor would leave the lock held meanwhile,
+        // and the next taker would be refused for no reason.
+        if mode != nil { _ = syscalls.flock(fd, .unlock, false) }
+        _ = syscalls.close(fd)
     }
 
     /// Takes the lock, waiting at most `timeout` seconds (nil waits as long as it takes,

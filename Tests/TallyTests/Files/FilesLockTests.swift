@@ -85,6 +85,39 @@ private struct ChecksumMismatch: Error {}
         }
     }
 
+    #if os(Linux)
+    /// A lock freed while a copy of its descriptor lives on elsewhere (in a child process
+    /// forked by another thread, until its exec closes the copy) is released at once: `flock`
+    /// locks belong to the open file description, so closing one descriptor is not enough.
+    @Test func freeingReleasesWhileACopyOfTheDescriptorLivesOn() throws {
+        try withTemporaryDirectory { dir throws in
+            var copy: Int32 = -1
+            do {
+                let lock = try FileLock(path: dir + "/db")
+                try lock.lock(.exclusive)
+                let descriptor = try #require(openDescriptor(of: lock.lockPath), "the lock file is open in this process")
+                copy = dup(descriptor)
+                #expect(copy >= 0)
+            }
+            defer { close(copy) }
+            let again = try FileLock(path: dir + "/db")
+            try again.lock(.exclusive, timeout: 0)
+        }
+    }
+
+    /// This process's descriptor open on `path` (from /proc/self/fd).
+    private func openDescriptor(of path: String) -> Int32? {
+        let wanted = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for entry in entries {
+            guard let fd = Int32(entry),
+                  let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + entry) else { continue }
+            if target == wanted { return fd }
+        }
+        return nil
+    }
+    #endif
+
     @Test func createsParentDirectoriesForTheLockFile() throws {
         try withTemporaryDirectory { dir throws in
             let lock = try FileLock(path: dir + "/a/b/db")
