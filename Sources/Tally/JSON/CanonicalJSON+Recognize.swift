@@ -34,6 +34,21 @@ extension CanonicalJSON {
         }
     }
 
+    /// The index after the closing quote of the string whose opening quote is at `start`,
+    /// when it holds printable ASCII only (0x20…0x7F but `"` and `\`): such a string means
+    /// exactly its bytes, in JSON and in canonical JSON. nil for anything else.
+    static func plainASCIIStringEnd(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "\"") else { return nil }
+        var index = start + 1
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") { return index + 1 }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+            index += 1
+        }
+        return nil
+    }
+
     /// One open array or object: for objects, where the previous member name lies.
     fileprivate struct RecognizerFrame {
         var isObject: Bool
@@ -106,22 +121,16 @@ extension CanonicalJSON {
 
         /// `"name":` with a printable-ASCII name above the previous one in the same object.
         private mutating func memberName() -> Bool {
-            guard current == UInt8(ascii: "\"") else { return false }
-            let start = index + 1
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
-                let byte = bytes[end]
-                guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return false }
-                end += 1
-            }
-            guard end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: ":") else { return false }
+            guard let after = CanonicalJSON.plainASCIIStringEnd(in: bytes, from: index),
+                  after < bytes.count, bytes[after] == UInt8(ascii: ":") else { return false }
+            let (start, end) = (index + 1, after - 1)
             let frame = frames[depth - 1]
             if frame.nameEnd >= 0 {
                 guard precedes(frame.nameStart..<frame.nameEnd, start..<end) else { return false }
             }
             frames[depth - 1].nameStart = start
             frames[depth - 1].nameEnd = end
-            index = end + 2
+            index = after + 1
             return true
         }
 

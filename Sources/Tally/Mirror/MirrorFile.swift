@@ -19,10 +19,11 @@ package enum MirrorFile {
 
     /// The bytes of the mirror file for a stored row, laid out from its canonical body bytes
     /// without parsing them (the same bytes as ``render(_:)`` of the row's document).
-    static func render(_ row: StateTable.CanonicalRow) -> [UInt8] {
-        render(key: row.key, version: row.version, status: row.status, checksum: row.checksum,
-               updatedAt: row.updatedAt, ledgerSeq: row.ledgerSeq) { out in
-            row.body.withUnsafeBytes { JSONPrettyPrinter.reindent(canonical: $0, indent: indentation, level: 1, to: &out) }
+    static func render(_ stored: StateTable.CanonicalRow) -> [UInt8] {
+        let row = stored.row
+        return render(key: row.key, version: row.version, status: row.status, checksum: row.checksum,
+                      updatedAt: row.updatedAt, ledgerSeq: row.ledgerSeq) { out in
+            stored.body.withUnsafeBytes { JSONPrettyPrinter.reindent(canonical: $0, indent: indentation, level: 1, to: &out) }
         }
     }
 

@@ -71,13 +71,14 @@ struct MirrorWriter {
         while try statement.step() {
             // The body stays the canonical bytes stored (verified): laid out into the file
             // without being parsed.
-            let document = try StateTable.canonicalRow(from: statement)
+            let stored = try StateTable.canonicalRow(from: statement)
+            let document = stored.row
             report.documents += 1
             if keysSeen != nil {
                 if report.documents > keysRememberedAtMost { keysSeen = nil } else { keysSeen?.insert(document.key) }
             }
             entries.add(key: document.key, version: document.version, checksum: document.checksum)
-            try mirror(document)
+            try mirror(stored)
             if batch.count >= Self.batchSize { try commitBatch() }
             if report.documents % 1000 == 0 { progress?(OperationProgress(phase: .files, done: report.documents, total: total)) }
         }
@@ -85,8 +86,9 @@ struct MirrorWriter {
         progress?(OperationProgress(phase: .files, done: report.documents, total: total))
     }
 
-    private mutating func mirror(_ document: StateTable.CanonicalRow) throws(TallyError) {
-        let bytes = MirrorFile.render(document)
+    private mutating func mirror(_ stored: StateTable.CanonicalRow) throws(TallyError) {
+        let bytes = MirrorFile.render(stored)
+        let document = stored.row
         switch reader.read(document.key, limit: MirrorFileReader.limit(expected: bytes.count)) {
         case let .bytes(_, existing) where existing.sameBytes(as: bytes):
             report.unchanged += 1

@@ -67,17 +67,9 @@ extension SnapshotFormat {
         /// A string of printable ASCII without escapes (what keys, statuses, checksums and
         /// timestamps written by Tally are; anything else is left to the parser).
         mutating func plainString() -> String? {
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
-            let start = index + 1
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
-                let byte = bytes[end]
-                guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
-                end += 1
-            }
-            guard end < bytes.count else { return nil }
-            index = end + 1
-            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+            guard let after = CanonicalJSON.plainASCIIStringEnd(in: bytes, from: index) else { return nil }
+            defer { index = after }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[(index + 1)..<(after - 1)]), as: UTF8.self)
         }
 
         /// `0` or `[1-9][0-9]{0,14}`: a non-negative integer a double holds exactly, as the

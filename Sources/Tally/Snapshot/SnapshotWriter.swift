@@ -154,8 +154,8 @@ struct SnapshotWriter {
         // throws corruptState when the content really changed.
         let stored = try StateTable.canonicalRow(from: row)
         stored.body.withUnsafeBufferPointer { body in
-            SnapshotFormat.appendStateRecord(key: key, version: stored.version, status: stored.status, canonicalBody: body,
-                                             checksum: checksum, updatedAt: stored.updatedAt, ledgerSeq: stored.ledgerSeq,
+            SnapshotFormat.appendStateRecord(key: key, version: stored.row.version, status: stored.row.status, canonicalBody: body,
+                                             checksum: checksum, updatedAt: stored.row.updatedAt, ledgerSeq: stored.row.ledgerSeq,
                                              to: &line)
         }
     }

@@ -272,13 +272,9 @@ enum StateTable {
     /// A state row whose body is kept as the canonical JSON bytes it hashes to, for readers
     /// that copy bodies rather than look inside them (the mirror): no tree is built.
     struct CanonicalRow {
-        var key: String
-        var version: Int64
-        var status: String?
-        var checksum: String
-        var updatedAt: String
-        var ledgerSeq: Int64?
-        /// The body's canonical JSON (RFC 8785), verified against `checksum`.
+        /// The columns but the body.
+        var row: Row
+        /// The body's canonical JSON (RFC 8785), verified against `row.checksum`.
         var body: [UInt8]
     }
 
@@ -301,8 +297,9 @@ enum StateTable {
             guard actual == checksum else { throw TallyError.corruptState(key: key, expected: checksum, actual: actual) }
             return canonical
         }
-        return CanonicalRow(key: key, version: row.int64(1), status: row.optionalString(2), checksum: checksum,
-                            updatedAt: row.string(5), ledgerSeq: row.optionalInt64(6), body: body)
+        return CanonicalRow(row: Row(key: key, version: row.int64(1), status: row.optionalString(2), checksum: checksum,
+                                     updatedAt: row.string(5), ledgerSeq: row.optionalInt64(6)),
+                            body: body)
     }
 
     /// Reads the current row of a statement selecting ``columns`` in order, verifying that

@@ -13,9 +13,10 @@ struct MirrorFileTests {
             let document = StateDocument(key: "k/\(index)", version: Int64(index + 1), status: index % 2 == 0 ? nil : "open",
                                          body: body, checksum: Digest.sha256Hex(canonical),
                                          updatedAt: "2026-11-29T20:00:00.000Z", ledgerSeq: index % 3 == 0 ? nil : Int64(index))
-            let row = StateTable.CanonicalRow(key: document.key, version: document.version, status: document.status,
-                                              checksum: document.checksum, updatedAt: document.updatedAt,
-                                              ledgerSeq: document.ledgerSeq, body: canonical)
+            let row = StateTable.CanonicalRow(row: StateTable.Row(key: document.key, version: document.version, status: document.status,
+                                                                  checksum: document.checksum, updatedAt: document.updatedAt,
+                                                                  ledgerSeq: document.ledgerSeq),
+                                              body: canonical)
             let fromDocument = MirrorFile.render(document)
             #expect(MirrorFile.render(row) == fromDocument)
             // The layout is the one prettyPrinted gives the whole file as one JSON value.
