@@ -58,6 +58,25 @@ struct ChangeWatcherTests {
         #expect(generation(after: woken, of: watched.commits, within: 10) > woken)
     }
 
+    @Test("on PostgreSQL, a notification whose ledger head cannot be read still wakes followers",
+          .enabled(if: Backend.postgresURI != nil, "needs the PostgreSQL test server (TALLY_TEST_POSTGRES)"))
+    func postgresUnreadableHeadWakes() throws {
+        let stores = TestStores(.postgres)
+        let conninfo = try stores.conninfo("bare")  // a schema without Tally's tables: the head read fails
+        let notifier = CommitNotifier()
+        let watcher = ChangeWatcher(postgres: conninfo, display: "bare", notifier: notifier, logger: Logger(label: "test"))
+        watcher.start()
+        defer { watcher.stop() }
+        // The watcher wakes followers once when its LISTEN session opens (a notification may
+        // have been missed before it); wait for that first.
+        let opened = generation(after: 0, of: notifier, within: 10)
+        #expect(opened > 0)
+        Thread.sleep(forTimeInterval: 0.3)
+        let before = notifier.current
+        try stores.raw("bare").execute("NOTIFY tally_ledger")
+        #expect(generation(after: before, of: notifier, within: 10) > before)
+    }
+
     @Test("a commit whose ledger head cannot be read still wakes followers")
     func unreadableHeadWakes() throws {
         let path = directory.file("plain.db")
