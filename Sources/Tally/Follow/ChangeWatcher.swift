@@ -111,9 +111,15 @@ final class ChangeWatcher: @unchecked Sendable {
     /// committed: as on SQLite, followers wake only for a head this process has not
     /// announced. When the head cannot be read, followers are woken anyway.
     private func announce(on session: PGConnection) {
-        guard let result = try? session.query(Self.postgresHeadSQL), let head = try? result.rows.first?.int64(0) else {
-            return notifier.notify()
-        }
+        let result = try? session.query(Self.postgresHeadSQL)
+        announce(head: result.flatMap { try? $0.rows.first?.int64(0) })
+    }
+
+    /// Wakes followers for a commit noticed from outside whose ledger head is `head`,
+    /// unless this process announced that head already; always when the head could not be
+    /// read (nil): followers then read for themselves.
+    private func announce(head: Int64?) {
+        guard let head else { return notifier.notify() }
         notifier.notifyUnlessAnnounced(headSeq: head)
     }
 
@@ -146,8 +152,7 @@ final class ChangeWatcher: @unchecked Sendable {
         /// already, and announcing them again would only make every follower read again.
         /// When the head cannot be read, followers are woken anyway: they read for themselves.
         func announce() {
-            guard let connection, let head = try? LedgerTable.head(on: connection) else { return notifier.notify() }
-            notifier.notifyUnlessAnnounced(headSeq: head.seq)
+            self.announce(head: connection.flatMap { try? LedgerTable.head(on: $0).seq })
         }
 
         _ = changed()
