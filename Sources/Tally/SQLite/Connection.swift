@@ -101,6 +101,14 @@ package final class SQLiteConnection: DatabaseConnection {
         }
         try execute("PRAGMA synchronous = \(configuration.synchronous.rawValue)")
         try execute("PRAGMA foreign_keys = \(configuration.foreignKeys ? "ON" : "OFF")")
+        // Statement journals in memory. Every write that fires a trigger (each append and
+        // each state write: the history, version and append-only triggers) keeps the pages
+        // it changes in a statement journal, so the statement can be undone alone. With the
+        // default temp_store this system's SQLite (TEMP_STORE=1) writes that journal to a
+        // file in /var/tmp: about 6 pwrite calls per inserted row, 88 % of all writes in
+        // the W3 benchmark. The journal never needs to survive a crash (the WAL does), and
+        // it holds only the pages one statement changes, so memory is where it belongs.
+        try execute("PRAGMA temp_store = MEMORY")
     }
 
     // MARK: Errors

@@ -73,6 +73,7 @@ struct TransactionTests {
         #expect(try db.scalarText("PRAGMA journal_mode") == "wal")
         #expect(try db.scalarInt("PRAGMA synchronous") == 2)
         #expect(try db.scalarInt("PRAGMA foreign_keys") == 1)
+        #expect(try db.scalarInt("PRAGMA temp_store") == 2)
     }
 
     @Test("a reader keeps a consistent snapshot while the writer commits")

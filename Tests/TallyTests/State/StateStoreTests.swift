@@ -26,6 +26,31 @@ struct StateStoreTests {
         #expect(stored == #"{"customer":"ACME","lines":[{"sku":"A1"}],"total":1250}"#)
     }
 
+    #if os(Linux)
+    @Test("state writes keep SQLite's statement journal in memory: a transaction of puts opens no temporary file")
+    func statementJournalInMemory() throws {
+        // Each state write fires the history trigger, so SQLite keeps a statement journal to
+        // undo that statement alone; with SQLite's default temp_store it spills to a deleted
+        // file (etilqs_…) that stays open until the transaction ends.
+        func temporaryFilesOpen() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { fd in
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"))
+                    .flatMap { $0.contains("etilqs_") ? $0 : nil }
+            }
+        }
+        let stores = TestStores(.sqlite)
+        let store = try stores.store()
+        try store.write { tx in
+            for index in 0..<1_000 {
+                let body: JSONValue = ["n": .number(Double(index)), "notes": .string(String(repeating: "x", count: 200))]
+                try tx.state.put("docs/\(index)", body: body, status: "open")
+            }
+            #expect(try temporaryFilesOpen() == [])
+        }
+        #expect(try store.state.count() == 1_000)
+    }
+    #endif
+
     @Test("creating over an existing key and updating a stale version are conflicts", arguments: Backend.available)
     func conflicts(backend: Backend) throws {
         let stores = TestStores(backend)
