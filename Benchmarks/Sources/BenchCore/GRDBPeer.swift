@@ -22,6 +22,8 @@ public enum GRDBPeer {
         configuration.foreignKeysEnabled = true
         configuration.readonly = readonly
         configuration.busyMode = .timeout(10)
+        // As Tally and the raw-C peer: statement journals in memory (see Tally's Connection).
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA temp_store = MEMORY") }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // After opening: DatabasePool sets synchronous=NORMAL on its writer itself, after
         // prepareDatabase. The writer is one long-lived connection, so this sticks.
@@ -36,7 +38,7 @@ public enum GRDBPeer {
         return pool
     }
 
-    /// A fresh database with the schema (Migrations/0001_initial.sql, triggers included).
+    /// A fresh database with Tally's schema (``BenchPaths/schemaSQL``, triggers included).
     public static func fresh(_ path: String, synchronous: String) throws -> DatabasePool {
         BenchPaths.removeDatabase(path)
         let pool = try open(path, synchronous: synchronous)

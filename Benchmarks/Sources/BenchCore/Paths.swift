@@ -26,13 +26,23 @@ public enum BenchPaths {
         (dataDirectory as NSString).appendingPathComponent(name)
     }
 
-    /// The text of Migrations/0001_initial.sql, which the raw-C and GRDB peers execute.
+    /// The schema of a Tally database: every SQLite migration (`Migrations/NNNN_*.sql`, in
+    /// order), which the raw-C and GRDB peers execute, so their writes maintain the same
+    /// tables, indexes and triggers as Tally's (the case-insensitive key index of 0002
+    /// included; until 2026-11-30 the peers got 0001 alone and skipped that index).
     public static let schemaSQL: String = {
-        let path = (repositoryRoot as NSString).appendingPathComponent("Migrations/0001_initial.sql")
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            fatalError("cannot read the schema at \(path)")
-        }
-        return text
+        let directory = (repositoryRoot as NSString).appendingPathComponent("Migrations")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".sql") && $0.first?.isNumber == true }
+            .sorted()
+        guard names.first == "0001_initial.sql" else { fatalError("no migrations in \(directory)") }
+        return names.map { name -> String in
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                fatalError("cannot read the schema at \(path)")
+            }
+            return text
+        }.joined(separator: "\n;\n")
     }()
 
     /// `tally-bench` (for W8's follower process): `$TALLY_BENCH_DRIVER`, else the one beside

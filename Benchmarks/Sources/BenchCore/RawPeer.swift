@@ -28,7 +28,7 @@ public final class RawPeer {
 
     var lastError: String { String(cString: raw_error(handle)) }
 
-    /// A fresh database with the schema (Migrations/0001_initial.sql, triggers included).
+    /// A fresh database with Tally's schema (``BenchPaths/schemaSQL``, triggers included).
     public static func fresh(_ path: String, synchronous: String) throws -> RawPeer {
         BenchPaths.removeDatabase(path)
         let peer = try RawPeer(path, synchronous: synchronous)

@@ -50,7 +50,8 @@ raw_peer *raw_open(const char *path, const char *synchronous, char *error, int e
     sqlite3_busy_timeout(peer->db, 10000);
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;", synchronous);
+             "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; "
+             "PRAGMA temp_store = MEMORY;", synchronous);
     if (raw_exec(peer, pragmas) != 0) {
         copy_error(error, error_length, peer->error);
         raw_close(peer);

@@ -1,6 +1,7 @@
 // The raw-C peer of Tally's benchmarks: the SQLite C API called directly, with prepared
-// statements reused across rows. It writes the same rows into the same schema
-// (Migrations/0001_initial.sql, triggers included) as Tally does, but computes no
+// statements reused across rows. It writes the same rows into the same schema (every
+// migration in Migrations/, triggers included), through a connection with the pragmas
+// Tally sets (WAL, synchronous, foreign_keys, temp_store = MEMORY), but computes no
 // hashes, canonical JSON or checksums: the ledger hash is a placeholder of 64 hex digits
 // (the seq, zero-padded, so the chain triggers still see prev_hash = the last hash) and
 // state checksums are passed in, precomputed outside the timed region.
