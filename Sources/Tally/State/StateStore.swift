@@ -73,9 +73,8 @@ public struct StateStore: Sendable {
         var write = write
         write.maximumBytes = context.store.configuration.maximumDocumentBytes
         return try context.write { (tx: Transaction) throws(TallyError) -> SaveResult in
-            let (document, written) = try StateTable.apply(write, on: tx.connection)
+            let (document, written, collisions) = try StateTable.apply(write, on: tx.connection)
             if written { tx.touchedKeys.insert(write.key) }
-            let collisions = try StateTable.caseCollisions(of: write.key, on: tx.connection)
             return SaveResult(document: document, written: written, caseCollisions: collisions)
         }
     }

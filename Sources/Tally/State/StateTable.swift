@@ -30,6 +30,13 @@ enum StateTable {
         """)
     private static let countSQL = InternalSQL("SELECT count(*) FROM state WHERE (?1 IS NULL OR status = ?1)",
                                               postgres: "SELECT count(*) FROM state WHERE ($1::text IS NULL OR status = $1::text)")
+    private static let lookSQL = InternalSQL(
+        "SELECT key, version, status, checksum, updated_at, ledger_seq FROM state WHERE key = ?1 COLLATE NOCASE",
+        postgres: """
+        SELECT key, version, status, checksum, updated_at, ledger_seq FROM state WHERE lower(key) = lower($1::text)
+        """)
+    /// How many keys that differ only in case a write or an import reports.
+    static let caseCollisionsReported = 10
     private static let caseCollisionsSQL = InternalSQL(
         "SELECT key FROM state WHERE key = ?1 COLLATE NOCASE AND key <> ?1 ORDER BY key LIMIT 10",
         postgres: "SELECT key FROM state WHERE lower(key) = lower($1::text) AND key <> $1::text ORDER BY key LIMIT 10")
@@ -52,9 +59,6 @@ enum StateTable {
         if let status { try EventValidation.checkText(status, field: "status", maximumBytes: 64) }
     }
 
-    /// Applies `write`: the new version of the document, or the current one unchanged (and
-    /// `written` false) when the body and status equal the current ones and no new cause is
-    /// given: writing the same content again records nothing.
     private static let lockKeySQL = InternalSQL(
         "SELECT 1", postgres: "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ' tally state ' || $1::text, 0))")
 
@@ -70,14 +74,50 @@ enum StateTable {
         _ = try statement.step()
     }
 
-    static func apply(_ write: Write, on db: Connection) throws(TallyError) -> (document: StateDocument, written: Bool) {
+    /// What a write needs of the key's current row: everything but the body, which a write
+    /// that brings its own body never parses.
+    struct Current {
+        var version: Int64
+        var status: String?
+        var checksum: String
+        var updatedAt: String
+        var ledgerSeq: Int64?
+    }
+
+    /// The key's current row (without its body) and the other keys equal to it but for
+    /// letter case, in one statement through the case-insensitive key index: the exact key
+    /// is one of the keys it finds.
+    static func look(_ key: String, on db: Connection) throws(TallyError) -> (current: Current?, caseCollisions: [String]) {
+        let statement = try db.statement(lookSQL)
+        defer { statement.reset() }
+        try statement.bind(key, at: 1)
+        var current: Current?
+        var collisions: [String] = []
+        while try statement.step() {
+            let found = statement.string(0)
+            if found == key {
+                current = Current(version: statement.int64(1), status: statement.optionalString(2), checksum: statement.string(3),
+                                  updatedAt: statement.string(4), ledgerSeq: statement.optionalInt64(5))
+            } else {
+                collisions.append(found)
+            }
+        }
+        collisions.sort()
+        return (current, Array(collisions.prefix(caseCollisionsReported)))
+    }
+
+    /// Applies `write`: the new version of the document, or the current one unchanged (and
+    /// `written` false) when the body and status equal the current ones and no new cause is
+    /// given: writing the same content again records nothing. Also returns the keys that
+    /// differ from this one only in letter case.
+    static func apply(_ write: Write, on db: Connection) throws(TallyError) -> (document: StateDocument, written: Bool, caseCollisions: [String]) {
         try SafePath.validateKey(write.key)
         if case let .set(status) = write.status { try checkStatus(status) }
         if let expected = write.expectedVersion, expected < 0 {
             throw TallyError.invalidInput(field: "expected version", reason: "\(expected) is negative; use 0 for a document that must not exist yet")
         }
         try lockKey(write.key, on: db)
-        let current = try document(write.key, on: db, verify: write.body == nil)
+        let (current, collisions) = try look(write.key, on: db)
         let currentVersion = current?.version ?? 0
         if let expected = write.expectedVersion, expected != currentVersion {
             throw TallyError.conflict(subject: write.key, expected: expected, actual: currentVersion)
@@ -85,7 +125,13 @@ enum StateTable {
         if write.mustExist && current == nil {
             throw TallyError.notFound(key: write.key)
         }
-        guard let body = write.body ?? current?.body else {
+        let body: JSONValue
+        if let given = write.body {
+            body = given
+        } else if current != nil, let stored = try document(write.key, on: db, verify: true) {
+            // An update that keeps the body: the stored one, checked against its checksum.
+            body = stored.body
+        } else {
             throw TallyError.invalidInput(field: "body", reason: "a new document needs a body")
         }
         let canonical: [UInt8]
@@ -107,7 +153,10 @@ enum StateTable {
         let checksum = Digest.sha256Hex(canonical)
         if let current, current.checksum == checksum, current.status == status,
            write.causedBy == nil || write.causedBy == current.ledgerSeq {
-            return (current, false)
+            // Same checksum: `body` is canonically the stored body, so it stands for it.
+            let unchanged = StateDocument(key: write.key, version: current.version, status: current.status, body: body,
+                                          checksum: current.checksum, updatedAt: current.updatedAt, ledgerSeq: current.ledgerSeq)
+            return (unchanged, false, collisions)
         }
         // After a deletion the key continues from its tombstone's version.
         let version: Int64
@@ -119,7 +168,7 @@ enum StateTable {
                              updatedAt: document.updatedAt, ledgerSeq: document.ledgerSeq),
                          canonicalBody: bytes, replacing: current != nil, on: db)
         }
-        return (document, true)
+        return (document, true, collisions)
     }
 
     /// The columns of a state row but its body, which writers pass as canonical bytes (so a

@@ -82,6 +82,70 @@ struct StateStoreTests {
         #expect(throws: TallyError.self) { try listing.collect() }
     }
 
+    @Test("an update that keeps the body refuses a tampered one; a put, which brings its own body, replaces it", arguments: Backend.available)
+    func tamperedThenWritten(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
+        let document = try store.state.put("invoices/INV-9", body: ["total": 100], status: "unpaid")
+        let db = try stores.raw()
+        try db.execute(#"UPDATE state SET body = '{"total":1}', version = version + 1 WHERE key = 'invoices/INV-9'"#)
+        #expect(throws: TallyError.corruptState(key: "invoices/INV-9", expected: document.checksum,
+                                                actual: Digest.sha256Hex(#"{"total":1}"#))) {
+            try store.state.update("invoices/INV-9", status: "paid")
+        }
+        let replaced = try store.state.save("invoices/INV-9", body: ["total": 200], status: "unpaid")
+        #expect(replaced.written && replaced.document.version == 3)
+        #expect(try store.state.get("invoices/INV-9") == replaced.document)
+    }
+
+    @Test("writing the same content again records nothing; a new status or cause does", arguments: Backend.available)
+    func sameContentAgain(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
+        let first = try store.state.save("k/1", body: ["a": 1, "b": [true, nil]], status: "open")
+        // Canonically the same body: other member order, 1.0 for 1.
+        let again = try store.state.save("k/1", body: ["b": [true, nil], "a": .number(1.0)], status: "open")
+        #expect(!again.written)
+        #expect(again.document == first.document)
+        #expect(try store.state.get("k/1") == first.document)
+        var history = try store.state.history("k/1")
+        #expect(try history.collect().count == 1)
+        let restatused = try store.state.save("k/1", body: ["a": 1, "b": [true, nil]], status: "closed")
+        #expect(restatused.written && restatused.document.version == 2)
+        let event = try store.ledger.append(NewEvent(stream: "s", kind: "k"))
+        let caused = try store.state.save("k/1", body: ["a": 1, "b": [true, nil]], status: "closed", causedBy: event)
+        #expect(caused.written && caused.document.version == 3 && caused.document.ledgerSeq == event.seq)
+        #expect(!(try store.state.save("k/1", body: ["a": 1, "b": [true, nil]], status: "closed", causedBy: event)).written)
+    }
+
+    @Test("a write reports up to ten other keys that differ only in case, in key order, and keeps its own version", arguments: Backend.available)
+    func caseCollisions(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
+        // All 16 spellings of "docs/abcd" by letter case.
+        let spellings = (0..<16).map { mask in
+            "docs/" + String("abcd".enumerated().map { mask & (1 << $0.offset) != 0 ? Character($0.element.uppercased()) : $0.element })
+        }
+        let first = try store.state.save(spellings[5], body: ["n": 0])
+        #expect(first.caseCollisions == [])
+        let second = try store.state.save(spellings[9], body: ["n": 1])
+        #expect(second.caseCollisions == [spellings[5]])
+        #expect(try store.state.save("docs/other", body: ["n": 2]).caseCollisions == [])
+        for spelling in spellings.shuffled() where spelling != spellings[5] && spelling != spellings[9] {
+            let result = try store.state.save(spelling, body: ["n": 3])
+            #expect(result.document.version == 1)
+        }
+        // Every key has 15 others; the first ten in key order are reported, and the key's
+        // own row is found among them, whatever its place.
+        for spelling in spellings {
+            let result = try store.state.save(spelling, body: ["n": 4])
+            #expect(result.document.version == 2, "\(spelling)")
+            #expect(result.caseCollisions == Array(spellings.filter { $0 != spelling }.sorted().prefix(10)), "\(spelling)")
+        }
+        let kept = try store.state.update(spellings[0], status: "seen")
+        #expect(kept.version == 3 && kept.body == ["n": 4])
+    }
+
     @Test("a reformatted but equal body is not corruption", arguments: Backend.available)
     func reformattedIsFine(backend: Backend) throws {
         let stores = TestStores(backend)
