@@ -42,23 +42,11 @@ struct TallyCommand: ParsableCommand {
         if let problem = invalidUTF8Argument() {
             fail(.usage, kind: "usage", message: problem, json: wantsJSON)
         }
-        let rewritten = globalOptionsLast(arguments)
-        if rewritten.command == nil, !arguments.contains(where: { ["-h", "--help", "help", "--version"].contains($0) }) {
-            fail(.usage, kind: "usage",
-                 message: "a command is missing: tally [--db PATH] [--json] [--quiet] <command> [options]. Run `tally --help` for the commands.",
-                 json: wantsJSON)
-        }
         var command: any ParsableCommand
-        do {
-            command = try parseAsRoot(rewritten.arguments)
-        } catch {
-            if exitCode(for: error) == .success {
-                finishWithHelp(fullMessage(for: error))  // --help, --version
-            }
-            var text = oneLine(message(for: error))
-            while text.hasSuffix(".") { text.removeLast() }
-            fail(.usage, kind: "usage", message: "\(text). Run `tally \(rewritten.command.map { "\($0) " } ?? "")--help` for usage.",
-                 json: wantsJSON)
+        if let append = AppendCommand.quickParse(arguments) {
+            command = append
+        } else {
+            command = parse(arguments, json: wantsJSON)
         }
         do {
             try command.run()
@@ -86,6 +74,28 @@ struct TallyCommand: ParsableCommand {
             fail(.usage, kind: "usage", message: oneLine(message(for: error)), json: wantsJSON)
         }
         exit(ExitStatus.ok.rawValue)
+    }
+
+    /// Parses the command line with ArgumentParser, after moving global options given before
+    /// the command's name behind it; a usage error or `--help`/`--version` ends the process.
+    private static func parse(_ arguments: [String], json wantsJSON: Bool) -> any ParsableCommand {
+        let rewritten = globalOptionsLast(arguments)
+        if rewritten.command == nil, !arguments.contains(where: { ["-h", "--help", "help", "--version"].contains($0) }) {
+            fail(.usage, kind: "usage",
+                 message: "a command is missing: tally [--db PATH] [--json] [--quiet] <command> [options]. Run `tally --help` for the commands.",
+                 json: wantsJSON)
+        }
+        do {
+            return try parseAsRoot(rewritten.arguments)
+        } catch {
+            if exitCode(for: error) == .success {
+                finishWithHelp(fullMessage(for: error))  // --help, --version
+            }
+            var text = oneLine(message(for: error))
+            while text.hasSuffix(".") { text.removeLast() }
+            fail(.usage, kind: "usage", message: "\(text). Run `tally \(rewritten.command.map { "\($0) " } ?? "")--help` for usage.",
+                 json: wantsJSON)
+        }
     }
 
     /// Prints an error (one line, or one JSON document) on stderr and exits with `status`.
