@@ -376,12 +376,15 @@ private struct SnapshotImporter {
     /// FNV-1a over the key's bytes with ASCII letters lowercased: keys are ASCII (see
     /// ``SafePath/validateKey(_:)``), and SQLite's NOCASE folds ASCII letters only.
     private static func caseFoldedHash(_ key: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
-            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            hash = (hash ^ UInt64(folded)) &* 0x0000_0100_0000_01b3
+        var key = key
+        return key.withUTF8 { bytes in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes {
+                let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                hash = (hash ^ UInt64(folded)) &* 0x0000_0100_0000_01b3
+            }
+            return hash
         }
-        return hash
     }
 
     private struct CurrentRow {

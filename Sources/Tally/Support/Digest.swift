@@ -74,9 +74,12 @@ enum Digest {
 
     /// True for a 64-character lowercase hex string.
     static func isHex64(_ text: String) -> Bool {
-        let utf8 = text.utf8
-        guard utf8.count == 64 else { return false }
-        for byte in utf8 where !(byte >= 0x30 && byte <= 0x39 || byte >= 0x61 && byte <= 0x66) { return false }
-        return true
+        var text = text
+        // Over the contiguous bytes: iterating `utf8` went through the generic iterator (perf).
+        return text.withUTF8 { bytes in
+            guard bytes.count == 64 else { return false }
+            for byte in bytes where !(byte >= 0x30 && byte <= 0x39 || byte >= 0x61 && byte <= 0x66) { return false }
+            return true
+        }
     }
 }
