@@ -319,15 +319,20 @@ for case, label in [("W10 Tally inclusion proof", "`store.inclusionProof(seq: ra
 add("")
 add("**Not the same work per row** (the peers do what the schema requires, no more):")
 add("")
+add("- All peers: the same schema (raw C and GRDB create it from every migration in `Migrations/`; W6's raw C peer "
+    "writes into a database Tally created) and connections set as Tally's are: WAL, the workload's `synchronous`, "
+    "`foreign_keys = ON`, `temp_store = MEMORY` (statement journals in memory).")
 add("- W1/W2/W5: **Tally also computes SHA-256 over the RFC 8785 (JCS) form of every event** "
-    "(the hash chain), canonicalizes and validates the payload, generates nothing but reads the "
-    "event id (idempotency), the stream version and the chain tip with 3 SELECTs per event. "
+    "(the hash chain), canonicalizes and validates the payload, reads the chain tip once per "
+    "transaction (re-hashing it to verify it) and each stream's version once per stream per transaction "
+    "(a resent event id is recognized from the UNIQUE violation, not looked up). "
     "raw C and GRDB compute no hash: they insert a 64-hex-digit placeholder (the seq, zero-padded) "
     "so the chain triggers (seq = last + 1, prev_hash = last hash, stream_version = last + 1) still "
     "pass, keep the tip and the stream versions in memory (W5: they read the tip inside each "
     "transaction), and take one timestamp per transaction instead of one per event.")
 add("- W3: Tally canonicalizes every body (JCS) and computes its SHA-256, validates the key and reads the "
-    "current row and the history's last version. The peers store precomputed canonical text and "
+    "current row with its case variants in one statement (and, for a new key, the history's last version). "
+    "The peers store precomputed canonical text and "
     "checksums (computed outside the timed region) with one `INSERT … ON CONFLICT(key) DO UPDATE`.")
 add("- W4: Tally writes its snapshot format (header, records, SHA-256 trailer over the whole file) and "
     "re-hashes every body against its checksum; raw C and GRDB write the same state records without "
@@ -338,7 +343,7 @@ add("- W5: Tally = 4 threads calling `store.ledger.append` (its group commit bat
     "requests into one transaction); raw C = one connection per thread, `BEGIN IMMEDIATE` + busy "
     "timeout, one transaction per event; GRDB = one `DatabasePool`, `pool.write` per event.")
 add("- W1/W2 (and every Tally append) also maintain the ledger's Merkle tree (RFC 9162, migration 0004) in the "
-    "append transaction; the raw C and GRDB peers write the 0001 schema only (no `merkle_nodes`).")
+    "append transaction; the raw C and GRDB peers have its tables but write no `merkle_nodes`.")
 add("- W1g: as W1, but no event id is given. Tally generates a UUIDv7 per event (48-bit ms time, a 12-bit counter "
     "within the millisecond, random tail from `SystemRandomNumberGenerator`, formatted in Swift). raw C makes each id "
     "in C per event: v7 = 48-bit ms time + version + 74 random bits (no counter), v4 = 122 random bits, both from a "
@@ -348,8 +353,8 @@ add("- W5x: Tally = 32 threads calling `store.ledger.append` (group commit); raw
     "IMMEDIATE` + busy timeout (SQLite's busy handler sleeps between retries), one transaction per event. The goal "
     "compares Tally's W5x with its own single-writer W2.")
 add("- W6: Tally reads and checks every line of the snapshot (JSON, field types, key rules, each body's checksum "
-    "recomputed over its canonical form, the SHA-256 trailer) and looks up each key's current row and last history "
-    "version before writing. raw C inserts the same rows, loaded before the timed region from the fixture database "
+    "recomputed over its canonical form, the SHA-256 trailer); into a database that never held a document it looks "
+    "nothing up per key (case variants are found with a set of case-folded key hashes). raw C inserts the same rows, loaded before the timed region from the fixture database "
     "the snapshot was exported from (no parsing, no hashing), bound with `SQLITE_STATIC`, into a database Tally "
     "created (its migrations' tables and triggers: the state triggers write `state_history` for both), in one "
     "transaction at `FULL`, and sets the ledger identity as Tally's import does. The W4 fixture holds documents only "
