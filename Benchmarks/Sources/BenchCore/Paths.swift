@@ -28,8 +28,7 @@ public enum BenchPaths {
 
     /// The schema of a Tally database: every SQLite migration (`Migrations/NNNN_*.sql`, in
     /// order), which the raw-C and GRDB peers execute, so their writes maintain the same
-    /// tables, indexes and triggers as Tally's (the case-insensitive key index of 0002
-    /// included; until 2026-11-30 the peers got 0001 alone and skipped that index).
+    /// tables, indexes and triggers as Tally's (0002's case-insensitive key index included).
     public static let schemaSQL: String = {
         let directory = (repositoryRoot as NSString).appendingPathComponent("Migrations")
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])

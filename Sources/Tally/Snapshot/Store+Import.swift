@@ -299,8 +299,8 @@ private struct SnapshotImporter {
     private mutating func importState(_ row: StateTable.Row, canonicalBody: UnsafeBufferPointer<UInt8>,
                                       report: inout Store.ImportReport) throws(TallyError) {
         let key = row.key
-        let actual = Digest.sha256Hex(canonicalBody)
-        guard actual == row.checksum else {
+        guard Digest.sha256(of: UnsafeRawBufferPointer(canonicalBody), is: row.checksum) else {
+            let actual = Digest.sha256Hex(canonicalBody)
             throw fail("state '\(key)' checksum mismatch: its body hashes to \(actual), the record says \(row.checksum)")
         }
         guard canonicalBody.count <= limits.document else {

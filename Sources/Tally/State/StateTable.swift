@@ -38,8 +38,10 @@ enum StateTable {
     /// How many keys that differ only in case a write or an import reports.
     static let caseCollisionsReported = 10
     private static let caseCollisionsSQL = InternalSQL(
-        "SELECT key FROM state WHERE key = ?1 COLLATE NOCASE AND key <> ?1 ORDER BY key LIMIT 10",
-        postgres: "SELECT key FROM state WHERE lower(key) = lower($1::text) AND key <> $1::text ORDER BY key LIMIT 10")
+        "SELECT key FROM state WHERE key = ?1 COLLATE NOCASE AND key <> ?1 ORDER BY key LIMIT \(caseCollisionsReported)",
+        postgres: """
+        SELECT key FROM state WHERE lower(key) = lower($1::text) AND key <> $1::text ORDER BY key LIMIT \(caseCollisionsReported)
+        """)
 
     /// A write to apply to one key.
     struct Write {
