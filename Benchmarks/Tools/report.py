@@ -320,8 +320,8 @@ add("")
 add("**Not the same work per row** (the peers do what the schema requires, no more):")
 add("")
 add("- All peers: the same schema (raw C and GRDB create it from every migration in `Migrations/`; W6's raw C peer "
-    "writes into a database Tally created) and connections set as Tally's are: WAL, the workload's `synchronous`, "
-    "`foreign_keys = ON`, `temp_store = MEMORY` (statement journals in memory).")
+    "writes into a database Tally created) and writing connections set as Tally's is: WAL, the workload's "
+    "`synchronous`, `foreign_keys = ON`, `temp_store = MEMORY` (statement journals in memory).")
 add("- W1/W2/W5: **Tally also computes SHA-256 over the RFC 8785 (JCS) form of every event** "
     "(the hash chain), canonicalizes and validates the payload, reads the chain tip once per "
     "transaction (re-hashing it to verify it) and each stream's version once per stream per transaction "

@@ -22,14 +22,14 @@ public enum GRDBPeer {
         configuration.foreignKeysEnabled = true
         configuration.readonly = readonly
         configuration.busyMode = .timeout(10)
-        // As Tally and the raw-C peer: statement journals in memory (see Tally's Connection).
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA temp_store = MEMORY") }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // After opening: DatabasePool sets synchronous=NORMAL on its writer itself, after
         // prepareDatabase. The writer is one long-lived connection, so this sticks.
         if !readonly {
             let level = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                // As Tally's writer: statement journals in memory (see Tally's Connection).
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
                 if let kib = Synchronous.experimentalCacheKiB { try db.execute(sql: "PRAGMA cache_size = -\(kib)") }
                 return try Int64.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             }

@@ -101,14 +101,18 @@ package final class SQLiteConnection: DatabaseConnection {
         }
         try execute("PRAGMA synchronous = \(configuration.synchronous.rawValue)")
         try execute("PRAGMA foreign_keys = \(configuration.foreignKeys ? "ON" : "OFF")")
-        // Statement journals in memory. Every write that fires a trigger (each append and
-        // each state write: the history, version and append-only triggers) keeps the pages
-        // it changes in a statement journal, so the statement can be undone alone. With the
-        // default temp_store this system's SQLite (TEMP_STORE=1) writes that journal to a
-        // file in /var/tmp: about 6 pwrite calls per inserted row, 88 % of all writes in
-        // the W3 benchmark. The journal never needs to survive a crash (the WAL does), and
-        // it holds only the pages one statement changes, so memory is where it belongs.
-        try execute("PRAGMA temp_store = MEMORY")
+        if mode != .readOnly {
+            // Statement journals in memory. A state write fires the history trigger, so
+            // SQLite keeps the pages the statement changes in a statement journal, to undo
+            // it alone; with the default temp_store this system's SQLite (TEMP_STORE=1)
+            // writes that journal to a file in /var/tmp: about 6 pwrite calls per document,
+            // 88 % of all writes in the W3 benchmark. The journal never needs to survive a
+            // crash (the WAL does) and holds only the pages one statement changes. Read-only
+            // connections write no journal and keep the default, because in-memory temp
+            // storage also keeps every sort in memory (SQLite's sorter then never spills),
+            // and a GROUP BY over a large ledger should spill to disk instead.
+            try execute("PRAGMA temp_store = MEMORY")
+        }
     }
 
     // MARK: Errors

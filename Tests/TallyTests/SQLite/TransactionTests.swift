@@ -67,13 +67,17 @@ struct TransactionTests {
         #expect(db.isInTransaction == false)
     }
 
-    @Test("journal mode is WAL and synchronous is FULL by default")
+    @Test("journal mode is WAL, synchronous is FULL, and a writer keeps statement journals in memory by default")
     func walAndSync() throws {
         let db = try openTable()
         #expect(try db.scalarText("PRAGMA journal_mode") == "wal")
         #expect(try db.scalarInt("PRAGMA synchronous") == 2)
         #expect(try db.scalarInt("PRAGMA foreign_keys") == 1)
         #expect(try db.scalarInt("PRAGMA temp_store") == 2)
+        // A reader keeps SQLite's default, so large sorts can spill to disk.
+        let reader = try SQLiteConnection(path: directory.file("t.db"), mode: .readOnly)
+        try reader.configure(SQLiteConnection.Configuration())
+        #expect(try reader.scalarInt("PRAGMA temp_store") == 0)
     }
 
     @Test("a reader keeps a consistent snapshot while the writer commits")
