@@ -67,16 +67,25 @@ struct StateStoreTests {
         #expect(try store.state.get("a")?.version == 2)
     }
 
-    @Test("a body edited behind Tally's back is reported as corrupt, never returned", arguments: Backend.available)
-    func tamperDetected(backend: Backend) throws {
+    /// A store whose `invoices/INV-9` had its body edited behind Tally's back (version 2),
+    /// and the error reading it must give.
+    private func tamperedInvoice(_ backend: Backend) throws -> (stores: TestStores, store: Store, corrupt: TallyError) {
         let stores = TestStores(backend)
         let store = try stores.store()
         let document = try store.state.put("invoices/INV-9", body: ["total": 100], status: "unpaid")
         let db = try stores.raw()
         try db.execute(#"UPDATE state SET body = '{"total":1}', version = version + 1 WHERE key = 'invoices/INV-9'"#)
+        let corrupt = TallyError.corruptState(key: "invoices/INV-9", expected: document.checksum,
+                                              actual: Digest.sha256Hex(#"{"total":1}"#))
+        return (stores, store, corrupt)
+    }
+
+    @Test("a body edited behind Tally's back is reported as corrupt, never returned", arguments: Backend.available)
+    func tamperDetected(backend: Backend) throws {
+        let (stores, store, corrupt) = try tamperedInvoice(backend)
+        defer { withExtendedLifetime(stores) {} }
         let error = try #require(throws: TallyError.self) { try store.state.get("invoices/INV-9") }
-        #expect(error == .corruptState(key: "invoices/INV-9", expected: document.checksum,
-                                       actual: Digest.sha256Hex(#"{"total":1}"#)))
+        #expect(error == corrupt)
         #expect(error.exitCode == 3)
         var listing = store.state.list()
         #expect(throws: TallyError.self) { try listing.collect() }
@@ -84,15 +93,9 @@ struct StateStoreTests {
 
     @Test("an update that keeps the body refuses a tampered one; a put, which brings its own body, replaces it", arguments: Backend.available)
     func tamperedThenWritten(backend: Backend) throws {
-        let stores = TestStores(backend)
-        let store = try stores.store()
-        let document = try store.state.put("invoices/INV-9", body: ["total": 100], status: "unpaid")
-        let db = try stores.raw()
-        try db.execute(#"UPDATE state SET body = '{"total":1}', version = version + 1 WHERE key = 'invoices/INV-9'"#)
-        #expect(throws: TallyError.corruptState(key: "invoices/INV-9", expected: document.checksum,
-                                                actual: Digest.sha256Hex(#"{"total":1}"#))) {
-            try store.state.update("invoices/INV-9", status: "paid")
-        }
+        let (stores, store, corrupt) = try tamperedInvoice(backend)
+        defer { withExtendedLifetime(stores) {} }
+        #expect(throws: corrupt) { try store.state.update("invoices/INV-9", status: "paid") }
         let replaced = try store.state.save("invoices/INV-9", body: ["total": 200], status: "unpaid")
         #expect(replaced.written && replaced.document.version == 3)
         #expect(try store.state.get("invoices/INV-9") == replaced.document)
