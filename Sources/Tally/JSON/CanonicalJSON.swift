@@ -34,10 +34,10 @@ package enum CanonicalJSON {
     /// - Throws: ``CanonicalJSONError`` when `value` holds NaN or an infinity, or nests
     ///   deeper than ``maxDepth``.
     package static func bytes(_ value: JSONValue) throws(CanonicalJSONError) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(256)
-        try append(value, to: &output)
-        return output
+        try ByteBuffer.with(scratchCapacity: scratchCapacity) { buffer throws(CanonicalJSONError) in
+            try write(value, to: &buffer, depth: 0)
+            return Array(buffer.bytes)
+        }
     }
 
     /// Appends the canonical form of `value` to `output`, so that callers building a larger
@@ -48,14 +48,16 @@ package enum CanonicalJSON {
     /// - Throws: ``CanonicalJSONError`` when `value` holds NaN or an infinity, or nests
     ///   deeper than ``maxDepth``.
     package static func append(_ value: JSONValue, to output: inout [UInt8]) throws(CanonicalJSONError) {
-        let mark = output.count
-        do {
-            try write(value, to: &output, depth: 0)
-        } catch {
-            output.removeSubrange(mark...)
-            throw error
+        // Written aside first: `output` only ever receives a complete value.
+        try ByteBuffer.with(scratchCapacity: scratchCapacity) { buffer throws(CanonicalJSONError) in
+            try write(value, to: &buffer, depth: 0)
+            output.append(contentsOf: buffer.bytes)
         }
     }
+
+    /// Stack space for writing one value: most documents and payloads fit, larger ones move
+    /// to the heap.
+    private static let scratchCapacity = 1_024
 
     /// Parses `text` strictly (``JSONParser``) and returns its canonical form.
     ///
@@ -78,17 +80,17 @@ package enum CanonicalJSON {
 
     // MARK: - Writing
 
-    private static func write(_ value: JSONValue, to out: inout [UInt8], depth: Int) throws(CanonicalJSONError) {
+    private static func write(_ value: JSONValue, to out: inout ByteBuffer, depth: Int) throws(CanonicalJSONError) {
         switch value {
         case .null:
-            appendASCII("null", to: &out)
+            out.append("null")
         case .bool(let flag):
-            appendASCII(flag ? "true" : "false", to: &out)
+            out.append(flag ? "true" : "false")
         case .number(let number):
             guard number.isFinite else { throw CanonicalJSONError.nonFinite(number) }
             JSONNumberFormatter.append(number, to: &out)
         case .string(let text):
-            appendQuoted(text, to: &out)
+            out.appendQuoted(text)
         case .array(let elements):
             guard depth < maxDepth else { throw CanonicalJSONError.tooDeep() }
             out.append(UInt8(ascii: "["))
@@ -104,15 +106,12 @@ package enum CanonicalJSON {
         case .object(let members):
             guard depth < maxDepth else { throw CanonicalJSONError.tooDeep() }
             out.append(UInt8(ascii: "{"))
-            var first = true
-            for index in sortedIndices(members) {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                let key = members[index].key
-                appendQuoted(key, to: &out)
+            try forEachMember(of: members) { (position, key, value) throws(CanonicalJSONError) in
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                out.appendQuoted(key)
                 out.append(UInt8(ascii: ":"))
-                do {
-                    try write(members[index].value, to: &out, depth: depth + 1)
+                do throws(CanonicalJSONError) {
+                    try write(value, to: &out, depth: depth + 1)
                 } catch {
                     throw error.inside(key: key)
                 }
@@ -125,15 +124,74 @@ package enum CanonicalJSON {
         out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    /// The positions of an object's members in RFC 8785 order (UTF-16 code units of the
-    /// names). Sorting positions rather than (key, value) pairs avoids copying and
-    /// retaining every value just to order the keys.
-    static func sortedIndices(_ members: [String: JSONValue]) -> [Dictionary<String, JSONValue>.Index] {
-        var indices = Array(members.indices)
-        if indices.count > 1 {
-            indices.sort { utf16Precedes(members[$0].key, members[$1].key) }
+    /// Calls `body` with an object's members in RFC 8785 order (by the UTF-16 code units of
+    /// their names), numbering them from 0.
+    ///
+    /// Each name's first eight UTF-8 bytes are packed into an integer once, so most
+    /// comparisons are one integer compare; only names that share those bytes, or whose
+    /// bytes there are all non-ASCII, are compared in full (``utf16Precedes(_:_:)``). The
+    /// members and their order live in stack space for the common small object.
+    static func forEachMember<Failure: Error>(
+        of members: [String: JSONValue],
+        _ body: (_ position: Int, _ key: String, _ value: JSONValue) throws(Failure) -> Void
+    ) throws(Failure) {
+        let count = members.count
+        guard count > 1 else {
+            if let (key, value) = members.first { try body(0, key, value) }
+            return
         }
-        return indices
+        try withUnsafeTemporaryAllocation(of: NamedMember.self, capacity: count) { entries throws(Failure) in
+            var filled = 0
+            for (key, value) in members where filled < count {
+                entries.initializeElement(at: filled, to: NamedMember(key: key, value: value))
+                filled += 1
+            }
+            defer { _ = UnsafeMutableBufferPointer(rebasing: entries[0..<filled]).deinitialize() }
+            try withUnsafeTemporaryAllocation(of: Int.self, capacity: filled) { order throws(Failure) in
+                var order = order
+                for position in 0..<filled { order.initializeElement(at: position, to: position) }
+                order.sort { NamedMember.precedes(entries[$0], entries[$1]) }
+                for (position, index) in order.enumerated() {
+                    try body(position, entries[index].key, entries[index].value)
+                }
+            }
+        }
+    }
+
+    /// A member with its sort prefix: the name's first eight UTF-8 bytes, big-endian,
+    /// zero-padded.
+    private struct NamedMember {
+        let key: String
+        let value: JSONValue
+        let prefix: UInt64
+
+        init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
+            prefix = key.utf8.withContiguousStorageIfAvailable(Self.prefix) ?? Self.prefix(Array(key.utf8))
+        }
+
+        private static func prefix<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt64 {
+            var packed: UInt64 = 0
+            var taken = 0
+            for byte in bytes.prefix(8) {
+                packed = packed << 8 | UInt64(byte)
+                taken += 1
+            }
+            return packed << (8 * (8 - taken))
+        }
+
+        /// RFC 8785 order. Unequal prefixes decide by themselves when either is all ASCII:
+        /// then the first differing byte is a whole ASCII scalar on that side, where UTF-8
+        /// byte order and UTF-16 order agree; zero padding sorts a name before its
+        /// extensions, and a tie (e.g. `"a"` and `"a\u0000"`) goes to the full compare.
+        static func precedes(_ a: NamedMember, _ b: NamedMember) -> Bool {
+            let asciiMask: UInt64 = 0x8080_8080_8080_8080
+            if a.prefix != b.prefix, a.prefix & asciiMask == 0 || b.prefix & asciiMask == 0 {
+                return a.prefix < b.prefix
+            }
+            return utf16Precedes(a.key, b.key)
+        }
     }
 
     /// Whether `a` sorts before `b` by UTF-16 code units, as RFC 8785 §3.2.3 requires.
@@ -171,50 +229,13 @@ package enum CanonicalJSON {
         return a[index] < b[index]
     }
 
-    /// Appends `text` as a JSON string with RFC 8785's minimal escaping.
+    /// Appends `text` as a JSON string with RFC 8785's minimal escaping
+    /// (``ByteBuffer/appendQuoted(_:)``), for writers that build `[UInt8]` lines.
     static func appendQuoted(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        let done: Void? = text.utf8.withContiguousStorageIfAvailable { appendEscaped($0, to: &out) }
-        if done == nil {
-            Array(text.utf8).withUnsafeBufferPointer { appendEscaped($0, to: &out) }
+        ByteBuffer.with(scratchCapacity: 256) { buffer in
+            buffer.appendQuoted(text)
+            out.append(contentsOf: buffer.bytes)
         }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        var runStart = 0
-        for index in 0..<bytes.count {
-            let byte = bytes[index]
-            if byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") { continue }
-            // Copy the unescaped run in one go; most strings never get here at all.
-            if runStart < index {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-            }
-            runStart = index + 1
-            out.append(UInt8(ascii: "\\"))
-            switch byte {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
-            case 0x08: out.append(UInt8(ascii: "b"))
-            case 0x09: out.append(UInt8(ascii: "t"))
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0C: out.append(UInt8(ascii: "f"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            default:
-                out.append(UInt8(ascii: "u"))
-                out.append(UInt8(ascii: "0"))
-                out.append(UInt8(ascii: "0"))
-                out.append(hexDigit(byte >> 4))
-                out.append(hexDigit(byte & 0x0F))
-            }
-        }
-        if runStart < bytes.count {
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
-        }
-    }
-
-    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
-        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 }
 

@@ -4,7 +4,7 @@
 package enum JSONNumberFormatter {
     /// Appends the ECMAScript spelling of `value`. The caller must have checked that
     /// `value` is finite; non-finite values have no JSON spelling.
-    static func append(_ value: Double, to out: inout [UInt8]) {
+    static func append(_ value: Double, to out: inout ByteBuffer) {
         // Both zeros print as "0" (ECMAScript drops the sign of -0).
         if value == 0 {
             out.append(UInt8(ascii: "0"))
@@ -18,12 +18,22 @@ package enum JSONNumberFormatter {
         // Fast path for the common case (amounts, counts, versions): integers a double
         // holds exactly need no shortest-digit search and no temporary String.
         if magnitude < 9_007_199_254_740_992, magnitude == magnitude.rounded(.towardZero) {
-            appendDecimal(UInt64(magnitude), to: &out)
+            out.appendDecimal(UInt64(magnitude))
             return
         }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digits in
             let (count, exponent) = shortestDigits(of: magnitude, into: digits)
             layOut(digits: UnsafeBufferPointer(rebasing: digits[0..<count]), exponent: exponent, to: &out)
+        }
+    }
+
+    /// Appends the ECMAScript spelling of `value` to an array (for writers that build
+    /// `[UInt8]` lines); the `ByteBuffer` overload does the work.
+    static func append(_ value: Double, to out: inout [UInt8]) {
+        // The longest spelling is 25 bytes ("-0.0000012345678901234567").
+        ByteBuffer.with(scratchCapacity: 32) { buffer in
+            append(value, to: &buffer)
+            out.append(contentsOf: buffer.bytes)
         }
     }
 
@@ -36,15 +46,9 @@ package enum JSONNumberFormatter {
 
     /// Appends the decimal digits of `value`.
     static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var remaining = value
-            var start = 20
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
-                remaining /= 10
-            } while remaining != 0
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<20]))
+        ByteBuffer.with(scratchCapacity: 20) { buffer in
+            buffer.appendDecimal(value)
+            out.append(contentsOf: buffer.bytes)
         }
     }
 
@@ -94,31 +98,31 @@ package enum JSONNumberFormatter {
 
     /// Lays out `0.DIGITS × 10^n` by the rules of ECMAScript `Number::toString`
     /// (ECMA-262, section "Number::toString", steps for k, n).
-    private static func layOut(digits: UnsafeBufferPointer<UInt8>, exponent n: Int, to out: inout [UInt8]) {
+    private static func layOut(digits: UnsafeBufferPointer<UInt8>, exponent n: Int, to out: inout ByteBuffer) {
         let k = digits.count
         if k <= n, n <= 21 {
             // An integer below 10^21: all digits, then zeros.
-            out.append(contentsOf: digits)
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: n - k))
+            out.append(digits)
+            out.append(UInt8(ascii: "0"), times: n - k)
         } else if 0 < n, n <= 21 {
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[0..<n]))
+            out.append(UnsafeBufferPointer(rebasing: digits[0..<n]))
             out.append(UInt8(ascii: "."))
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[n..<k]))
+            out.append(UnsafeBufferPointer(rebasing: digits[n..<k]))
         } else if -6 < n, n <= 0 {
             out.append(UInt8(ascii: "0"))
             out.append(UInt8(ascii: "."))
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -n))
-            out.append(contentsOf: digits)
+            out.append(UInt8(ascii: "0"), times: -n)
+            out.append(digits)
         } else {
             out.append(digits[0])
             if k > 1 {
                 out.append(UInt8(ascii: "."))
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[1..<k]))
+                out.append(UnsafeBufferPointer(rebasing: digits[1..<k]))
             }
             out.append(UInt8(ascii: "e"))
             let power = n - 1
             out.append(power < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-            appendDecimal(UInt64(power.magnitude), to: &out)
+            out.appendDecimal(UInt64(power.magnitude))
         }
     }
 }

@@ -80,13 +80,13 @@ enum JSONPrettyPrinter {
                 return
             }
             out.append(UInt8(ascii: "{"))
-            for (position, index) in CanonicalJSON.sortedIndices(members).enumerated() {
+            CanonicalJSON.forEachMember(of: members) { position, key, value in
                 if position > 0 { out.append(UInt8(ascii: ",")) }
                 newline(indent: indent, level: level + 1, to: &out)
-                CanonicalJSON.appendQuoted(members[index].key, to: &out)
+                CanonicalJSON.appendQuoted(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 if indent != nil { out.append(UInt8(ascii: " ")) }
-                write(members[index].value, indent: indent, level: level + 1, to: &out)
+                write(value, indent: indent, level: level + 1, to: &out)
             }
             newline(indent: indent, level: level, to: &out)
             out.append(UInt8(ascii: "}"))

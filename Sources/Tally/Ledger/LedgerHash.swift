@@ -39,10 +39,11 @@ enum LedgerHash {
     static func hash(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
                      kind: String, amount: Int64?, currency: String?, quantity: Double?,
                      canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String) -> String {
-        let input = self.input(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
-                               kind: kind, amount: amount, currency: currency, quantity: quantity,
-                               canonicalPayload: canonicalPayload, recordedAt: recordedAt)
-        return Digest.hex(SHA256.hash(data: input))
+        withInput(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
+                  kind: kind, amount: amount, currency: currency, quantity: quantity,
+                  canonicalPayload: canonicalPayload, recordedAt: recordedAt) { input in
+            Digest.hex(SHA256.hash(data: UnsafeRawBufferPointer(input)))
+        }
     }
 
     /// The chain hash and the Merkle leaf hash of an event, from one layout of its bytes:
@@ -50,12 +51,14 @@ enum LedgerHash {
     static func hashes(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
                        kind: String, amount: Int64?, currency: String?, quantity: Double?,
                        canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String) -> (chain: String, leaf: Hash32) {
-        let input = self.input(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
-                               kind: kind, amount: amount, currency: currency, quantity: quantity,
-                               canonicalPayload: canonicalPayload, recordedAt: recordedAt)
-        let chain = Digest.hex(SHA256.hash(data: input))
-        let leaf = input.withUnsafeBytes { MerkleHash.leaf(UnsafeRawBufferPointer(rebasing: $0[(prevHash.utf8.count + 1)...])) }
-        return (chain, leaf)
+        withInput(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
+                  kind: kind, amount: amount, currency: currency, quantity: quantity,
+                  canonicalPayload: canonicalPayload, recordedAt: recordedAt) { input in
+            let bytes = UnsafeRawBufferPointer(input)
+            let chain = Digest.hex(SHA256.hash(data: bytes))
+            let leaf = MerkleHash.leaf(UnsafeRawBufferPointer(rebasing: bytes[(prevHash.utf8.count + 1)...]))
+            return (chain, leaf)
+        }
     }
 
     /// The Merkle leaf hash of an event given as a value (for proofs checked without the
@@ -74,41 +77,52 @@ enum LedgerHash {
         }
     }
 
-    /// `prev_hash + "\n" + JCS(E)`, laid out by hand (see the type's comment).
-    private static func input(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
-                              kind: String, amount: Int64?, currency: String?, quantity: Double?,
-                              canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + canonicalPayload.count)
-        out.append(contentsOf: prevHash.utf8)
-        out.append(UInt8(ascii: "\n"))
-        CanonicalJSON.appendASCII("{\"amount\":", to: &out)
-        if let amount { appendInteger(amount, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
-        CanonicalJSON.appendASCII(",\"currency\":", to: &out)
-        if let currency { CanonicalJSON.appendQuoted(currency, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
-        CanonicalJSON.appendASCII(",\"event_id\":", to: &out)
-        CanonicalJSON.appendQuoted(eventID, to: &out)
-        CanonicalJSON.appendASCII(",\"kind\":", to: &out)
-        CanonicalJSON.appendQuoted(kind, to: &out)
-        CanonicalJSON.appendASCII(",\"payload\":", to: &out)
-        out.append(contentsOf: canonicalPayload)
-        CanonicalJSON.appendASCII(",\"quantity\":", to: &out)
-        if let quantity, quantity.isFinite { JSONNumberFormatter.append(quantity, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
-        CanonicalJSON.appendASCII(",\"recorded_at\":", to: &out)
-        CanonicalJSON.appendQuoted(recordedAt, to: &out)
-        CanonicalJSON.appendASCII(",\"seq\":", to: &out)
-        appendInteger(seq, to: &out)
-        CanonicalJSON.appendASCII(",\"stream\":", to: &out)
-        CanonicalJSON.appendQuoted(stream, to: &out)
-        CanonicalJSON.appendASCII(",\"stream_version\":", to: &out)
-        appendInteger(streamVersion, to: &out)
-        out.append(UInt8(ascii: "}"))
-        return out
+    /// Calls `body` with `prev_hash + "\n" + JCS(E)`, laid out by hand (see the type's
+    /// comment) in stack space: this runs for every event appended, verified or imported.
+    private static func withInput<Result>(
+        prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
+        kind: String, amount: Int64?, currency: String?, quantity: Double?,
+        canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String,
+        _ body: (UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result {
+        ByteBuffer.with(scratchCapacity: 1_024) { out in
+            var prevHash = prevHash
+            prevHash.withUTF8 { out.append($0) }
+            out.append(UInt8(ascii: "\n"))
+            out.append("{\"amount\":")
+            if let amount { appendInteger(amount, to: &out) } else { out.append("null") }
+            out.append(",\"currency\":")
+            if let currency { out.appendQuoted(currency) } else { out.append("null") }
+            out.append(",\"event_id\":")
+            out.appendQuoted(eventID)
+            out.append(",\"kind\":")
+            out.appendQuoted(kind)
+            out.append(",\"payload\":")
+            out.append(canonicalPayload)
+            out.append(",\"quantity\":")
+            if let quantity, quantity.isFinite { JSONNumberFormatter.append(quantity, to: &out) } else { out.append("null") }
+            out.append(",\"recorded_at\":")
+            out.appendQuoted(recordedAt)
+            out.append(",\"seq\":")
+            appendInteger(seq, to: &out)
+            out.append(",\"stream\":")
+            out.appendQuoted(stream)
+            out.append(",\"stream_version\":")
+            appendInteger(streamVersion, to: &out)
+            out.append(UInt8(ascii: "}"))
+            return body(out.bytes)
+        }
     }
 
     /// An integer as JCS writes it (exact for |value| ≤ 2^53, which validation ensures).
     static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         JSONNumberFormatter.appendDecimal(value.magnitude, to: &out)
+    }
+
+    /// An integer as JCS writes it, into a ``ByteBuffer``.
+    static func appendInteger(_ value: Int64, to out: inout ByteBuffer) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        out.appendDecimal(value.magnitude)
     }
 }

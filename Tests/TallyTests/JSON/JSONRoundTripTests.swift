@@ -88,6 +88,33 @@ import Testing
         }
     }
 
+    /// The writers order members by an 8-byte prefix first; names that share it, end inside
+    /// it, or hold non-ASCII bytes there must still come out in UTF-16 order.
+    @Test func objectMembersComeOutInUTF16OrderWhateverTheirFirstEightBytes() {
+        var generator = Generator(random: SeededGenerator(seed: 0x0B_1E_C7))
+        let stems = ["", "a", "invoice", "invoices/", "\u{E000}", "\u{1F600}", "é", "a\u{0}"]
+        for _ in 0..<2_000 {
+            var members: [String: JSONValue] = [:]
+            for _ in 0..<generator.int(24) {
+                let stem = stems[generator.int(stems.count)]
+                let name: String
+                switch generator.int(4) {
+                case 0: name = stem
+                case 1: name = stem + "\u{0}"
+                default: name = stem + generator.string()
+                }
+                members[name] = .null
+            }
+            var written: [String] = []
+            CanonicalJSON.forEachMember(of: members) { position, key, _ in
+                #expect(position == written.count)
+                written.append(key)
+            }
+            let expected = members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+            #expect(written == expected, "\(expected.map { Array($0.unicodeScalars) })")
+        }
+    }
+
     @Test func reformattedCanonicalTextIsStillTheSameDocument() throws {
         var generator = Generator(random: SeededGenerator(seed: 0xF0_4D))
         for _ in 0..<500 {
