@@ -31,14 +31,18 @@ enum MerkleLog {
         let covered = Swift.min(coveredNodes << Int64(lowestStoredLevel), size & ~Int64((1 << lowestStoredLevel) - 1))
         var frontier: MerkleFrontier
         do {
-            frontier = try MerkleFrontier(size: covered, nodes: NodeSource(db: db))
+            frontier = try MerkleFrontier(size: covered, nodes: NodeSource(db: db, leafLimit: covered))
         } catch {
             throw translate(error, db: db)
         }
         var start = covered + 1
         while start <= size {
             let through = Swift.min(size, start + 4_095)
-            for (_, leaf) in try leaves(from: start, through: through, on: db) {
+            let leaves = try leafHashes(from: start, through: through, on: db)
+            guard leaves.count == Int(through - start + 1) else {
+                throw TallyError.corruptDatabase(path: db.path, detail: "ledger seq \(start + Int64(leaves.count)) is missing, below the ledger's last seq \(size)")
+            }
+            for leaf in leaves {
                 if storing { try append(leaf: leaf, to: &frontier, on: db) } else { try appendUnstored(leaf: leaf, to: &frontier) }
             }
             start = through + 1
@@ -86,8 +90,22 @@ enum MerkleLog {
     // MARK: Reading the tree
 
     /// Reads nodes for ``MerkleTree``: level ≥ 4 from the table, below from the events.
-    struct NodeSource: MerkleNodeSource {
+    ///
+    /// One proof asks for several low nodes, almost all inside the one or two blocks of
+    /// 16 events at its sizes' right edges; so the events of a block are read (and verified)
+    /// once, in one query, and their leaf hashes kept for the rest of the call. A block is
+    /// read only up to `leafLimit`, the largest tree size the caller asks about, so events
+    /// outside that tree are never read. Use one source per call.
+    final class NodeSource: MerkleNodeSource {
         let db: Connection
+        let leafLimit: Int64
+        /// Leaf hashes by block (the level-4 index): leaf `j` of the block is seq `16·block + j + 1`.
+        private var blocks: [Int64: [Hash32]] = [:]
+
+        init(db: Connection, leafLimit: Int64) {
+            self.db = db
+            self.leafLimit = leafLimit
+        }
 
         func node(level: Int, index: Int64) throws -> Hash32 {
             if level >= MerkleLog.lowestStoredLevel {
@@ -98,16 +116,30 @@ enum MerkleLog {
                 }
                 return hash
             }
-            let first = index << Int64(level) + 1
-            let leaves = try MerkleLog.leaves(from: first, through: first + (1 << Int64(level)) - 1, on: db).map(\.leaf)
-            guard leaves.count == 1 << level else {
-                throw TallyError.corruptDatabase(path: db.path, detail: "ledger seqs \(first)… are missing under Merkle node (level \(level), index \(index))")
+            let firstLeaf = index << Int64(level)
+            let width = 1 << level
+            let block = firstLeaf >> Int64(MerkleLog.lowestStoredLevel)
+            let leaves = try leavesOfBlock(block)
+            let offset = Int(firstLeaf - block << Int64(MerkleLog.lowestStoredLevel))
+            guard offset + width <= leaves.count else {
+                throw TallyError.corruptDatabase(path: db.path, detail: "ledger seqs \(firstLeaf + 1)… are missing under Merkle node (level \(level), index \(index))")
             }
-            var layer = leaves
+            var layer = Array(leaves[offset..<offset + width])
             while layer.count > 1 {
                 layer = stride(from: 0, to: layer.count, by: 2).map { MerkleHash.node(layer[$0], layer[$0 + 1]) }
             }
             return layer[0]
+        }
+
+        /// The leaf hashes of `block`'s events up to `leafLimit`, read once; stops at the
+        /// first missing seq.
+        private func leavesOfBlock(_ block: Int64) throws(TallyError) -> [Hash32] {
+            if let cached = blocks[block] { return cached }
+            let first = block << Int64(MerkleLog.lowestStoredLevel) + 1
+            let last = Swift.min(leafLimit, first + (1 << Int64(MerkleLog.lowestStoredLevel)) - 1)
+            let leaves = try MerkleLog.leafHashes(from: first, through: last, on: db)
+            blocks[block] = leaves
+            return leaves
         }
     }
 
@@ -132,6 +164,22 @@ enum MerkleLog {
         var result: [(event: LedgerEvent, leaf: Hash32)] = []
         while try statement.step() {
             result.append(try LedgerTable.eventAndLeaf(from: statement, path: db.path))
+        }
+        return result
+    }
+
+    /// The leaf hashes of events `from…through` (each verified), stopping at the first seq
+    /// that is missing.
+    static func leafHashes(from: Int64, through: Int64, on db: Connection) throws(TallyError) -> [Hash32] {
+        let statement = try db.statement(leavesSQL)
+        defer { statement.reset() }
+        try statement.bind(from, at: 1)
+        try statement.bind(through, at: 2)
+        var result: [Hash32] = []
+        result.reserveCapacity(Int(Swift.max(0, Swift.min(through - from + 1, 4_096))))
+        while try statement.step() {
+            guard statement.int64(0) == from + Int64(result.count) else { break }
+            result.append(try LedgerTable.verifiedLeaf(from: statement, path: db.path))
         }
         return result
     }

@@ -64,7 +64,7 @@ extension Store {
             guard let (event, leaf) = try MerkleLog.leaves(from: seq, through: seq, on: db).first else {
                 throw TallyError.corruptDatabase(path: db.path, detail: "ledger seq \(seq) is missing")
             }
-            let tree = MerkleTree(nodes: MerkleLog.NodeSource(db: db))
+            let tree = MerkleTree(nodes: MerkleLog.NodeSource(db: db, leafLimit: treeSize))
             do {
                 let path = try tree.inclusionProof(leafIndex: seq - 1, size: treeSize)
                 let root = try tree.root(size: treeSize)
@@ -87,7 +87,7 @@ extension Store {
             guard oldSize >= 1, oldSize <= newSize, newSize <= head else {
                 throw TallyError.invalidInput(field: "sizes", reason: "\(oldSize) → \(newSize) is not a pair 1 ≤ old ≤ new ≤ \(head) (the ledger's size)")
             }
-            let tree = MerkleTree(nodes: MerkleLog.NodeSource(db: db))
+            let tree = MerkleTree(nodes: MerkleLog.NodeSource(db: db, leafLimit: newSize))
             do {
                 let path = try tree.consistencyProof(from: oldSize, to: newSize)
                 return ConsistencyProof(oldSize: oldSize, newSize: newSize, oldRoot: try tree.root(size: oldSize).hex,

@@ -485,7 +485,7 @@ private struct SnapshotImporter {
             throw fail("a checkpoint of \(size) events, beyond the snapshot's ledger (\(lastEvent.seq) events)")
         }
         // The tree the events just imported (or matched) build must have this root.
-        let tree = MerkleTree(nodes: MerkleLog.NodeSource(db: db))
+        let tree = MerkleTree(nodes: MerkleLog.NodeSource(db: db, leafLimit: size))
         let actual: Hash32
         do {
             actual = try tree.root(size: size)

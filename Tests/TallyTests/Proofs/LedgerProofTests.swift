@@ -29,7 +29,7 @@ struct LedgerProofTests {
     }
 
     private func root(_ store: Store, size: Int64) throws -> Hash32 {
-        try store.sql { db in try MerkleTree(nodes: MerkleLog.NodeSource(db: db)).root(size: size) }
+        try store.sql { db in try MerkleTree(nodes: MerkleLog.NodeSource(db: db, leafLimit: size)).root(size: size) }
     }
 
     @Test("single appends, batches, combined writes, group commit and imports all keep the stored tree equal to RFC 9162's")
@@ -203,6 +203,40 @@ struct LedgerProofTests {
         let report = try cut.verify()
         #expect(report.findings.contains { $0.detail.contains("covers 64 events but the ledger has 40") }, "\(report.findings)")
         #expect(report.findings.contains { $0.detail.contains("beyond the tree") }, "\(report.findings)")
+    }
+
+    @Test("a proof verifies the events of its own tree and reads none beyond it; a re-hashed payload that is not JSON is refused")
+    func proofsReadTheirOwnTreeOnly() throws {
+        let stores = TestStores(.sqlite)
+        let store = try store(stores, events: 40)
+        var reference = try self.reference(store)
+        // Seq 37 is altered behind Tally's back, in the same block of 16 events as sizes 33…48.
+        try ReconcileFixture.tamper(store.path, "UPDATE ledger SET amount = amount + 1 WHERE seq = 37", dropping: ["ledger_no_update"])
+
+        let inside36 = try store.consistencyProof(from: 5, to: 36)
+        #expect(inside36.newRoot == reference.mth(0..<36).hex)
+        #expect(inside36.oldRoot == reference.mth(0..<5).hex)
+        #expect(try store.inclusionProof(seq: 35, treeSize: 36).root == reference.mth(0..<36).hex)
+        for attempt in [{ _ = try store.consistencyProof(from: 5, to: 38) }, { _ = try store.inclusionProof(seq: 35, treeSize: 37) }] {
+            let error = try #require(throws: TallyError.self) { try attempt() }
+            #expect(error.problem.contains("ledger seq 37 was altered"), "\(error)")
+        }
+
+        // A payload replaced by bytes that are not JSON by Tally's rules (SQLite's json_valid
+        // accepts a repeated name), with the hash recomputed over them, passes the hash check
+        // but not the payload check.
+        var cursor = store.ledger.events(from: 33, through: 33)
+        let event = try #require(try cursor.collect().first)
+        let garbage = Array(#"{"a":1,"a":2}"#.utf8)
+        let hash = garbage.withUnsafeBufferPointer {
+            LedgerHash.hash(prevHash: event.prevHash, seq: event.seq, eventID: event.eventID, stream: event.stream,
+                            streamVersion: event.streamVersion, kind: event.kind, amount: event.amount, currency: event.currency,
+                            quantity: event.quantity, canonicalPayload: $0, recordedAt: event.recordedAt)
+        }
+        try ReconcileFixture.tamper(store.path, #"UPDATE ledger SET payload = '{"a":1,"a":2}', hash = '\#(hash)' WHERE seq = 33"#,
+                                    dropping: ["ledger_no_update"])
+        let error = try #require(throws: TallyError.self) { try store.consistencyProof(from: 5, to: 34) }
+        #expect(error.problem.contains("ledger seq 33 has a payload that is not valid JSON"), "\(error)")
     }
 
     @Test("events added without Tally leave nodes missing (reported); the next append through Tally rebuilds them")
