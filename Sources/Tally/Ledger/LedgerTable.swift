@@ -34,24 +34,38 @@ enum LedgerTable {
         let statement = try db.statement(tipSQL)
         defer { statement.reset() }
         guard try statement.step() else { return (0, Digest.zeroHash) }
-        return try verifiedLink(from: statement, path: db.path)
+        let link = try verifiedLink(from: statement, path: db.path)
+        return (link.seq, link.hash)
     }
 
-    /// The current row's seq and hash, its hash recomputed from the stored columns. The
-    /// payload is hashed as stored and never parsed (every append reads the tip, and a
-    /// parse would be a third of the work): the hash matches only if those bytes are the
-    /// canonical text hashed when the event was written, which is also valid JSON.
-    private static func verifiedLink(from row: Statement, path: String) throws(TallyError) -> (seq: Int64, hash: String) {
-        let (seq, eventID, stream, streamVersion) = (row.int64(0), row.string(1), row.string(2), row.int64(3))
+    /// The current row's seq, stored hash and Merkle leaf hash, its chain hash recomputed
+    /// from the stored columns: what an append needs of the tip, and a proof or the tree's
+    /// growth of every event.
+    ///
+    /// The payload is hashed as stored and never built into a tree (every append reads the
+    /// tip, and a parse would be a third of the work). It is still checked to be JSON: the
+    /// canonical recognizer vouches for what Tally writes, the strict parser decides the
+    /// rest (a payload someone rewrote and re-hashed at the sqlite3 prompt).
+    static func verifiedLink(from row: Statement, path: String) throws(TallyError) -> (seq: Int64, hash: String, leaf: Hash32) {
+        let seq = row.int64(0)
+        do {
+            try row.withUTF8(8) { (bytes) throws(JSONParseError) in
+                if CanonicalJSON.canonicalValueEnd(in: bytes, from: 0) == bytes.count { return }
+                _ = try JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(bytes))
+            }
+        } catch {
+            throw TallyError.corruptDatabase(path: path, detail: "ledger seq \(seq) has a payload that is not valid JSON: \(error)")
+        }
+        let (eventID, stream, streamVersion) = (row.string(1), row.string(2), row.int64(3))
         let (kind, amount, currency, quantity) = (row.string(4), row.optionalInt64(5), row.optionalString(6), row.optionalDouble(7))
         let (recordedAt, prevHash, stored) = (row.string(9), row.string(10), row.string(11))
-        let computed = row.withUTF8(8) {
-            LedgerHash.hash(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
-                            kind: kind, amount: amount, currency: currency, quantity: quantity, canonicalPayload: $0,
-                            recordedAt: recordedAt)
+        let (computed, leaf) = row.withUTF8(8) {
+            LedgerHash.hashes(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
+                              kind: kind, amount: amount, currency: currency, quantity: quantity,
+                              canonicalPayload: $0, recordedAt: recordedAt)
         }
         guard computed == stored else { throw altered(seq: seq, computed: computed, stored: stored, path: path) }
-        return (seq, stored)
+        return (seq, stored, leaf)
     }
 
     private static func altered(seq: Int64, computed: String, stored: String, path: String) -> TallyError {
@@ -316,34 +330,6 @@ enum LedgerTable {
         }
         guard computed == event.hash else { throw altered(seq: event.seq, computed: computed, stored: event.hash, path: path) }
         return (event, leaf)
-    }
-
-    /// The Merkle leaf hash of the current row, its chain hash verified, without building the
-    /// event: proofs and the tree's growth need only the hash, and parsing every payload
-    /// into a tree was most of their work.
-    ///
-    /// The payload is still checked to be JSON: by the canonical recognizer when it can
-    /// vouch for the bytes (what Tally writes), else by the strict parser.
-    static func verifiedLeaf(from row: Statement, path: String) throws(TallyError) -> Hash32 {
-        let seq = row.int64(0)
-        do {
-            try row.withUTF8(8) { (bytes) throws(JSONParseError) in
-                if CanonicalJSON.canonicalValueEnd(in: bytes, from: 0) == bytes.count { return }
-                _ = try JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(bytes))
-            }
-        } catch {
-            throw TallyError.corruptDatabase(path: path, detail: "ledger seq \(seq) has a payload that is not valid JSON: \(error)")
-        }
-        let eventID = row.string(1), stream = row.string(2), streamVersion = row.int64(3), kind = row.string(4)
-        let amount = row.optionalInt64(5), currency = row.optionalString(6), quantity = row.optionalDouble(7)
-        let recordedAt = row.string(9), prevHash = row.string(10), stored = row.string(11)
-        let (computed, leaf) = row.withUTF8(8) {
-            LedgerHash.hashes(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
-                              kind: kind, amount: amount, currency: currency, quantity: quantity,
-                              canonicalPayload: $0, recordedAt: recordedAt)
-        }
-        guard computed == stored else { throw altered(seq: seq, computed: computed, stored: stored, path: path) }
-        return leaf
     }
 
     /// Reads the current row without checking its hash (chain verification reports breaks

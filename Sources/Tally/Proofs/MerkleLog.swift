@@ -179,7 +179,7 @@ enum MerkleLog {
         result.reserveCapacity(Int(Swift.max(0, Swift.min(through - from + 1, 4_096))))
         while try statement.step() {
             guard statement.int64(0) == from + Int64(result.count) else { break }
-            result.append(try LedgerTable.verifiedLeaf(from: statement, path: db.path))
+            result.append(try LedgerTable.verifiedLink(from: statement, path: db.path).leaf)
         }
         return result
     }

@@ -205,7 +205,7 @@ struct LedgerProofTests {
         #expect(report.findings.contains { $0.detail.contains("beyond the tree") }, "\(report.findings)")
     }
 
-    @Test("a proof verifies the events of its own tree and reads none beyond it; a re-hashed payload that is not JSON is refused")
+    @Test("a proof verifies the events of its own tree and reads none beyond it; a re-hashed payload that is not JSON is refused by proofs and appends")
     func proofsReadTheirOwnTreeOnly() throws {
         let stores = TestStores(.sqlite)
         let store = try store(stores, events: 40)
@@ -237,6 +237,18 @@ struct LedgerProofTests {
                                     dropping: ["ledger_no_update"])
         let error = try #require(throws: TallyError.self) { try store.consistencyProof(from: 5, to: 34) }
         #expect(error.problem.contains("ledger seq 33 has a payload that is not valid JSON"), "\(error)")
+        // The tip an append extends is read the same way.
+        let tip = try store.ledger.head()
+        let tipEvent = try #require(try { var cursor = store.ledger.events(from: tip.seq, through: tip.seq); return try cursor.collect().first }())
+        let tipHash = garbage.withUnsafeBufferPointer {
+            LedgerHash.hash(prevHash: tipEvent.prevHash, seq: tipEvent.seq, eventID: tipEvent.eventID, stream: tipEvent.stream,
+                            streamVersion: tipEvent.streamVersion, kind: tipEvent.kind, amount: tipEvent.amount,
+                            currency: tipEvent.currency, quantity: tipEvent.quantity, canonicalPayload: $0, recordedAt: tipEvent.recordedAt)
+        }
+        try ReconcileFixture.tamper(store.path, #"UPDATE ledger SET payload = '{"a":1,"a":2}', hash = '\#(tipHash)' WHERE seq = \#(tip.seq)"#,
+                                    dropping: ["ledger_no_update"])
+        let appendError = try #require(throws: TallyError.self) { try store.ledger.append(stream: "s/0", kind: "charge") }
+        #expect(appendError.problem.contains("ledger seq \(tip.seq) has a payload that is not valid JSON"), "\(appendError)")
     }
 
     @Test("events added without Tally leave nodes missing (reported); the next append through Tally rebuilds them")
