@@ -179,7 +179,10 @@ enum MerkleLog {
         result.reserveCapacity(Int(Swift.max(0, Swift.min(through - from + 1, 4_096))))
         while try statement.step() {
             guard statement.int64(0) == from + Int64(result.count) else { break }
-            result.append(try LedgerTable.verifiedLink(from: statement, path: db.path).leaf)
+            guard let leaf = try LedgerTable.verifiedLink(from: statement, path: db.path, computingLeaf: true).leaf else {
+                throw TallyError.internal("LedgerTable.verifiedLink returned no leaf hash although asked for one")
+            }
+            result.append(leaf)
         }
         return result
     }
