@@ -128,7 +128,7 @@ struct ByteBuffer: ~Copyable {
         var runStart = 0
         for offset in 0..<text.count {
             let byte = text[offset]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            guard Self.needsEscape(byte) else { continue }
             append(UnsafeBufferPointer(rebasing: text[runStart..<offset]))
             reserve(6)
             appendEscape(byte)
@@ -136,6 +136,13 @@ struct ByteBuffer: ~Copyable {
         }
         append(UnsafeBufferPointer(rebasing: text[runStart...]))
         append(UInt8(ascii: "\""))
+    }
+
+    /// Whether canonical JSON escapes `byte` inside a string: `"`, `\` and the control
+    /// characters below U+0020.
+    @inline(__always)
+    static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
     /// Writes the escape for `byte` (a quote, a backslash or a control character); the

@@ -232,6 +232,15 @@ package enum CanonicalJSON {
     /// Appends `text` as a JSON string with RFC 8785's minimal escaping
     /// (``ByteBuffer/appendQuoted(_:)``), for writers that build `[UInt8]` lines.
     static func appendQuoted(_ text: String, to out: inout [UInt8]) {
+        // Most strings (keys, ids, hashes, timestamps) need no escape: copy them whole.
+        let copied: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard !bytes.contains(where: ByteBuffer.needsEscape) else { return false }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: bytes)
+            out.append(UInt8(ascii: "\""))
+            return true
+        }
+        if copied == true { return }
         ByteBuffer.with(scratchCapacity: 256) { buffer in
             buffer.appendQuoted(text)
             out.append(contentsOf: buffer.bytes)
