@@ -1,6 +1,7 @@
 /// The ledger's Merkle tree (RFC 9162 §2.1) as the database keeps it: the events are the
 /// leaves, `merkle_nodes` holds the roots of complete subtrees of level 4 and up, and the
-/// levels below are recomputed from at most 8 events when a proof needs them.
+/// levels below are recomputed from the events of their block of 16 when a proof needs them
+/// (``NodeSource`` reads each block once per call).
 ///
 /// The tree grows in the transaction that appends the events: each append feeds its leaf
 /// to a ``MerkleFrontier`` (the right edge of the tree, at most 63 hashes) that reports the
