@@ -39,8 +39,18 @@ struct GlobalOptions: ParsableArguments {
     /// Whether --db names a PostgreSQL database (a `postgresql://` URI or a libpq
     /// `key=value` string) rather than a file.
     var isPostgres: Bool {
-        let path = databasePath
-        return path.hasPrefix("postgresql://") || path.hasPrefix("postgres://") || path.contains("dbname=") || path.contains("host=") && path.contains(" ")
+        let path = Array(databasePath.utf8)
+        func has(_ part: StaticString) -> Bool {
+            let needle = UnsafeBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount)
+            guard needle.count <= path.count else { return false }
+            return (0...(path.count - needle.count)).contains { start in path[start..<start + needle.count].elementsEqual(needle) }
+        }
+        func starts(with part: StaticString) -> Bool {
+            path.starts(with: UnsafeBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount))
+        }
+        // Byte comparisons: every `tally` run asks this, and `String.contains` (string
+        // processing) cost ≈ 0.4 M instructions on first use, 3 % of a `tally append`.
+        return starts(with: "postgresql://") || starts(with: "postgres://") || has("dbname=") || has("host=") && has(" ")
     }
 
     /// Opens the store with these options.
