@@ -44,6 +44,15 @@ struct ByteBuffer: ~Copyable {
         }
     }
 
+    /// Runs `body` on a buffer with `scratchCapacity` bytes of stack space and appends what
+    /// it wrote to `out`: how writers that build `[UInt8]` lines use the buffer's routines.
+    static func append(to out: inout [UInt8], scratchCapacity: Int, _ body: (inout ByteBuffer) -> Void) {
+        with(scratchCapacity: scratchCapacity) { buffer in
+            body(&buffer)
+            out.append(contentsOf: buffer.bytes)
+        }
+    }
+
     /// The bytes written so far; valid until the buffer next grows or ends.
     var bytes: UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: start, count: count)

@@ -241,10 +241,7 @@ package enum CanonicalJSON {
             return true
         }
         if copied == true { return }
-        ByteBuffer.with(scratchCapacity: 256) { buffer in
-            buffer.appendQuoted(text)
-            out.append(contentsOf: buffer.bytes)
-        }
+        ByteBuffer.append(to: &out, scratchCapacity: 256) { $0.appendQuoted(text) }
     }
 }
 

@@ -31,10 +31,7 @@ package enum JSONNumberFormatter {
     /// `[UInt8]` lines); the `ByteBuffer` overload does the work.
     static func append(_ value: Double, to out: inout [UInt8]) {
         // The longest spelling is 25 bytes ("-0.0000012345678901234567").
-        ByteBuffer.with(scratchCapacity: 32) { buffer in
-            append(value, to: &buffer)
-            out.append(contentsOf: buffer.bytes)
-        }
+        ByteBuffer.append(to: &out, scratchCapacity: 32) { append(value, to: &$0) }
     }
 
     /// The ECMAScript spelling of a finite `value` as a String (used in error messages).
@@ -46,10 +43,7 @@ package enum JSONNumberFormatter {
 
     /// Appends the decimal digits of `value`.
     static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        ByteBuffer.with(scratchCapacity: 20) { buffer in
-            buffer.appendDecimal(value)
-            out.append(contentsOf: buffer.bytes)
-        }
+        ByteBuffer.append(to: &out, scratchCapacity: 20) { $0.appendDecimal(value) }
     }
 
     /// Finds the shortest digit string that reads back as `value` (positive, finite,

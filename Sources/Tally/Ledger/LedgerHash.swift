@@ -116,8 +116,7 @@ enum LedgerHash {
 
     /// An integer as JCS writes it (exact for |value| ≤ 2^53, which validation ensures).
     static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        JSONNumberFormatter.appendDecimal(value.magnitude, to: &out)
+        ByteBuffer.append(to: &out, scratchCapacity: 24) { appendInteger(value, to: &$0) }
     }
 
     /// An integer as JCS writes it, into a ``ByteBuffer``.

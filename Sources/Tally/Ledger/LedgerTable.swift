@@ -39,16 +39,15 @@ enum LedgerTable {
     }
 
     /// The current row's seq and stored hash, its chain hash recomputed from the stored
-    /// columns, and with `computingLeaf` its Merkle leaf hash from the same layout of its
-    /// bytes: what an append needs of the tip (no leaf: that would be one more SHA-256 per
-    /// transaction), and a proof or the tree's growth of every event.
+    /// columns, and its Merkle leaf hash from the same layout of its bytes: what an append
+    /// needs of the tip (which ignores the leaf: one SHA-256 of a few hundred bytes per
+    /// transaction, kept for one code path), and a proof or the tree's growth of every event.
     ///
     /// The payload is hashed as stored and never built into a tree (every append reads the
     /// tip, and a parse would be a third of the work). It is still checked to be JSON: the
     /// canonical recognizer vouches for what Tally writes, the strict parser decides the
     /// rest (a payload someone rewrote and re-hashed at the sqlite3 prompt).
-    static func verifiedLink(from row: Statement, path: String,
-                             computingLeaf: Bool = false) throws(TallyError) -> (seq: Int64, hash: String, leaf: Hash32?) {
+    static func verifiedLink(from row: Statement, path: String) throws(TallyError) -> (seq: Int64, hash: String, leaf: Hash32) {
         let seq = row.int64(0)
         do {
             try row.withUTF8(8) { (bytes) throws(JSONParseError) in
@@ -61,16 +60,10 @@ enum LedgerTable {
         let (eventID, stream, streamVersion) = (row.string(1), row.string(2), row.int64(3))
         let (kind, amount, currency, quantity) = (row.string(4), row.optionalInt64(5), row.optionalString(6), row.optionalDouble(7))
         let (recordedAt, prevHash, stored) = (row.string(9), row.string(10), row.string(11))
-        let (computed, leaf) = row.withUTF8(8) { (payload) -> (String, Hash32?) in
-            if computingLeaf {
-                let both = LedgerHash.hashes(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream,
-                                             streamVersion: streamVersion, kind: kind, amount: amount, currency: currency,
-                                             quantity: quantity, canonicalPayload: payload, recordedAt: recordedAt)
-                return (both.chain, both.leaf)
-            }
-            return (LedgerHash.hash(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
-                                    kind: kind, amount: amount, currency: currency, quantity: quantity,
-                                    canonicalPayload: payload, recordedAt: recordedAt), nil)
+        let (computed, leaf) = row.withUTF8(8) {
+            LedgerHash.hashes(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
+                              kind: kind, amount: amount, currency: currency, quantity: quantity,
+                              canonicalPayload: $0, recordedAt: recordedAt)
         }
         guard computed == stored else { throw altered(seq: seq, computed: computed, stored: stored, path: path) }
         return (seq, stored, leaf)

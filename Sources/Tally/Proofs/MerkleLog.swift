@@ -41,7 +41,7 @@ enum MerkleLog {
             let through = Swift.min(size, start + 4_095)
             let leaves = try leafHashes(from: start, through: through, on: db)
             guard leaves.count == Int(through - start + 1) else {
-                throw TallyError.corruptDatabase(path: db.path, detail: "ledger seq \(start + Int64(leaves.count)) is missing, below the ledger's last seq \(size)")
+                throw TallyError.corruptDatabase(path: db.path, detail: "ledger seq \(start + Int64(leaves.count)) is missing, below the ledger's last seq \(size): events were deleted outside Tally; Store.verify() reports what else changed, and Store.restore(from:to:) brings back a backup")
             }
             for leaf in leaves {
                 if storing { try append(leaf: leaf, to: &frontier, on: db) } else { try appendUnstored(leaf: leaf, to: &frontier) }
@@ -180,10 +180,7 @@ enum MerkleLog {
         result.reserveCapacity(Int(Swift.max(0, Swift.min(through - from + 1, 4_096))))
         while try statement.step() {
             guard statement.int64(0) == from + Int64(result.count) else { break }
-            guard let leaf = try LedgerTable.verifiedLink(from: statement, path: db.path, computingLeaf: true).leaf else {
-                throw TallyError.internal("LedgerTable.verifiedLink returned no leaf hash although asked for one")
-            }
-            result.append(leaf)
+            result.append(try LedgerTable.verifiedLink(from: statement, path: db.path).leaf)
         }
         return result
     }

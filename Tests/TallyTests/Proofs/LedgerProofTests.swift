@@ -251,6 +251,19 @@ struct LedgerProofTests {
         #expect(appendError.problem.contains("ledger seq \(tip.seq) has a payload that is not valid JSON"), "\(appendError)")
     }
 
+    @Test("an event deleted behind Tally's back where the tree must be rebuilt stops the next append, naming the seq and what to do")
+    func deletedEventStopsTheRebuild() throws {
+        let stores = TestStores(.sqlite)
+        let path = try store(stores, events: 40).path
+        // Seqs 33…40 are past the last stored level-4 node: a new store replays them.
+        try ReconcileFixture.tamper(path, "DELETE FROM ledger WHERE seq = 35", dropping: ["ledger_no_delete"])
+        let reopened = try Store(path: path)
+        let error = try #require(throws: TallyError.self) { try reopened.ledger.append(stream: "s/0", kind: "charge") }
+        #expect(error.problem.contains("ledger seq 35 is missing, below the ledger's last seq 40"), "\(error)")
+        #expect(error.problem.contains("Store.restore(from:to:)"), "\(error)")
+        #expect(try reopened.ledger.head().seq == 40)
+    }
+
     @Test("events added without Tally leave nodes missing (reported); the next append through Tally rebuilds them")
     func eventsFromElsewhere() throws {
         let stores = TestStores(.sqlite)
