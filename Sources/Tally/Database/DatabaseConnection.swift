@@ -28,6 +28,14 @@ package protocol DatabaseConnection: AnyObject {
     var changes: Int { get }
     /// True while a transaction is open.
     var isInTransaction: Bool { get }
+    /// Rows this connection has inserted, updated or deleted since it opened, in committed
+    /// and rolled-back transactions alike (SQLite's `sqlite3_total_changes64`); 0 on
+    /// PostgreSQL, which does not count them.
+    var totalChanges: Int64 { get }
+    /// A number that moves whenever another connection, of any process, commits to the
+    /// database, and never for this connection's own commits (SQLite's
+    /// `PRAGMA data_version`); nil on PostgreSQL, which has no such counter.
+    func otherCommitsVersion() throws(TallyError) -> Int64?
 
     /// Starts a transaction of `kind`.
     func begin(_ kind: TransactionKind) throws(TallyError)

@@ -142,7 +142,7 @@ public struct Ledger: Sendable {
         var appended = 0
         do {
             try store.withWriter { (db: Connection) throws(TallyError) -> Void in
-                var cursor = LedgerTable.AppendCursor(frontier: store.merkleFrontier.withLock { $0 })
+                var cursor = store.appendMemo.withLock { LedgerTable.AppendCursor(takingFrom: &$0, on: db) }
                 try db.transaction(.immediate) { () throws(TallyError) -> Void in
                     if batch.requests.count == 1, !batch.mayGrow {
                         let lone = batch.requests[0]
@@ -161,7 +161,8 @@ public struct Ledger: Sendable {
                 for request in batch.requests {
                     if case let .success(results) = request.result { appended += results.filter { !$0.replayed }.count }
                 }
-                if appended > 0, let frontier = cursor.frontier { store.merkleFrontier.withLock { $0 = frontier } }
+                let memo = cursor.memoAfterCommit(on: db)
+                store.appendMemo.withLock { $0 = memo }
                 let (events, head) = (appended, cursor.tip?.seq)
                 batch.afterCallersWoken = { store.afterCommit(touchedKeys: [], appendedEvents: events, headSeq: head) }
             }

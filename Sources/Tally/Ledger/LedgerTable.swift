@@ -99,14 +99,89 @@ enum LedgerTable {
     /// that read it; a fresh cursor reads everything from the database.
     struct AppendCursor {
         var tip: (seq: Int64, hash: String)?
+        /// Versions of the streams this transaction read or appended to.
         var streamVersions: [String: Int64] = [:]
-        /// The Merkle tree's right edge; the store's cached one to start with (used only if
-        /// it is at the tip's size, else rebuilt).
+        /// The Merkle tree's right edge; the memo's to start with (used only if it is at the
+        /// tip's size, else rebuilt).
         var frontier: MerkleFrontier?
+        /// What the writer knew when its last transaction committed, until the first append
+        /// of this one decides whether it still holds.
+        private var memo: AppendMemo?
+        /// The memo's stream versions, once the first append trusted it; read-only here, so
+        /// the savepoint copies of a batch share it instead of copying it.
+        private var rememberedVersions: [String: Int64] = [:]
+        /// The connection's change count when this transaction began.
+        private let changesAtStart: Int64
+        /// `PRAGMA data_version` as the first append of this transaction read it (SQLite).
+        private var dataVersion: Int64?
 
-        init(frontier: MerkleFrontier? = nil) {
-            self.frontier = frontier
+        /// A cursor for a transaction about to begin on `db`, starting from the writer's
+        /// memo. The memo's stream versions move into the cursor (the memo keeps the rest),
+        /// so that adding this transaction's to them at the commit copies nothing.
+        init(takingFrom memo: inout AppendMemo?, on db: Connection) {
+            self.memo = memo
+            self.frontier = memo?.frontier
+            self.changesAtStart = db.totalChanges
+            memo?.streamVersions = [:]
         }
+
+        /// A cursor that knows nothing (snapshot import builds its tree with one).
+        init() {
+            changesAtStart = 0
+        }
+
+        /// The version `stream` is at, when this transaction or the trusted memo knows it.
+        func knownVersion(of stream: String) -> Int64? {
+            streamVersions[stream] ?? rememberedVersions[stream]
+        }
+
+        /// The chain tip for the first append of the transaction. It is taken from the memo
+        /// of the writer's last commit when nothing can have written since: no other
+        /// connection committed (`PRAGMA data_version` has not moved, and it is read inside
+        /// this write transaction, whose lock no one else can commit under) and this
+        /// connection changed no row. Every commit on the writer replaces the memory (one
+        /// that appended nothing leaves none of the tip), so the change count guards what
+        /// does not commit that way: a transaction that failed or rolled back, or a write
+        /// added later outside `Store.writeTransaction` and group commit. Otherwise the tip
+        /// is read and its hash recomputed. Either way the schema's triggers still check
+        /// every insert's seq, prev_hash and stream version.
+        mutating func firstTip(on db: Connection) throws(TallyError) -> (seq: Int64, hash: String) {
+            let memo = self.memo
+            self.memo = nil
+            dataVersion = try db.otherCommitsVersion()
+            if let memo, let tip = memo.tip, let anchor = memo.anchor, anchor.dataVersion == dataVersion,
+               anchor.totalChanges == changesAtStart {
+                rememberedVersions = memo.streamVersions
+                return tip
+            }
+            return try LedgerTable.verifiedTip(on: db)
+        }
+
+        /// What the next transaction may start from, once this one committed on `db`.
+        mutating func memoAfterCommit(on db: Connection) -> AppendMemo {
+            guard let dataVersion, let tip else { return AppendMemo(frontier: frontier) }
+            var versions = rememberedVersions
+            rememberedVersions = [:]
+            if versions.count + streamVersions.count > AppendMemo.streamLimit { versions.removeAll() }
+            versions.merge(streamVersions) { _, new in new }
+            return AppendMemo(anchor: (dataVersion, db.totalChanges), tip: tip, streamVersions: versions, frontier: frontier)
+        }
+    }
+
+    /// What the writer connection knew of the ledger when its last transaction committed:
+    /// spares a run of single-event transactions (every durable append) reading and
+    /// re-hashing the tip and looking up the stream's version each time.
+    struct AppendMemo {
+        /// Stream versions remembered at most; past it the memory starts again empty.
+        static let streamLimit = 16_384
+
+        /// `PRAGMA data_version` read inside that transaction and the connection's change
+        /// count after its commit; nil when unknown (then only the frontier is of use).
+        var anchor: (dataVersion: Int64, totalChanges: Int64)?
+        var tip: (seq: Int64, hash: String)?
+        var streamVersions: [String: Int64] = [:]
+        /// The Merkle tree's right edge; used only when it is at the tip's size.
+        var frontier: MerkleFrontier?
     }
 
     /// Appends one validated event (or recognises an idempotent retry of one), reusing and
@@ -119,9 +194,9 @@ enum LedgerTable {
         // that lock is the stream's version final (another process may append to the same
         // stream until then). (Not `??`: its autoclosure rethrows untyped errors.)
         let tip: (seq: Int64, hash: String)
-        if let known = cursor.tip { tip = known } else { tip = try verifiedTip(on: db) }
+        if let known = cursor.tip { tip = known } else { tip = try cursor.firstTip(on: db) }
         let current: Int64
-        if let known = cursor.streamVersions[event.stream] { current = known } else { current = try streamVersion(event.stream, on: db) }
+        if let known = cursor.knownVersion(of: event.stream) { current = known } else { current = try streamVersion(event.stream, on: db) }
         let recordedAt = Timestamp.now()
         let (hash, leaf) = checked.canonicalPayload.withUnsafeBufferPointer {
             LedgerHash.hashes(

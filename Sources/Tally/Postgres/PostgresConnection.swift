@@ -92,6 +92,12 @@ package final class PostgresConnection: DatabaseConnection {
 
     package var changes: Int { lastChanges }
 
+    /// Not counted on PostgreSQL (nothing relies on it there: see `otherCommitsVersion()`).
+    package var totalChanges: Int64 { 0 }
+
+    /// PostgreSQL has no `data_version`; appends read (and lock) the chain's head every time.
+    package func otherCommitsVersion() throws(TallyError) -> Int64? { nil }
+
     package var isInTransaction: Bool {
         switch client.transactionStatus {
         case .inTransaction, .inError, .active: return true

@@ -181,6 +181,10 @@ package final class SQLiteConnection: DatabaseConnection {
     /// True while a transaction is open.
     package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
+    /// Rows inserted, updated or deleted through this connection since it opened (triggers'
+    /// rows included, rolled-back ones too).
+    package var totalChanges: Int64 { sqlite3_total_changes64(handle) }
+
     // MARK: Transactions
 
     private static let beginDeferred = InternalSQL("BEGIN DEFERRED")
@@ -307,8 +311,9 @@ package final class SQLiteConnection: DatabaseConnection {
     }
 
     /// `PRAGMA data_version`: changes whenever another connection (of any process) commits
-    /// to this database; the cheap probe behind cross-process change notification.
-    package func dataVersion() throws(TallyError) -> Int64 {
+    /// to this database, never for this connection's own commits. A read of the WAL index
+    /// in shared memory, no I/O.
+    package func otherCommitsVersion() throws(TallyError) -> Int64? {
         let statement = try internalStatement(Self.dataVersionSQL)
         defer { statement.reset() }
         _ = try statement.step()

@@ -50,9 +50,8 @@ extension Store {
             let transaction = Transaction(connection: db, store: self, isReadOnly: false)
             defer { transaction.end() }
             let result = try db.transaction(.immediate) { () throws(TallyError) -> T in try body(transaction) }
-            if transaction.appendedEvents > 0, let frontier = transaction.appendCursor.frontier {
-                merkleFrontier.withLock { $0 = frontier }
-            }
+            let memo = transaction.appendCursor.memoAfterCommit(on: db)
+            appendMemo.withLock { $0 = memo }
             afterCommit(touchedKeys: transaction.touchedKeys, appendedEvents: transaction.appendedEvents,
                         headSeq: transaction.appendCursor.tip?.seq)
             return result

@@ -100,9 +100,9 @@ public final class Store: Sendable {
     /// The connection string of a PostgreSQL store (with its password), for the sessions it
     /// opens besides its pool (consumer locks); nil for a file.
     let postgresConninfo: String?
-    /// The Merkle tree's right edge after the last commit through this store (a cache:
-    /// used only when it is at the ledger's size).
-    let merkleFrontier = Locked<MerkleFrontier?>(nil)
+    /// What the writer knew of the ledger's tip, stream versions and Merkle tree after its
+    /// last commit (see `LedgerTable.AppendCursor.firstTip(on:)` for when it is trusted).
+    let appendMemo = Locked<LedgerTable.AppendMemo?>(nil)
     /// Wakes followers for commits made by other connections; started by the first follower.
     let changeWatcher: ChangeWatcher
 

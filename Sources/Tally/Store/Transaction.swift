@@ -26,7 +26,8 @@ public final class Transaction: @unchecked Sendable {
         self.connection = connection
         self.store = store
         self.isReadOnly = isReadOnly
-        self.appendCursor = LedgerTable.AppendCursor(frontier: isReadOnly ? nil : store.merkleFrontier.withLock { $0 })
+        self.appendCursor = isReadOnly ? LedgerTable.AppendCursor()
+            : store.appendMemo.withLock { LedgerTable.AppendCursor(takingFrom: &$0, on: connection) }
     }
 
     /// The ledger, inside this transaction.
