@@ -684,11 +684,21 @@ package enum System {
 /// database's directory (a watch on the directory, not on `-wal` itself, survives the WAL
 /// file being deleted and created again). Elsewhere it is unavailable and ``wait(seconds:)``
 /// only sleeps, so callers poll at their fallback interval.
+///
+/// While a watch is set, every write to a file of the directory costs its writer an event
+/// the kernel queues (or merges into the last one); ``pause()`` removes the watch and
+/// ``resume()`` sets it again.
 package final class FileChangeMonitor: @unchecked Sendable {
-    // @unchecked: one thread waits on it at a time (the store's change watcher); the
-    // descriptor is only closed in deinit.
+    // @unchecked: one thread uses it (the store's change watcher); the descriptor is only
+    // closed in deinit.
     private let descriptor: Int32
     private let names: Set<String>
+    private let directory: String
+    /// The watch on `directory`; -1 while paused.
+    private var watch: Int32 = -1
+    #if canImport(Glibc) || canImport(Musl)
+    private static let mask = UInt32(IN_MODIFY) | UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE)
+    #endif
 
     /// Whether this platform delivers notifications (otherwise callers poll).
     package static var isAvailable: Bool {
@@ -705,13 +715,15 @@ package final class FileChangeMonitor: @unchecked Sendable {
         #if canImport(Glibc) || canImport(Musl)
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { return nil }
-        let mask = UInt32(IN_MODIFY) | UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE)
-        guard inotify_add_watch(fd, directory, mask) >= 0 else {
+        let watch = inotify_add_watch(fd, directory, Self.mask)
+        guard watch >= 0 else {
             close(fd)
             return nil
         }
         descriptor = fd
         self.names = names
+        self.directory = directory
+        self.watch = watch
         #else
         return nil
         #endif
@@ -720,6 +732,32 @@ package final class FileChangeMonitor: @unchecked Sendable {
     deinit {
         #if canImport(Glibc) || canImport(Musl)
         close(descriptor)
+        #endif
+    }
+
+    /// True between ``pause()`` and a successful ``resume()``.
+    package var isPaused: Bool { watch < 0 }
+
+    /// Removes the watch: writes to the directory's files queue nothing until ``resume()``
+    /// (events queued already are still reported by ``wait(seconds:)``).
+    package func pause() {
+        #if canImport(Glibc) || canImport(Musl)
+        guard watch >= 0 else { return }
+        _ = inotify_rm_watch(descriptor, watch)
+        watch = -1
+        #endif
+    }
+
+    /// Sets the watch again; false when it cannot be (the directory is gone): then it
+    /// stays paused.
+    @discardableResult
+    package func resume() -> Bool {
+        #if canImport(Glibc) || canImport(Musl)
+        guard watch < 0 else { return true }
+        watch = inotify_add_watch(descriptor, directory, Self.mask)
+        return watch >= 0
+        #else
+        return false
         #endif
     }
 

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Tells in-process followers that the ledger moved: ``notify()`` is called after every
 /// durable commit that appended events (never before the commit), and waiters wake at
 /// once, blocking ones and `async` ones alike.
@@ -15,8 +17,22 @@ final class CommitNotifier: @unchecked Sendable {
     private var generation: UInt64 = 0
     /// The highest ledger seq a notification has announced (0: none known).
     private var announcedSeq: Int64 = 0
+    /// When the store last announced a commit of its own (`DispatchTime` uptime
+    /// nanoseconds; 0: never).
+    private var ownCommitUptime: UInt64 = 0
     private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiter: UInt64 = 0
+
+    /// Nanoseconds since the store's own last commit (`UInt64.max` when it has made none):
+    /// the ``ChangeWatcher`` pauses its file watch while they come close together.
+    var nanosecondsSinceOwnCommit: UInt64 {
+        condition.lock()
+        let last = ownCommitUptime
+        condition.unlock()
+        guard last > 0 else { return .max }
+        let now = DispatchTime.now().uptimeNanoseconds
+        return now > last ? now - last : 0
+    }
 
     /// The current generation; pass it to a wait to wake only for later commits.
     var current: UInt64 {
@@ -30,8 +46,10 @@ final class CommitNotifier: @unchecked Sendable {
     /// writer got here: on PostgreSQL the NOTIFY can outrun the writer's return), the
     /// followers woken then read up to it, and nobody is woken again.
     func notify(headSeq: Int64? = nil) {
+        let now = headSeq == nil ? 0 : DispatchTime.now().uptimeNanoseconds
         condition.lock()
         if let headSeq {
+            ownCommitUptime = now
             guard headSeq != announcedSeq else {
                 condition.unlock()
                 return

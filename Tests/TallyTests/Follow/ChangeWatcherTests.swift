@@ -36,6 +36,44 @@ struct ChangeWatcherTests {
         #expect(generation(after: before, of: watched.commits, within: 10) > before)
     }
 
+    @Test("a burst of the store's own appends (the watch off) followed at once by another store's append: followers wake for it")
+    func afterOwnBurst() throws {
+        let path = directory.file("burst.db")
+        let watched = try Store(path: path)
+        let other = try Store(path: path)
+        watched.changeWatcher.start()
+        defer { watched.changeWatcher.stop() }
+        Thread.sleep(forTimeInterval: 0.3)  // the watcher's first data_version read
+        for amount in 1...200 {
+            try watched.ledger.append(stream: "own", kind: "charge", amount: Int64(amount), currency: "EUR")
+        }
+        let before = watched.commits.current
+        let foreign = try other.ledger.append(stream: "foreign", kind: "charge", amount: 1, currency: "EUR")
+        #expect(foreign.seq == 201)
+        #expect(generation(after: before, of: watched.commits, within: 10) > before)
+    }
+
+    @Test("the file monitor reports a write, none while paused, and writes again once resumed",
+          .enabled(if: FileChangeMonitor.isAvailable, "inotify is Linux's"))
+    func monitorPauses() throws {
+        let path = directory.file("watched.txt")
+        try Data("0".utf8).write(to: URL(fileURLWithPath: path))
+        let monitor = try #require(FileChangeMonitor(directory: directory.path, names: ["watched.txt"]))
+        let file = try #require(FileHandle(forWritingAtPath: path))
+        defer { try? file.close() }
+        file.write(Data("1".utf8))
+        #expect(monitor.wait(seconds: 5))
+        monitor.pause()
+        #expect(monitor.isPaused)
+        _ = monitor.wait(seconds: 0.05)  // the removal's own event, if any
+        file.write(Data("2".utf8))
+        #expect(!monitor.wait(seconds: 0.2))
+        #expect(monitor.resume())
+        #expect(!monitor.isPaused)
+        file.write(Data("3".utf8))
+        #expect(monitor.wait(seconds: 5))
+    }
+
     @Test("on PostgreSQL, the store's own append wakes followers once, and another store's append wakes them",
           .enabled(if: Backend.postgresURI != nil, "needs the PostgreSQL test server (TALLY_TEST_POSTGRES)"))
     func postgresOwnCommitsOnce() throws {

@@ -200,6 +200,19 @@ struct CommitNotifierTests {
         #expect(!notifier.notifyUnlessAnnounced(headSeq: 6))
     }
 
+    @Test("only the store's own commits count as its writer being busy; the watcher's announcements do not")
+    func ownCommitClock() {
+        let notifier = CommitNotifier()
+        #expect(notifier.nanosecondsSinceOwnCommit == .max)
+        #expect(notifier.notifyUnlessAnnounced(headSeq: 4))
+        notifier.notify()
+        #expect(notifier.nanosecondsSinceOwnCommit == .max)
+        notifier.notify(headSeq: 5)
+        #expect(notifier.nanosecondsSinceOwnCommit < 1_000_000_000)
+        Thread.sleep(forTimeInterval: 0.01)
+        #expect(notifier.nanosecondsSinceOwnCommit >= 10_000_000)
+    }
+
     @Test("an own commit whose head the watcher announced first wakes no one again; the next one does")
     func watcherFirst() {
         let notifier = CommitNotifier()
