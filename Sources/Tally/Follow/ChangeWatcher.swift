@@ -171,6 +171,10 @@ final class ChangeWatcher: @unchecked Sendable {
             notifier.nanosecondsSinceOwnCommit < Self.ownCommitGapNanoseconds
         }
 
+        /// Whether setting the watch again failed last time (logged once, then retried
+        /// quietly every 2 ms: polling goes on meanwhile).
+        var resumeFailed = false
+
         /// Pauses the watch while the store's own commits flow and sets it again once they
         /// stop; true when it was just set again.
         func followOwnCommits(_ monitor: FileChangeMonitor) -> Bool {
@@ -179,8 +183,14 @@ final class ChangeWatcher: @unchecked Sendable {
                 return false
             }
             guard monitor.isPaused else { return false }
-            if monitor.resume() { return true }
-            logger.debug("change watcher could not watch the database's directory again; polling", metadata: ["db": "\(path)"])
+            if monitor.resume() {
+                resumeFailed = false
+                return true
+            }
+            if !resumeFailed {
+                logger.debug("change watcher could not watch the database's directory again; polling every 2 ms", metadata: ["db": "\(path)"])
+                resumeFailed = true
+            }
             return false
         }
 
