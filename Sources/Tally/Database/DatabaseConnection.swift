@@ -29,7 +29,7 @@ package protocol DatabaseConnection: AnyObject {
     /// True while a transaction is open.
     var isInTransaction: Bool { get }
     /// Rows this connection has inserted, updated or deleted since it opened, in committed
-    /// and rolled-back transactions alike (SQLite's `sqlite3_total_changes64`); 0 on
+    /// and rolled-back transactions alike (SQLite's total change count); 0 on
     /// PostgreSQL, which does not count them.
     var totalChanges: Int64 { get }
     /// A number that moves whenever another connection, of any process, commits to the

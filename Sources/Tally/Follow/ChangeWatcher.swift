@@ -22,8 +22,8 @@ import Logging
 ///    or the platform has none (then this is the latency bound).
 /// 4. While the store's own writer commits (commits less than 2 ms apart), it takes the
 ///    watch off and asks every 2 ms instead: the writer's own WAL writes would otherwise
-///    each cost it an inotify event and wake this thread for nothing (measured: a quarter
-///    to a half of what an in-process follower cost four durable writers).
+///    each cost it an inotify event and wake this thread for nothing (perf of four durable
+///    writers with a follower in the process: 5.6 % of the samples, in their `pwrite`s).
 ///
 /// It starts with the first follower that waits and stops with the store.
 final class ChangeWatcher: @unchecked Sendable {
@@ -166,7 +166,7 @@ final class ChangeWatcher: @unchecked Sendable {
             self.announce(head: connection.flatMap { try? LedgerTable.head(on: $0).seq })
         }
 
-        /// True while the store's own commits come less than `ownCommitGap` apart.
+        /// True while the store's own commits come less than `ownCommitGapNanoseconds` apart.
         func ownCommitsFlow() -> Bool {
             notifier.nanosecondsSinceOwnCommit < Self.ownCommitGapNanoseconds
         }
