@@ -17,11 +17,65 @@ final class CommitNotifier: @unchecked Sendable {
     private var generation: UInt64 = 0
     /// The highest ledger seq a notification has announced (0: none known).
     private var announcedSeq: Int64 = 0
+    /// The highest head ever announced: unlike `announcedSeq`, never lowered (a head the
+    /// watcher read before the store's latest commit lowers that mark). Kept events are
+    /// complete only when they reach it.
+    private var highestAnnouncedSeq: Int64 = 0
     /// When the store last announced a commit of its own (`DispatchTime` uptime
     /// nanoseconds; 0: never).
     private var ownCommitUptime: UInt64 = 0
     private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiter: UInt64 = 0
+    /// The events of the store's latest own commits, in seq order and without a gap, for
+    /// in-process followers to take instead of reading them back (see
+    /// ``recentEvents(after:limit:)``). Kept only once a follower has waited.
+    private var recent: [LedgerEvent] = []
+    private var keepsRecent = false
+    /// Events kept at least (up to twice as many before the oldest are dropped).
+    static let recentLimit = 1_024
+
+    /// Starts keeping the events of the store's own commits; called by the first follower
+    /// that waits.
+    func keepRecentEvents() {
+        condition.lock()
+        keepsRecent = true
+        condition.unlock()
+    }
+
+    /// Whether commits should hand their events to ``notify(headSeq:committed:)``.
+    var keepsRecentEvents: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return keepsRecent
+    }
+
+    /// The kept events after `position`, at most `limit`, when they continue from it
+    /// without a gap (nil otherwise: the follower reads the database), with whether they
+    /// reach every head announced so far (then, at `generation`, nothing announced is
+    /// missing after them) and the generation they were taken at.
+    func recentEvents(after position: Int64, limit: Int) -> (events: [LedgerEvent], complete: Bool, generation: UInt64)? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let first = recent.first, let last = recent.last, first.seq <= position + 1, position <= last.seq else {
+            return nil
+        }
+        let start = Int(position + 1 - first.seq)
+        let end = Swift.min(recent.count, start + Swift.max(1, limit))
+        return (Array(recent[start..<end]), end == recent.count && last.seq >= highestAnnouncedSeq, generation)
+    }
+
+    /// Adds a commit's events to the kept ones, or forgets them all when the commit's
+    /// events are not known or do not continue them. Called with the lock held.
+    private func remember(_ events: [LedgerEvent]?, headSeq: Int64?) {
+        guard keepsRecent else { return }
+        guard let events, let first = events.first, events.last?.seq == headSeq else {
+            recent.removeAll()
+            return
+        }
+        if let last = recent.last, last.seq + 1 != first.seq { recent.removeAll() }
+        recent.append(contentsOf: events.suffix(Self.recentLimit))
+        if recent.count > 2 * Self.recentLimit { recent.removeFirst(recent.count - Self.recentLimit) }
+    }
 
     /// Nanoseconds since the store's own last commit (`UInt64.max` when it has made none):
     /// the ``ChangeWatcher`` pauses its file watch while they come close together.
@@ -41,13 +95,16 @@ final class CommitNotifier: @unchecked Sendable {
         return generation
     }
 
-    /// Announces a commit; `headSeq` is the ledger's last seq after it, when known. When
-    /// that head was announced already (the ``ChangeWatcher`` saw the commit before its
-    /// writer got here: on PostgreSQL the NOTIFY can outrun the writer's return), the
-    /// followers woken then read up to it, and nobody is woken again.
-    func notify(headSeq: Int64? = nil) {
+    /// Announces a commit; `headSeq` is the ledger's last seq after it, when known, and
+    /// `events` what it appended, in seq order, when known (kept for followers; unknown
+    /// events make the kept ones be forgotten). When that head was announced already (the
+    /// ``ChangeWatcher`` saw the commit before its writer got here: on PostgreSQL the
+    /// NOTIFY can outrun the writer's return), the followers woken then read up to it, and
+    /// nobody is woken again.
+    func notify(headSeq: Int64? = nil, committed events: [LedgerEvent]? = nil) {
         let now = headSeq == nil ? 0 : DispatchTime.now().uptimeNanoseconds
         condition.lock()
+        remember(events, headSeq: headSeq)
         if let headSeq {
             ownCommitUptime = now
             guard headSeq != announcedSeq else {
@@ -55,6 +112,7 @@ final class CommitNotifier: @unchecked Sendable {
                 return
             }
             announcedSeq = Swift.max(announcedSeq, headSeq)
+            highestAnnouncedSeq = Swift.max(highestAnnouncedSeq, headSeq)
         }
         wakeAll()
     }
@@ -71,7 +129,12 @@ final class CommitNotifier: @unchecked Sendable {
             condition.unlock()
             return false
         }
+        // A head below kept events: the database may have been restored to an earlier
+        // state (or the head was read before the store's latest commit): what is kept
+        // beyond it is no longer vouched for.
+        while let last = recent.last, last.seq > headSeq { recent.removeLast() }
         announcedSeq = headSeq
+        highestAnnouncedSeq = Swift.max(highestAnnouncedSeq, headSeq)
         wakeAll()
         return true
     }

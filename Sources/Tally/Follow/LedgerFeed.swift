@@ -27,6 +27,13 @@
 /// that each event's `prev_hash` is the hash of the event before it (the event at `after`
 /// included), so the events it delivers are the chain `verify` checks.
 ///
+/// Once caught up, a feed without a stream filter takes the events this process's own
+/// writer commits from memory (the store keeps its latest commits' events, up to a few
+/// thousand, once a feed has waited) instead of reading them back: they are the events the
+/// writer hashed and committed. The chain's links are still checked, and whatever memory
+/// does not hold without a gap up to every head announced, another process's commit
+/// included, is read from the database.
+///
 /// ## Latency
 ///
 /// In-process commits wake the feed at once. Commits by other processes are noticed
@@ -93,10 +100,10 @@ public struct LedgerFeed: AsyncSequence, Sendable {
             if let update = try take() { return update }
             let generation = store.commits.current
             if drainedAt != generation {
-                try refill(at: generation)
+                if !refillFromMemory() { try refill(at: generation) }
                 if index < buffer.count || !reachedHead || !announcedCaughtUp { continue }
             }
-            store.changeWatcher.start()
+            startWatching()
             var remaining = Double.infinity
             if let deadline {
                 let left = ContinuousClock.now.duration(to: deadline).components
@@ -113,7 +120,9 @@ public struct LedgerFeed: AsyncSequence, Sendable {
         while !Task.isCancelled {
             if let update = try take() { return update }
             let generation = store.commits.current
-            if drainedAt != generation {
+            if drainedAt != generation, refillFromMemory() {
+                if index < buffer.count || !reachedHead || !announcedCaughtUp { continue }
+            } else if drainedAt != generation {
                 let feed = self
                 let refilled = try await store.queues.read { () throws(TallyError) -> LedgerFeed in
                     var copy = feed
@@ -123,7 +132,7 @@ public struct LedgerFeed: AsyncSequence, Sendable {
                 self = refilled
                 if index < buffer.count || !reachedHead || !announcedCaughtUp { continue }
             }
-            store.changeWatcher.start()
+            startWatching()
             await store.commits.waitAsync(after: generation)
         }
         return nil
@@ -141,6 +150,37 @@ public struct LedgerFeed: AsyncSequence, Sendable {
             return .caughtUp(seq: position)
         }
         return nil
+    }
+
+    /// Before the first wait: commits of other connections wake the feed from now on, and
+    /// the store keeps its own commits' events for it.
+    private func startWatching() {
+        store.changeWatcher.start()
+        store.commits.keepRecentEvents()
+    }
+
+    /// Takes the events after `position` from the store's own latest commits, kept in
+    /// memory, when they continue from it: a feed following this process's writers then
+    /// reads nothing back. They are the events the writer hashed and committed, not a read
+    /// of storage (every event read from the database is verified). Only once caught up and
+    /// without a stream filter (whose position is the stream's version); the chain's links
+    /// are still checked, and anything unexpected leaves the read to the database.
+    /// Returns whether it took the place of a read.
+    private mutating func refillFromMemory() -> Bool {
+        guard reachedHead, stream == nil, let recent = store.commits.recentEvents(after: position, limit: pageSize),
+              !recent.events.isEmpty || recent.complete
+        else { return false }
+        var link = previousHash
+        for event in recent.events {
+            guard link == nil || event.prevHash == link else { return false }
+            link = event.hash
+        }
+        previousHash = link
+        position = recent.events.last?.seq ?? position
+        buffer = kinds.map { wanted in recent.events.filter { wanted.contains($0.kind) } } ?? recent.events
+        index = 0
+        drainedAt = recent.complete ? recent.generation : nil
+        return true
     }
 
     /// Reads the next page after `position` in one read transaction; `generation` is the

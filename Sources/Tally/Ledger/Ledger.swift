@@ -158,13 +158,20 @@ public struct Ledger: Sendable {
                         next = batch.more()
                     }
                 }
+                // The batch's new events, in seq order, for in-process followers (once one waits).
+                let keep = store.commits.keepsRecentEvents
+                var committed: [LedgerEvent] = []
                 for request in batch.requests {
-                    if case let .success(results) = request.result { appended += results.filter { !$0.replayed }.count }
+                    guard case let .success(results) = request.result else { continue }
+                    for result in results where !result.replayed {
+                        appended += 1
+                        if keep { committed.append(result.event) }
+                    }
                 }
                 let memo = cursor.memoAfterCommit(on: db)
                 store.appendMemo.withLock { $0 = memo }
-                let (events, head) = (appended, cursor.tip?.seq)
-                batch.afterCallersWoken = { store.afterCommit(touchedKeys: [], appendedEvents: events, headSeq: head) }
+                let (count, head, events) = (appended, cursor.tip?.seq, keep ? committed : nil)
+                batch.afterCallersWoken = { store.afterCommit(touchedKeys: [], appendedEvents: count, headSeq: head, events: events) }
             }
         } catch {
             // The commit failed (or never started): nothing in this batch is durable.

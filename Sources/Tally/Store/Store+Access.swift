@@ -63,10 +63,12 @@ extension Store {
 
     /// What follows every durable commit: the mirror's write-through and the in-process
     /// change notification (never before the commit, so a follower never sees an event that
-    /// could still roll back). `headSeq` is the ledger's last seq after the commit, when known.
-    func afterCommit(touchedKeys: Set<String>, appendedEvents: Int, headSeq: Int64?) {
+    /// could still roll back). `headSeq` is the ledger's last seq after the commit, when
+    /// known; `events` the events it appended, in seq order, when known (in-process
+    /// followers take them from memory).
+    func afterCommit(touchedKeys: Set<String>, appendedEvents: Int, headSeq: Int64?, events: [LedgerEvent]? = nil) {
         if !touchedKeys.isEmpty { writeThrough(touchedKeys) }
-        if appendedEvents > 0 { commits.notify(headSeq: headSeq) }
+        if appendedEvents > 0 { commits.notify(headSeq: headSeq, committed: events) }
     }
 }
 

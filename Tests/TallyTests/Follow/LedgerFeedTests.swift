@@ -44,6 +44,62 @@ struct LedgerFeedTests {
         #expect(feed.position == 1_050)
     }
 
+    /// The feed's next `count` events, failing the test at a timeout or a caught-up marker.
+    private func events(_ count: Int, of feed: inout LedgerFeed, within seconds: Double = 10) throws -> [LedgerEvent] {
+        var events: [LedgerEvent] = []
+        while events.count < count {
+            guard let update = try feed.next(timeout: seconds) else {
+                Issue.record("no event for \(seconds) s after \(events.count) of \(count)")
+                break
+            }
+            guard case let .event(event) = update else { continue }
+            events.append(event)
+        }
+        return events
+    }
+
+    @Test("this process's commits reach its waiting followers from memory, exactly as committed: the rows are not read back")
+    func ownCommitsFromMemory() throws {
+        let path = directory.file("memory.db")
+        let store = try Store(path: path)
+        try store.ledger.append(stream: "s", kind: "charge", amount: 1, currency: "EUR")
+        var feed = store.ledger.follow(after: 0)
+        #expect(try events(1, of: &feed).map(\.seq) == [1])
+        #expect(try feed.next(timeout: 5) == .caughtUp(seq: 1))
+        #expect(try feed.next(timeout: 0.05) == nil)  // it waited: the store now keeps its commits' events
+        let appended = try store.ledger.append(contentsOf: (2...4).map { NewEvent(stream: "s", kind: "charge", amount: Int64($0), currency: "EUR", payload: ["n": .number(Double($0))]) })
+        // Rewritten behind Tally's back before the follower looks: a read of the rows would
+        // fail their hash check.
+        let db = try SQLiteConnection(path: path)
+        try db.execute("DROP TRIGGER ledger_no_update")
+        try db.execute(#"UPDATE ledger SET payload = '{"n":0}' WHERE seq >= 2"#)
+        #expect(try events(3, of: &feed) == appended)
+        #expect(try !store.verify().isClean)
+    }
+
+    @Test("another connection's commit between two of this process's is read from the database, never waited for in memory")
+    func foreignCommitBetweenOwn() throws {
+        let path = directory.file("mixed.db")
+        let store = try Store(path: path)
+        let other = try Store(path: path)
+        var feed = store.ledger.follow(after: 0)
+        #expect(try feed.next(timeout: 5) == .caughtUp(seq: 0))
+        #expect(try feed.next(timeout: 0.05) == nil)
+        Thread.sleep(forTimeInterval: 0.3)  // the change watcher's first data_version read
+        let first = try store.ledger.append(stream: "own", kind: "charge", amount: 1, currency: "EUR")
+        #expect(try events(1, of: &feed) == [first])
+        let before = store.commits.current
+        let foreign = try other.ledger.append(stream: "other", kind: "charge", amount: 2, currency: "EUR")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while store.commits.current == before, ContinuousClock.now < deadline {
+            store.commits.wait(after: before, seconds: 0.1)
+        }
+        // Announced by the watcher: the memory ends at seq 1, below it, so the feed reads.
+        #expect(try events(1, of: &feed, within: 5) == [foreign])
+        let third = try store.ledger.append(stream: "own", kind: "charge", amount: 3, currency: "EUR")
+        #expect(try events(1, of: &feed) == [third])
+    }
+
     @Test("a timeout with nothing new returns nil; an empty ledger is caught up at seq 0", arguments: Backend.available)
     func timeout(backend: Backend) throws {
         let stores = TestStores(backend)
@@ -211,6 +267,45 @@ struct CommitNotifierTests {
         #expect(notifier.nanosecondsSinceOwnCommit < 1_000_000_000)
         Thread.sleep(forTimeInterval: 0.01)
         #expect(notifier.nanosecondsSinceOwnCommit >= 10_000_000)
+    }
+
+    /// An event with `seq` (its other fields do not matter here).
+    private func event(_ seq: Int64) -> LedgerEvent {
+        LedgerEvent(seq: seq, eventID: "e\(seq)", stream: "s", streamVersion: seq, kind: "k", amount: nil, currency: nil,
+                    quantity: nil, payload: .object([:]), recordedAt: "2026-11-30T00:00:00.000Z",
+                    prevHash: String(repeating: "0", count: 64), hash: String(repeating: "1", count: 64))
+    }
+
+    @Test("kept events: own commits without a gap, complete only up to every head announced; a gap, an unknown commit or a lower head forgets")
+    func keptEvents() {
+        let notifier = CommitNotifier()
+        notifier.notify(headSeq: 2, committed: [event(1), event(2)])
+        #expect(notifier.recentEvents(after: 0, limit: 10) == nil)  // nothing kept before a follower waits
+        notifier.keepRecentEvents()
+        notifier.notify(headSeq: 3, committed: [event(3)])
+        #expect(notifier.recentEvents(after: 2, limit: 10)?.events.map(\.seq) == [3])
+        #expect(notifier.recentEvents(after: 2, limit: 10)?.complete == true)
+        #expect(notifier.recentEvents(after: 1, limit: 10) == nil)  // seq 2 is not kept
+        notifier.notify(headSeq: 5, committed: [event(4), event(5)])
+        #expect(notifier.recentEvents(after: 2, limit: 2)?.events.map(\.seq) == [3, 4])
+        #expect(notifier.recentEvents(after: 2, limit: 2)?.complete == false)  // the limit stopped it
+        // Another process appended 6: what is kept no longer reaches the head.
+        #expect(notifier.notifyUnlessAnnounced(headSeq: 6))
+        #expect(notifier.recentEvents(after: 5, limit: 10)?.events.isEmpty == true)
+        #expect(notifier.recentEvents(after: 5, limit: 10)?.complete == false)
+        // The store's next commit does not continue the kept events: they start again.
+        notifier.notify(headSeq: 8, committed: [event(7), event(8)])
+        #expect(notifier.recentEvents(after: 5, limit: 10) == nil)
+        #expect(notifier.recentEvents(after: 6, limit: 10)?.events.map(\.seq) == [7, 8])
+        #expect(notifier.recentEvents(after: 6, limit: 10)?.complete == true)
+        // A lower head (a restore, or a head read before the last commit): kept events
+        // beyond it go, and the rest is complete no more.
+        #expect(notifier.notifyUnlessAnnounced(headSeq: 7))
+        #expect(notifier.recentEvents(after: 6, limit: 10)?.events.map(\.seq) == [7])
+        #expect(notifier.recentEvents(after: 6, limit: 10)?.complete == false)
+        // A commit whose events are not known (a snapshot import) forgets them all.
+        notifier.notify(headSeq: 9)
+        #expect(notifier.recentEvents(after: 6, limit: 10) == nil)
     }
 
     @Test("an own commit whose head the watcher announced first wakes no one again; the next one does")
