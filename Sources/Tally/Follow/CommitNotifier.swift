@@ -72,7 +72,9 @@ final class CommitNotifier: @unchecked Sendable {
             recent.removeAll()
             return
         }
-        if let last = recent.last, last.seq + 1 != first.seq { recent.removeAll() }
+        // Only the last `recentLimit` of a larger commit are kept, which do not continue
+        // the kept ones either.
+        if events.count > Self.recentLimit || recent.last.map({ $0.seq + 1 != first.seq }) == true { recent.removeAll() }
         recent.append(contentsOf: events.suffix(Self.recentLimit))
         if recent.count > 2 * Self.recentLimit { recent.removeFirst(recent.count - Self.recentLimit) }
     }

@@ -306,6 +306,12 @@ struct CommitNotifierTests {
         // A commit whose events are not known (a snapshot import) forgets them all.
         notifier.notify(headSeq: 9)
         #expect(notifier.recentEvents(after: 6, limit: 10) == nil)
+        // A commit larger than what is kept: only its last events, and nothing before them.
+        notifier.notify(headSeq: 10, committed: [event(10)])
+        let large = (11...(11 + Int64(CommitNotifier.recentLimit))).map(event)
+        notifier.notify(headSeq: large.last?.seq, committed: large)
+        #expect(notifier.recentEvents(after: 10, limit: 10) == nil)
+        #expect(notifier.recentEvents(after: 11, limit: 1)?.events.map(\.seq) == [12])
     }
 
     @Test("an own commit whose head the watcher announced first wakes no one again; the next one does")
