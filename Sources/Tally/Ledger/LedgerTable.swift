@@ -43,8 +43,9 @@ enum LedgerTable {
     /// needs of the tip (which ignores the leaf: one SHA-256 of a few hundred bytes per
     /// transaction, kept for one code path), and a proof or the tree's growth of every event.
     ///
-    /// The payload is hashed as stored and never built into a tree (every append reads the
-    /// tip, and a parse would be a third of the work). It is still checked to be JSON: the
+    /// The payload is hashed as stored and never built into a tree (an append reads the tip
+    /// whenever the writer's memory of it cannot be trusted, and a parse would be a third of
+    /// the work). It is still checked to be JSON: the
     /// canonical recognizer vouches for what Tally writes, the strict parser decides the
     /// rest (a payload someone rewrote and re-hashed at the sqlite3 prompt).
     static func verifiedLink(from row: Statement, path: String) throws(TallyError) -> (seq: Int64, hash: String, leaf: Hash32) {
