@@ -42,14 +42,15 @@ struct TallyCommand: ParsableCommand {
         if let problem = invalidUTF8Argument() {
             fail(.usage, kind: "usage", message: problem, json: wantsJSON)
         }
-        var command: any ParsableCommand
+        let run: () throws -> Void
         if let append = AppendCommand.quickParse(arguments) {
-            command = append
+            run = append.run
         } else {
-            command = parse(arguments, json: wantsJSON)
+            var command = parse(arguments, json: wantsJSON)
+            run = { try command.run() }
         }
         do {
-            try command.run()
+            try run()
             try Console.out.flush()
         } catch let error as TallyError {
             try? Console.out.flush()

@@ -13,19 +13,27 @@ struct AppendQuickParseTests {
         var quantity: String?, payload: String?, eventID: String?, expectVersion: Int64?
 
         init(_ command: AppendCommand) {
-            db = command.global.db
-            json = command.global.json
-            quiet = command.global.quiet
-            logLevel = command.global.logLevel.rawValue
-            stream = command.stream
-            kind = command.kind
-            amount = command.amount
-            minorUnits = command.minorUnits
-            currency = command.currency
-            quantity = command.quantity
-            payload = command.payload
-            eventID = command.eventId
-            expectVersion = command.expectVersion
+            self.init(global: command.global, request: command.request)
+        }
+
+        init(_ quick: AppendCommand.Quick) {
+            self.init(global: quick.global, request: quick.request)
+        }
+
+        private init(global: some CommonOptions, request: AppendRequest) {
+            db = global.db
+            json = global.json
+            quiet = global.quiet
+            logLevel = global.logLevel.rawValue
+            stream = request.stream
+            kind = request.kind
+            amount = request.amount
+            minorUnits = request.minorUnits
+            currency = request.currency
+            quantity = request.quantity
+            payload = request.payload
+            eventID = request.eventId
+            expectVersion = request.expectVersion
         }
 
         var description: String {

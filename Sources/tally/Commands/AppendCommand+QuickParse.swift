@@ -17,7 +17,18 @@ import ArgumentParser
 /// that does not start with `-`), `--amount`, `--quantity` (any value, as ArgumentParser's
 /// `.unconditional` takes it), `--minor-units`, `--expect-version` (an Int64).
 extension AppendCommand {
-    static func quickParse(_ arguments: [String]) -> AppendCommand? {
+    /// A command line the quick parser read: the request and the global options, as plain
+    /// values (no ArgumentParser type is built on this path).
+    struct Quick {
+        var request: AppendRequest
+        var global: PlainGlobalOptions
+
+        func run() throws {
+            try request.run(global: global)
+        }
+    }
+
+    static func quickParse(_ arguments: [String]) -> Quick? {
         var db: String?, json = false, quiet = false, sawCommand = false
         var stream: String?, kind: String?, currency: String?, payload: String?, eventID: String?
         var amount: String?, quantity: String?, minorUnits: String?, expectVersion: String?
@@ -60,24 +71,10 @@ extension AppendCommand {
         guard sawCommand, let stream, let kind else { return nil }
         let minor = minorUnits.map { Int64($0) }, expected = expectVersion.map { Int64($0) }
         if minor == .some(nil) || expected == .some(nil) { return nil }
-        var global = GlobalOptions()
-        global.db = db
-        global.json = json
-        global.quiet = quiet
-        global.logLevel = .warning
-        var command = AppendCommand()
-        command.global = global
-        command.stream = stream
-        command.kind = kind
-        command.amount = amount
-        command.minorUnits = minor ?? nil
-        command.currency = currency
-        command.quantity = quantity
-        command.payload = payload
-        command.eventId = eventID
-        command.expectVersion = expected ?? nil
+        let request = AppendRequest(stream: stream, kind: kind, amount: amount, minorUnits: minor ?? nil, currency: currency,
+                                    quantity: quantity, payload: payload, eventId: eventID, expectVersion: expected ?? nil)
         // ArgumentParser's own checks run on its path, so it words any refusal.
-        guard (try? command.validate()) != nil else { return nil }
-        return command
+        guard (try? request.validate()) != nil else { return nil }
+        return Quick(request: request, global: PlainGlobalOptions(db: db, json: json, quiet: quiet))
     }
 }

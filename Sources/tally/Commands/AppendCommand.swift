@@ -45,6 +45,34 @@ struct AppendCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Fail with exit 4 unless the stream is at this version (0 = new stream).")
     var expectVersion: Int64?
 
+    /// The request as plain values.
+    var request: AppendRequest {
+        AppendRequest(stream: stream, kind: kind, amount: amount, minorUnits: minorUnits, currency: currency,
+                      quantity: quantity, payload: payload, eventId: eventId, expectVersion: expectVersion)
+    }
+
+    func validate() throws {
+        try request.validate()
+    }
+
+    func run() throws {
+        try request.run(global: global)
+    }
+}
+
+/// What `tally append` was asked, read by ArgumentParser (``AppendCommand``) or by the quick
+/// parser, and what it does.
+struct AppendRequest: Equatable {
+    var stream: String
+    var kind: String
+    var amount: String?
+    var minorUnits: Int64?
+    var currency: String?
+    var quantity: String?
+    var payload: String?
+    var eventId: String?
+    var expectVersion: Int64?
+
     func validate() throws {
         if amount != nil && minorUnits != nil {
             throw ValidationError("give either --amount or --minor-units, not both")
@@ -60,7 +88,7 @@ struct AppendCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run(global: some CommonOptions) throws {
         var minor = minorUnits
         if let amount, let currency {
             minor = try Money(parsing: amount, currency: currency).minorUnits

@@ -8,7 +8,7 @@ import Foundation
 #endif
 
 /// Options every subcommand accepts, before or after its name.
-struct GlobalOptions: ParsableArguments {
+struct GlobalOptions: ParsableArguments, CommonOptions {
     @Option(name: .long, help: ArgumentHelp("The database file, or a PostgreSQL connection string (postgresql://…) (default: $TALLY_DB, then ./tally.db).", valueName: "path"),
             completion: .file(extensions: ["db"]))
     var db: String?
@@ -22,6 +22,60 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .warning
 
+    /// The command-line names of these options: (options that take a value, flags). Written
+    /// out because reading them off the type (``reflectedNames``) costs a fifth of `tally`'s
+    /// start-up; a test keeps the two equal.
+    static let names: (valued: Set<String>, flags: Set<String>) = (["--db", "--log-level"], ["--json", "--quiet"])
+
+    /// The names read off the type itself (its property wrappers), as ArgumentParser derives
+    /// them: what ``names`` must equal.
+    static func reflectedNames() -> (valued: Set<String>, flags: Set<String>) {
+        var valued = Set<String>(), flags = Set<String>()
+        for child in Mirror(reflecting: GlobalOptions()).children {
+            guard let label = child.label, label.hasPrefix("_") else { continue }
+            let name = "--" + kebab(String(label.dropFirst()))
+            if String(describing: type(of: child.value)).hasPrefix("Flag<") { flags.insert(name) } else { valued.insert(name) }
+        }
+        return (valued, flags)
+    }
+
+    /// `logLevel` → `log-level`, as ArgumentParser names long options.
+    private static func kebab(_ name: String) -> String {
+        var out = ""
+        for character in name {
+            if character.isUppercase {
+                out += "-" + character.lowercased()
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+}
+
+/// The global options as plain values, for `tally append`'s quick parser: constructing
+/// ``GlobalOptions`` builds ArgumentParser's property wrappers, whose generic metadata and
+/// protocol-conformance lookups cost about a third of a million instructions at start-up.
+struct PlainGlobalOptions: CommonOptions {
+    var db: String?
+    var json = false
+    var quiet = false
+    var logLevel: Logger.Level = .warning
+}
+
+/// What every command does with the global options, whichever way they were read.
+protocol CommonOptions {
+    /// `--db`: a database file or a PostgreSQL connection string.
+    var db: String? { get }
+    /// `--json`.
+    var json: Bool { get }
+    /// `--quiet`.
+    var quiet: Bool { get }
+    /// `--log-level`.
+    var logLevel: Logger.Level { get }
+}
+
+extension CommonOptions {
     /// The database path after applying the defaults.
     var databasePath: String {
         if let db { return db }
@@ -117,36 +171,6 @@ struct GlobalOptions: ParsableArguments {
     /// Prints a line for people unless --quiet or --json.
     func say(_ line: String) throws(OutputFailure) {
         if !quiet && !json { try Console.out.line(line) }
-    }
-
-    /// The command-line names of these options: (options that take a value, flags). Written
-    /// out because reading them off the type (``reflectedNames``) costs a fifth of `tally`'s
-    /// start-up; a test keeps the two equal.
-    static let names: (valued: Set<String>, flags: Set<String>) = (["--db", "--log-level"], ["--json", "--quiet"])
-
-    /// The names read off the type itself (its property wrappers), as ArgumentParser derives
-    /// them: what ``names`` must equal.
-    static func reflectedNames() -> (valued: Set<String>, flags: Set<String>) {
-        var valued = Set<String>(), flags = Set<String>()
-        for child in Mirror(reflecting: GlobalOptions()).children {
-            guard let label = child.label, label.hasPrefix("_") else { continue }
-            let name = "--" + kebab(String(label.dropFirst()))
-            if String(describing: type(of: child.value)).hasPrefix("Flag<") { flags.insert(name) } else { valued.insert(name) }
-        }
-        return (valued, flags)
-    }
-
-    /// `logLevel` → `log-level`, as ArgumentParser names long options.
-    private static func kebab(_ name: String) -> String {
-        var out = ""
-        for character in name {
-            if character.isUppercase {
-                out += "-" + character.lowercased()
-            } else {
-                out.append(character)
-            }
-        }
-        return out
     }
 }
 
