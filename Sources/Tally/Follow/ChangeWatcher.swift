@@ -32,6 +32,9 @@ final class ChangeWatcher: @unchecked Sendable {
     private let lock = PlatformLock()
     private var started = false
     private var stopped = false
+    /// True while the file watch is off because the store's own commits flow (see
+    /// ``ownCommitGapNanoseconds``).
+    private var watchOff = false
     /// Where commits happen: a database file, or a PostgreSQL server (whose NOTIFY
     /// tally_ledger, sent by a trigger at commit, is the wake-up).
     private enum Source {
@@ -81,6 +84,9 @@ final class ChangeWatcher: @unchecked Sendable {
     }
 
     private var isStopped: Bool { lock.withLock { stopped } }
+
+    /// Whether the file watch is off just now because the store's own commits flow.
+    var isWatchOff: Bool { lock.withLock { watchOff } }
 
     private func run() {
         switch source {
@@ -179,12 +185,16 @@ final class ChangeWatcher: @unchecked Sendable {
         /// stop; true when it was just set again.
         func followOwnCommits(_ monitor: FileChangeMonitor) -> Bool {
             if ownCommitsFlow() {
-                monitor.pause()
+                if !monitor.isPaused {
+                    monitor.pause()
+                    lock.withLock { watchOff = true }
+                }
                 return false
             }
             guard monitor.isPaused else { return false }
             if monitor.resume() {
                 resumeFailed = false
+                lock.withLock { watchOff = false }
                 return true
             }
             if !resumeFailed {

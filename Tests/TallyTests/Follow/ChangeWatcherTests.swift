@@ -53,6 +53,29 @@ struct ChangeWatcherTests {
         #expect(generation(after: before, of: watched.commits, within: 10) > before)
     }
 
+    @Test("while the store's own appends come less than 2 ms apart the watch is off; once they stop it is set again")
+    func watchOffWhileBusy() throws {
+        var configuration = Store.Configuration()
+        configuration.synchronous = .normal  // commits close together even on a slow disk
+        let store = try Store(path: directory.file("busy.db"), configuration: configuration)
+        store.changeWatcher.start()
+        defer { store.changeWatcher.stop() }
+        Thread.sleep(forTimeInterval: 0.3)  // the watcher's first data_version read
+        #expect(!store.changeWatcher.isWatchOff)
+        var sawOff = false
+        let until = ContinuousClock.now + .seconds(3)
+        var amount: Int64 = 0
+        while !sawOff, ContinuousClock.now < until {
+            amount += 1
+            try store.ledger.append(stream: "s", kind: "charge", amount: amount, currency: "EUR")
+            sawOff = store.changeWatcher.isWatchOff
+        }
+        #expect(sawOff, "the watch stayed on through \(amount) appends")
+        let quiet = ContinuousClock.now + .seconds(5)
+        while store.changeWatcher.isWatchOff, ContinuousClock.now < quiet { Thread.sleep(forTimeInterval: 0.005) }
+        #expect(!store.changeWatcher.isWatchOff)
+    }
+
     @Test("the file monitor reports a write, none while paused, and writes again once resumed",
           .enabled(if: FileChangeMonitor.isAvailable, "inotify is Linux's"))
     func monitorPauses() throws {
