@@ -120,16 +120,15 @@ public struct LedgerFeed: AsyncSequence, Sendable {
         while !Task.isCancelled {
             if let update = try take() { return update }
             let generation = store.commits.current
-            if drainedAt != generation, refillFromMemory() {
-                if index < buffer.count || !reachedHead || !announcedCaughtUp { continue }
-            } else if drainedAt != generation {
-                let feed = self
-                let refilled = try await store.queues.read { () throws(TallyError) -> LedgerFeed in
-                    var copy = feed
-                    try copy.refill(at: generation)
-                    return copy
+            if drainedAt != generation {
+                if !refillFromMemory() {
+                    let feed = self
+                    self = try await store.queues.read { () throws(TallyError) -> LedgerFeed in
+                        var copy = feed
+                        try copy.refill(at: generation)
+                        return copy
+                    }
                 }
-                self = refilled
                 if index < buffer.count || !reachedHead || !announcedCaughtUp { continue }
             }
             startWatching()

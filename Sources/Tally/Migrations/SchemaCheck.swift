@@ -66,7 +66,6 @@ enum SchemaCheck {
     /// cost a third of the check.
     static func digest(of objects: some Collection<Object>) -> String {
         var text: [UInt8] = []
-        text.reserveCapacity(objects.reduce(0) { $0 + 24 + $1.type.utf8.count + $1.name.utf8.count + $1.table.utf8.count + ($1.sql?.utf8.count ?? 1) })
         for object in objects.sorted(by: { ($0.type, $0.name) < ($1.type, $1.name) }) {
             for field in [object.type, object.name, object.table, object.sql ?? "\u{0}"] {
                 text.append(contentsOf: String(field.utf8.count).utf8)

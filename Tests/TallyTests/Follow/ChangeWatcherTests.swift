@@ -9,48 +9,43 @@ import Testing
 struct ChangeWatcherTests {
     let directory = TemporaryDirectory("tally-watcher")
 
-    /// Waits up to `seconds` for `notifier` to move past `generation`; the generation then.
-    private func generation(after generation: UInt64, of notifier: CommitNotifier, within seconds: Double) -> UInt64 {
-        let deadline = Date().addingTimeInterval(seconds)
-        var now = notifier.current
-        while now == generation, Date() < deadline {
-            now = notifier.wait(after: generation, seconds: deadline.timeIntervalSinceNow)
-        }
-        return now
+    /// Starts `store`'s watcher and gives it time for its first data_version read (the
+    /// store stops it when it goes away).
+    private func startWatching(_ store: Store) {
+        store.changeWatcher.start()
+        Thread.sleep(forTimeInterval: 0.3)
+    }
+
+    /// Two stores on one new database file `name`, the first one's watcher started.
+    private func watchedAndOther(_ name: String) throws -> (watched: Store, other: Store) {
+        let path = directory.file(name)
+        let stores = (watched: try Store(path: path), other: try Store(path: path))
+        startWatching(stores.watched)
+        return stores
     }
 
     @Test("a state write elsewhere leaves followers asleep; an append elsewhere wakes them")
     func headDecides() throws {
-        let path = directory.file("watched.db")
-        let watched = try Store(path: path)
-        let other = try Store(path: path)
-        watched.changeWatcher.start()
-        defer { watched.changeWatcher.stop() }
-        Thread.sleep(forTimeInterval: 0.3)  // the watcher's first data_version read
+        let (watched, other) = try watchedAndOther("watched.db")
         let before = watched.commits.current
         try other.state.put("doc/1", body: ["n": 1])
         // Absence can only be shown by waiting: past the fallback interval (0.25 s) and the
         // watcher's backoff, a wake-up would have come.
-        #expect(generation(after: before, of: watched.commits, within: 1.0) == before)
+        #expect(watched.commits.generation(after: before, within: 1.0) == before)
         try other.ledger.append(stream: "s", kind: "charge", amount: 1, currency: "EUR")
-        #expect(generation(after: before, of: watched.commits, within: 10) > before)
+        #expect(watched.commits.generation(after: before, within: 10) > before)
     }
 
     @Test("a burst of the store's own appends (the watch off) followed at once by another store's append: followers wake for it")
     func afterOwnBurst() throws {
-        let path = directory.file("burst.db")
-        let watched = try Store(path: path)
-        let other = try Store(path: path)
-        watched.changeWatcher.start()
-        defer { watched.changeWatcher.stop() }
-        Thread.sleep(forTimeInterval: 0.3)  // the watcher's first data_version read
+        let (watched, other) = try watchedAndOther("burst.db")
         for amount in 1...200 {
             try watched.ledger.append(stream: "own", kind: "charge", amount: Int64(amount), currency: "EUR")
         }
         let before = watched.commits.current
         let foreign = try other.ledger.append(stream: "foreign", kind: "charge", amount: 1, currency: "EUR")
         #expect(foreign.seq == 201)
-        #expect(generation(after: before, of: watched.commits, within: 10) > before)
+        #expect(watched.commits.generation(after: before, within: 10) > before)
     }
 
     @Test("while the store's own appends come less than 2 ms apart the watch is off; once they stop it is set again")
@@ -58,9 +53,7 @@ struct ChangeWatcherTests {
         var configuration = Store.Configuration()
         configuration.synchronous = .normal  // commits close together even on a slow disk
         let store = try Store(path: directory.file("busy.db"), configuration: configuration)
-        store.changeWatcher.start()
-        defer { store.changeWatcher.stop() }
-        Thread.sleep(forTimeInterval: 0.3)  // the watcher's first data_version read
+        startWatching(store)
         #expect(!store.changeWatcher.isWatchOff)
         var sawOff = false
         let until = ContinuousClock.now + .seconds(3)
@@ -97,6 +90,20 @@ struct ChangeWatcherTests {
         #expect(monitor.wait(seconds: 5))
     }
 
+    @Test("a watch that cannot be set again (its directory is gone) stays paused, and waiting still times out",
+          .enabled(if: FileChangeMonitor.isAvailable, "inotify is Linux's"))
+    func monitorCannotResume() throws {
+        let gone = directory.file("gone")
+        try FileManager.default.createDirectory(atPath: gone, withIntermediateDirectories: false)
+        let monitor = try #require(FileChangeMonitor(directory: gone, names: ["x"]))
+        monitor.pause()
+        try FileManager.default.removeItem(atPath: gone)
+        #expect(!monitor.resume())
+        #expect(monitor.isPaused)
+        _ = monitor.wait(seconds: 0.05)  // the removal's own events, if any
+        #expect(!monitor.wait(seconds: 0.1))
+    }
+
     @Test("on PostgreSQL, the store's own append wakes followers once, and another store's append wakes them",
           .enabled(if: Backend.postgresURI != nil, "needs the PostgreSQL test server (TALLY_TEST_POSTGRES)"))
     func postgresOwnCommitsOnce() throws {
@@ -108,15 +115,15 @@ struct ChangeWatcherTests {
         Thread.sleep(forTimeInterval: 0.5)  // the watcher's LISTEN session, and its first wake-up
         let before = watched.commits.current
         try watched.ledger.append(stream: "s", kind: "charge", amount: 1, currency: "EUR")
-        let woken = generation(after: before, of: watched.commits, within: 10)
+        let woken = watched.commits.generation(after: before, within: 10)
         #expect(woken == before + 1, "the commit itself wakes followers, once")
         // The NOTIFY of that commit arrives within milliseconds; past the fallback interval
         // (0.25 s) it has been handled, and it must not have woken anyone again. (Other
         // tests' commits on the server notify the same channel; their ledgers are in other
         // schemas, so they leave this head where it is and wake no one either.)
-        #expect(generation(after: woken, of: watched.commits, within: 1.0) == woken)
+        #expect(watched.commits.generation(after: woken, within: 1.0) == woken)
         try other.ledger.append(stream: "s", kind: "charge", amount: 1, currency: "EUR")
-        #expect(generation(after: woken, of: watched.commits, within: 10) > woken)
+        #expect(watched.commits.generation(after: woken, within: 10) > woken)
     }
 
     @Test("on PostgreSQL, a notification whose ledger head cannot be read still wakes followers",
@@ -130,12 +137,12 @@ struct ChangeWatcherTests {
         defer { watcher.stop() }
         // The watcher wakes followers once when its LISTEN session opens (a notification may
         // have been missed before it); wait for that first.
-        let opened = generation(after: 0, of: notifier, within: 10)
+        let opened = notifier.generation(after: 0, within: 10)
         #expect(opened > 0)
         Thread.sleep(forTimeInterval: 0.3)
         let before = notifier.current
         try stores.raw("bare").execute("NOTIFY tally_ledger")
-        #expect(generation(after: before, of: notifier, within: 10) > before)
+        #expect(notifier.generation(after: before, within: 10) > before)
     }
 
     @Test("a commit whose ledger head cannot be read still wakes followers")
@@ -151,6 +158,6 @@ struct ChangeWatcherTests {
         Thread.sleep(forTimeInterval: 0.3)
         let before = notifier.current
         try writer.execute("INSERT INTO t VALUES (1)")
-        #expect(generation(after: before, of: notifier, within: 10) > before)
+        #expect(notifier.generation(after: before, within: 10) > before)
     }
 }
