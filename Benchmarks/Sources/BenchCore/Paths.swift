@@ -79,6 +79,7 @@ public enum BenchPaths {
 
     /// Removes a database file and its WAL and shared-memory files.
     public static func removeDatabase(_ path: String) {
+        if ProcessInfo.processInfo.environment["TALLY_BENCH_KEEP"] != nil { return }  // experiments: inspect a case's database
         for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
     }
 

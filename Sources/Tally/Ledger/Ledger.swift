@@ -116,22 +116,25 @@ public struct Ledger: Sendable {
             return try store.groupCommitter.submit(Self.work(checked), runBatch: { batch in Self.runBatch(batch, on: store) })
         case let .transaction(transaction):
             let db = try transaction.usableConnection(writing: true)
-            var results: GroupCommitter.Output = []
-            for event in checked {
-                let result = try LedgerTable.append(event, on: db, cursor: &transaction.appendCursor)
-                if !result.replayed { transaction.appendedEvents += 1 }
-                results.append(result)
+            // A savepoint, so that a failed call leaves nothing in the caller's transaction
+            // (all or nothing, as from the store) even when the caller goes on after the error.
+            let saved = transaction.appendCursor
+            do throws(TallyError) {
+                let results = try db.savepoint { () throws(TallyError) -> GroupCommitter.Output in
+                    try LedgerTable.appendAll(checked, on: db, cursor: &transaction.appendCursor)
+                }
+                transaction.appendedEvents += results.count(where: { !$0.replayed })
+                return results
+            } catch {
+                transaction.appendCursor = saved
+                throw error
             }
-            return results
         }
     }
 
     static func work(_ checked: [EventValidation.Checked]) -> GroupCommitter.Work {
         { (db: Connection, cursor: inout LedgerTable.AppendCursor) throws(TallyError) -> GroupCommitter.Output in
-            var results: GroupCommitter.Output = []
-            results.reserveCapacity(checked.count)
-            for event in checked { results.append(try LedgerTable.append(event, on: db, cursor: &cursor)) }
-            return results
+            try LedgerTable.appendAll(checked, on: db, cursor: &cursor)
         }
     }
 

@@ -105,6 +105,14 @@ enum LedgerTable {
         /// The Merkle tree's right edge; the memo's to start with (used only if it is at the
         /// tip's size, else rebuilt).
         var frontier: MerkleFrontier?
+        /// Subtree roots the appends completed that are not in `merkle_nodes` yet. They are
+        /// stored together once an append call's events are in (``appendAll(_:on:cursor:)``):
+        /// one level-4 insert per 16 events, interleaved with a bulk append's index writes,
+        /// kept `merkle_nodes`' last page dirty through the whole transaction, and once
+        /// SQLite's page cache spilled it to the WAL every further node read it back and
+        /// wrote it again (W1: 19 % more WAL writes and 40 % more WAL reads than the same
+        /// inserts without the tree).
+        var pendingNodes: [MerkleNode] = []
         /// What the writer knew when its last transaction committed, until the first append
         /// of this one decides whether it still holds.
         private var memo: AppendMemo?
@@ -233,11 +241,31 @@ enum LedgerTable {
         return (stored, false)
     }
 
-    /// Adds the leaf of the event just inserted after `tip` to the Merkle tree.
+    /// Adds the leaf of the event just inserted after `tip` to the Merkle tree; the subtree
+    /// roots it completes wait in the cursor until ``storePendingNodes(cursor:on:)``.
     static func growTree(leaf: Hash32, tip: Int64, cursor: inout AppendCursor, on db: Connection) throws(TallyError) {
         var frontier = try MerkleLog.frontier(size: tip, cached: cursor.frontier, on: db, storing: true)
-        try MerkleLog.append(leaf: leaf, to: &frontier, on: db)
+        try MerkleLog.append(leaf: leaf, to: &frontier, collecting: &cursor.pendingNodes)
         cursor.frontier = frontier
+    }
+
+    /// Stores the subtree roots the cursor's appends completed. Every path that appends
+    /// calls it before anything else can read `merkle_nodes` or commit.
+    static func storePendingNodes(cursor: inout AppendCursor, on db: Connection) throws(TallyError) {
+        guard !cursor.pendingNodes.isEmpty else { return }
+        try MerkleLog.store(cursor.pendingNodes, on: db)
+        cursor.pendingNodes.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends checked events in order (one call of an append API), then stores the Merkle
+    /// nodes they completed. On an error the caller rolls back what the call wrote.
+    static func appendAll(_ checked: [EventValidation.Checked], on db: Connection,
+                          cursor: inout AppendCursor) throws(TallyError) -> [(event: LedgerEvent, replayed: Bool)] {
+        var results: [(event: LedgerEvent, replayed: Bool)] = []
+        results.reserveCapacity(checked.count)
+        for event in checked { results.append(try append(event, on: db, cursor: &cursor)) }
+        try storePendingNodes(cursor: &cursor, on: db)
+        return results
     }
 
     private static func isEventIDClash(_ error: TallyError) -> Bool {

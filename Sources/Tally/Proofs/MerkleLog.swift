@@ -53,15 +53,26 @@ enum MerkleLog {
 
     /// Appends one leaf and stores the level ≥ 4 subtrees it completes.
     static func append(leaf: Hash32, to frontier: inout MerkleFrontier, on db: Connection) throws(TallyError) {
-        let completed: [MerkleNode]
+        var completed: [MerkleNode] = []
+        try append(leaf: leaf, to: &frontier, collecting: &completed)
+        try store(completed, on: db)
+    }
+
+    /// Appends one leaf and adds the level ≥ 4 subtrees it completes to `completed`, to be
+    /// stored with ``store(_:on:)`` before the transaction commits.
+    static func append(leaf: Hash32, to frontier: inout MerkleFrontier, collecting completed: inout [MerkleNode]) throws(TallyError) {
         do {
-            completed = try frontier.append(leafHash: leaf)
+            for node in try frontier.append(leafHash: leaf) where node.level >= lowestStoredLevel {
+                completed.append(node)
+            }
         } catch {
             throw TallyError.internal("the Merkle tree cannot grow: \(error)")
         }
-        for node in completed where node.level >= lowestStoredLevel {
-            try store(node, on: db)
-        }
+    }
+
+    /// Inserts completed subtree roots, in the order they were completed.
+    static func store(_ nodes: [MerkleNode], on db: Connection) throws(TallyError) {
+        for node in nodes { try store(node, on: db) }
     }
 
     private static func appendUnstored(leaf: Hash32, to frontier: inout MerkleFrontier) throws(TallyError) {

@@ -458,6 +458,7 @@ private struct SnapshotImporter {
                 throw fail("event seq \(seq) cannot be appended: \(error.problem)")
             }
             try LedgerTable.growTree(leaf: leaf, tip: seq - 1, cursor: &treeCursor, on: db)
+            try LedgerTable.storePendingNodes(cursor: &treeCursor, on: db)
             report.eventsAppended += 1
         }
     }

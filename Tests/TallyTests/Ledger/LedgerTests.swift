@@ -184,6 +184,28 @@ struct LedgerTests {
         #expect(try store.ledger.verifyChain().isIntact)
     }
 
+    @Test("a batch inside a transaction is all or nothing too, even when the caller goes on after its error",
+          arguments: Backend.available)
+    func batchAllOrNothingInTransaction(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
+        try store.write { tx in
+            try tx.ledger.append(NewEvent(stream: "s", kind: "first"))
+            // 40 events complete two 16-event subtrees before the last one conflicts.
+            let batch = (1...40).map { NewEvent(stream: "s", kind: "bulk", eventID: "bulk-\($0)") }
+                + [NewEvent(stream: "s", kind: "late", expectedStreamVersion: 99)]
+            #expect(throws: TallyError.self) { try tx.ledger.append(contentsOf: batch) }
+            try tx.ledger.append(contentsOf: (1...20).map { NewEvent(stream: "s", kind: "after", eventID: "after-\($0)") })
+        }
+        var events = store.ledger.events()
+        let stored = try events.collect()
+        #expect(stored.map(\.kind) == ["first"] + Array(repeating: "after", count: 20))
+        #expect(stored.map(\.streamVersion) == Array(1...21))
+        // The failed call's events and tree nodes are gone, the later ones' are there.
+        #expect(try store.verify().isClean)
+        #expect(try store.ledger.event(id: "bulk-1") == nil)
+    }
+
     @Test("reads page through seq ranges, streams, latest and balances", arguments: Backend.available)
     func reads(backend: Backend) throws {
         let stores = TestStores(backend)
