@@ -9,7 +9,8 @@
 #
 # W9 times the main package's `tally` CLI: built here with `swift build -c release --product
 # tally --static-swift-stdlib` in the repository root (set TALLY_CLI to use another binary
-# and skip that build).
+# and skip that build), and as a static executable (`-Xswiftc -static-executable`, in
+# .build-static; TALLY_CLI_STATIC to use another).
 #
 # Files go to Benchmarks/.data (gitignored; override with TALLY_BENCH_DATA), which must be
 # on the disk under test, not a tmpfs. Before each workload group the script waits (60 s at a
@@ -66,6 +67,16 @@ if [ -z "${TALLY_CLI:-}" ]; then
     export TALLY_CLI=$HERE/../.build/release/tally
 fi
 [ -x "$TALLY_CLI" ] || { echo "error: no tally CLI at $TALLY_CLI" >&2; exit 2; }
+if [ -z "${TALLY_CLI_STATIC:-}" ]; then
+    echo "== building the tally CLI as a static executable (release, repository root, .build-static) for W9"
+    # The same sources with nothing left to the dynamic loader (the README's "static
+    # executable" build): no shared library is mapped, relocated or bound at start-up.
+    # Its own build directory, so that neither build's flags rebuild the other's objects.
+    (cd .. && swift build -c release --product tally --static-swift-stdlib -Xswiftc -static-executable \
+        --scratch-path .build-static 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]|mktemp|statically linked applications requires' || true)
+    export TALLY_CLI_STATIC=$HERE/../.build-static/release/tally
+fi
+[ -x "$TALLY_CLI_STATIC" ] || { echo "error: no static tally CLI at $TALLY_CLI_STATIC" >&2; exit 2; }
 
 echo "== fixtures (W4/W6/W7 documents and snapshot, W10's ledger; cached in $TALLY_BENCH_DATA)"
 .build/release/tally-bench fixtures

@@ -291,6 +291,7 @@ add("")
 
 # ---- W9 -------------------------------------------------------------------------------
 W9_ROWS = [("W9 tally append", "`tally append --stream s --kind k`", "W9 sqlite3 insert"),
+           ("W9 tally append, static executable", "the same, `tally` built as a static executable", "W9 sqlite3 insert"),
            ("W9 sqlite3 insert", "`sqlite3 DB \"PRAGMA synchronous=FULL; INSERT INTO t …\"`", None),
            ("W9 tally --help", "`tally --help`", "W9 sqlite3 --version"),
            ("W9 tally --version", "`tally --version`", "W9 sqlite3 --version"),
@@ -437,7 +438,9 @@ target("W8 writers' rate with an in-process follower/without (cost ≤ 5 %)",
        ratio(rate("W8 Tally in-process"), rate("W8 Tally no follower")), 0.95)
 target("W8 writers' rate with a cross-process follower/without (cost ≤ 5 %)",
        ratio(rate("W8 Tally cross-process"), rate("W8 Tally no follower")), 0.95)
-target("W9 `tally append`/`sqlite3` insert (ms per invocation, p50)",
+target("W9 `tally append`/`sqlite3` insert (ms per invocation, p50), static executable",
+       ratio(pct("W9 tally append, static executable", "invocation_ns", 50), pct("W9 sqlite3 insert", "invocation_ns", 50)), 1.5, at_most=True)
+target("W9 the same, default build (`--static-swift-stdlib`, dynamically linked)",
        ratio(pct("W9 tally append", "invocation_ns", 50), pct("W9 sqlite3 insert", "invocation_ns", 50)), 1.5, at_most=True)
 target_ms("W10 inclusion proof p99", pct("W10 Tally inclusion proof", "proof_ns", 99), 1)
 target_ms("W10 consistency proof p99", pct("W10 Tally consistency proof", "proof_ns", 99), 1)

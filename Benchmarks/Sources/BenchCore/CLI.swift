@@ -63,6 +63,13 @@ public enum CLIBench {
                                     setup: { _ = try TallyPeer.open(database, synchronous: .full) },
                                     cleanup: { BenchPaths.removeDatabase(database) })
             }, metrics: [SampleMetric.invocation]),
+            Case(workload: "W9", peer: "tally append, static executable", operations: runs, iterations: 5, warmup: 1, prepare: {
+                let database = BenchPaths.freshDatabase("w9-tally-static.db")
+                return try prepared(runs: runs, executable: BenchPaths.tallyStaticCLI,
+                                    arguments: ["--db", database, "append", "--stream", "s", "--kind", "k"],
+                                    setup: { _ = try TallyPeer.open(database, synchronous: .full) },
+                                    cleanup: { BenchPaths.removeDatabase(database) })
+            }, metrics: [SampleMetric.invocation]),
             Case(workload: "W9", peer: "sqlite3 insert", operations: runs, iterations: 5, warmup: 1, prepare: {
                 let database = BenchPaths.freshDatabase("w9-sqlite3.db")
                 return try prepared(runs: runs, executable: { try BenchPaths.executableInPath("sqlite3") },

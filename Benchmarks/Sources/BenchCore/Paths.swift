@@ -67,6 +67,17 @@ public enum BenchPaths {
         return path
     }
 
+    /// The `tally` CLI built as a static executable for W9: `$TALLY_CLI_STATIC`, else the
+    /// main package's `.build-static/release/tally` (run.sh builds it).
+    public static func tallyStaticCLI() throws -> String {
+        let path = ProcessInfo.processInfo.environment["TALLY_CLI_STATIC"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (repositoryRoot as NSString).appendingPathComponent(".build-static/release/tally")
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw PeerError("no static tally CLI at \(path): build it with `swift build -c release --product tally --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-static` in \(repositoryRoot), or set TALLY_CLI_STATIC")
+        }
+        return path
+    }
+
     /// An executable found in `$PATH`.
     public static func executableInPath(_ name: String) throws -> String {
         let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
