@@ -47,12 +47,7 @@ extension LedgerTable {
             }
             // Stored payloads are canonical text, so hashing them as stored is JCS; a payload
             // rewritten in another spelling no longer hashes to the same value, and shows here.
-            let computed = statement.withUTF8(8) {
-                LedgerHash.hash(prevHash: event.prevHash, seq: seq, eventID: event.eventID, stream: event.stream,
-                                streamVersion: event.streamVersion, kind: event.kind, amount: event.amount,
-                                currency: event.currency, quantity: event.quantity, canonicalPayload: $0,
-                                recordedAt: event.recordedAt)
-            }
+            let computed = statement.withUTF8(8) { LedgerHash.hash(LedgerHash.Fields(event), canonicalPayload: $0) }
             if computed != event.hash {
                 report.firstBreak = ChainReport.Break(seq: seq, reason: .hashMismatch(stored: event.hash, computed: computed))
                 return report

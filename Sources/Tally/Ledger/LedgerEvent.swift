@@ -85,9 +85,7 @@ public struct LedgerEvent: Codable, Sendable, Hashable {
     /// The hash this event's content and `prevHash` should have; equal to ``hash`` for an
     /// intact event.
     public func computedHash() throws(TallyError) -> String {
-        try LedgerHash.hash(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream,
-                            streamVersion: streamVersion, kind: kind, amount: amount, currency: currency,
-                            quantity: quantity, payload: payload, recordedAt: recordedAt)
+        try LedgerHash.hash(LedgerHash.Fields(self), payload: payload)
     }
 }
 

@@ -18,45 +18,47 @@ enum LedgerHash {
     /// Largest integer magnitude a JCS number (an IEEE-754 double) holds exactly: 2^53.
     static let maximumExactInteger: Int64 = 1 << 53
 
-    /// The hash of an event whose payload is given as a JSON value.
-    static func hash(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
-                     kind: String, amount: Int64?, currency: String?, quantity: Double?,
-                     payload: JSONValue, recordedAt: String) throws(TallyError) -> String {
+    /// What the hashes cover besides the payload: the previous event's hash the chain
+    /// hash extends, and the members of `E` that every reader of a row or a record has at
+    /// hand as separate values.
+    struct Fields {
+        var prevHash: String
+        var seq: Int64
+        var eventID: String
+        var stream: String
+        var streamVersion: Int64
+        var kind: String
+        var amount: Int64?
+        var currency: String?
+        var quantity: Double?
+        var recordedAt: String
+    }
+
+    /// The chain hash of an event whose payload is given as a JSON value.
+    static func hash(_ fields: Fields, payload: JSONValue) throws(TallyError) -> String {
         let canonicalPayload: [UInt8]
         do {
             canonicalPayload = try CanonicalJSON.bytes(payload)
         } catch {
-            throw TallyError.invalidInput(field: "payload of event \(seq)", reason: "\(error)")
+            throw TallyError.invalidInput(field: "payload of event \(fields.seq)", reason: "\(error)")
         }
-        return canonicalPayload.withUnsafeBufferPointer {
-            hash(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
-                 kind: kind, amount: amount, currency: currency, quantity: quantity,
-                 canonicalPayload: $0, recordedAt: recordedAt)
-        }
+        return canonicalPayload.withUnsafeBufferPointer { hash(fields, canonicalPayload: $0) }
     }
 
-    /// The hash of an event whose payload is already canonical JSON text (as stored).
-    static func hash(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
-                     kind: String, amount: Int64?, currency: String?, quantity: Double?,
-                     canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String) -> String {
-        withInput(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
-                  kind: kind, amount: amount, currency: currency, quantity: quantity,
-                  canonicalPayload: canonicalPayload, recordedAt: recordedAt) { input in
+    /// The chain hash of an event whose payload is already canonical JSON text (as stored).
+    static func hash(_ fields: Fields, canonicalPayload: UnsafeBufferPointer<UInt8>) -> String {
+        withInput(fields, canonicalPayload: canonicalPayload) { input in
             Digest.hex(SHA256.hash(data: UnsafeRawBufferPointer(input)))
         }
     }
 
     /// The chain hash and the Merkle leaf hash of an event, from one layout of its bytes:
     /// the leaf is `SHA-256(0x00 || JCS(E))`, the chain hash covers `prev_hash + "\n"` too.
-    static func hashes(prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
-                       kind: String, amount: Int64?, currency: String?, quantity: Double?,
-                       canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String) -> (chain: String, leaf: Hash32) {
-        withInput(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
-                  kind: kind, amount: amount, currency: currency, quantity: quantity,
-                  canonicalPayload: canonicalPayload, recordedAt: recordedAt) { input in
+    static func hashes(_ fields: Fields, canonicalPayload: UnsafeBufferPointer<UInt8>) -> (chain: String, leaf: Hash32) {
+        withInput(fields, canonicalPayload: canonicalPayload) { input in
             let bytes = UnsafeRawBufferPointer(input)
             let chain = Digest.hex(SHA256.hash(data: bytes))
-            let leaf = MerkleHash.leaf(UnsafeRawBufferPointer(rebasing: bytes[(prevHash.utf8.count + 1)...]))
+            let leaf = MerkleHash.leaf(UnsafeRawBufferPointer(rebasing: bytes[(fields.prevHash.utf8.count + 1)...]))
             return (chain, leaf)
         }
     }
@@ -70,45 +72,40 @@ enum LedgerHash {
         } catch {
             throw TallyError.invalidInput(field: "payload of event \(event.seq)", reason: "\(error)")
         }
-        return canonicalPayload.withUnsafeBufferPointer {
-            hashes(prevHash: "", seq: event.seq, eventID: event.eventID, stream: event.stream, streamVersion: event.streamVersion,
-                   kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
-                   canonicalPayload: $0, recordedAt: event.recordedAt).leaf
-        }
+        var fields = Fields(event)
+        fields.prevHash = ""
+        return canonicalPayload.withUnsafeBufferPointer { hashes(fields, canonicalPayload: $0).leaf }
     }
 
     /// Calls `body` with `prev_hash + "\n" + JCS(E)`, laid out by hand (see the type's
     /// comment) in stack space: this runs for every event appended, verified or imported.
     private static func withInput<Result>(
-        prevHash: String, seq: Int64, eventID: String, stream: String, streamVersion: Int64,
-        kind: String, amount: Int64?, currency: String?, quantity: Double?,
-        canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String,
-        _ body: (UnsafeBufferPointer<UInt8>) -> Result
+        _ fields: Fields, canonicalPayload: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Result
     ) -> Result {
         ByteBuffer.with(scratchCapacity: 1_024) { out in
-            var prevHash = prevHash
+            var prevHash = fields.prevHash
             prevHash.withUTF8 { out.append($0) }
             out.append(UInt8(ascii: "\n"))
             out.append("{\"amount\":")
-            if let amount { appendInteger(amount, to: &out) } else { out.append("null") }
+            if let amount = fields.amount { appendInteger(amount, to: &out) } else { out.append("null") }
             out.append(",\"currency\":")
-            if let currency { out.appendQuoted(currency) } else { out.append("null") }
+            if let currency = fields.currency { out.appendQuoted(currency) } else { out.append("null") }
             out.append(",\"event_id\":")
-            out.appendQuoted(eventID)
+            out.appendQuoted(fields.eventID)
             out.append(",\"kind\":")
-            out.appendQuoted(kind)
+            out.appendQuoted(fields.kind)
             out.append(",\"payload\":")
             out.append(canonicalPayload)
             out.append(",\"quantity\":")
-            if let quantity, quantity.isFinite { JSONNumberFormatter.append(quantity, to: &out) } else { out.append("null") }
+            if let quantity = fields.quantity, quantity.isFinite { JSONNumberFormatter.append(quantity, to: &out) } else { out.append("null") }
             out.append(",\"recorded_at\":")
-            out.appendQuoted(recordedAt)
+            out.appendQuoted(fields.recordedAt)
             out.append(",\"seq\":")
-            appendInteger(seq, to: &out)
+            appendInteger(fields.seq, to: &out)
             out.append(",\"stream\":")
-            out.appendQuoted(stream)
+            out.appendQuoted(fields.stream)
             out.append(",\"stream_version\":")
-            appendInteger(streamVersion, to: &out)
+            appendInteger(fields.streamVersion, to: &out)
             out.append(UInt8(ascii: "}"))
             return body(out.bytes)
         }
@@ -123,5 +120,14 @@ enum LedgerHash {
     static func appendInteger(_ value: Int64, to out: inout ByteBuffer) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         out.appendDecimal(value.magnitude)
+    }
+}
+
+extension LedgerHash.Fields {
+    /// The fields of an event as it was stored.
+    init(_ event: LedgerEvent) {
+        self.init(prevHash: event.prevHash, seq: event.seq, eventID: event.eventID, stream: event.stream,
+                  streamVersion: event.streamVersion, kind: event.kind, amount: event.amount,
+                  currency: event.currency, quantity: event.quantity, recordedAt: event.recordedAt)
     }
 }

@@ -58,14 +58,8 @@ enum LedgerTable {
         } catch {
             throw TallyError.corruptDatabase(path: path, detail: "ledger seq \(seq) has a payload that is not valid JSON: \(error)")
         }
-        let (eventID, stream, streamVersion) = (row.string(1), row.string(2), row.int64(3))
-        let (kind, amount, currency, quantity) = (row.string(4), row.optionalInt64(5), row.optionalString(6), row.optionalDouble(7))
-        let (recordedAt, prevHash, stored) = (row.string(9), row.string(10), row.string(11))
-        let (computed, leaf) = row.withUTF8(8) {
-            LedgerHash.hashes(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
-                              kind: kind, amount: amount, currency: currency, quantity: quantity,
-                              canonicalPayload: $0, recordedAt: recordedAt)
-        }
+        let (fields, stored) = (hashedFields(of: row), row.string(11))
+        let (computed, leaf) = row.withUTF8(8) { LedgerHash.hashes(fields, canonicalPayload: $0) }
         guard computed == stored else { throw altered(seq: seq, computed: computed, stored: stored, path: path) }
         return (seq, stored, leaf)
     }
@@ -207,12 +201,10 @@ enum LedgerTable {
         let current: Int64
         if let known = cursor.knownVersion(of: event.stream) { current = known } else { current = try streamVersion(event.stream, on: db) }
         let recordedAt = Timestamp.now()
-        let (hash, leaf) = checked.canonicalPayload.withUnsafeBufferPointer {
-            LedgerHash.hashes(
-                prevHash: tip.hash, seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream,
-                streamVersion: current + 1, kind: event.kind, amount: event.amount, currency: event.currency,
-                quantity: event.quantity, canonicalPayload: $0, recordedAt: recordedAt)
-        }
+        let fields = LedgerHash.Fields(
+            prevHash: tip.hash, seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream, streamVersion: current + 1,
+            kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity, recordedAt: recordedAt)
+        let (hash, leaf) = checked.canonicalPayload.withUnsafeBufferPointer { LedgerHash.hashes(fields, canonicalPayload: $0) }
         let stored = LedgerEvent(
             seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream, streamVersion: current + 1,
             kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
@@ -413,12 +405,7 @@ enum LedgerTable {
     /// hash: an event changed behind Tally's back is reported, never returned.
     static func event(from row: Statement, path: String) throws(TallyError) -> LedgerEvent {
         let event = try unverifiedEvent(from: row, path: path)
-        let computed = row.withUTF8(8) {
-            LedgerHash.hash(prevHash: event.prevHash, seq: event.seq, eventID: event.eventID, stream: event.stream,
-                            streamVersion: event.streamVersion, kind: event.kind, amount: event.amount,
-                            currency: event.currency, quantity: event.quantity, canonicalPayload: $0,
-                            recordedAt: event.recordedAt)
-        }
+        let computed = row.withUTF8(8) { LedgerHash.hash(LedgerHash.Fields(event), canonicalPayload: $0) }
         guard computed == event.hash else { throw altered(seq: event.seq, computed: computed, stored: event.hash, path: path) }
         return event
     }
@@ -427,12 +414,7 @@ enum LedgerTable {
     /// the same bytes.
     static func eventAndLeaf(from row: Statement, path: String) throws(TallyError) -> (event: LedgerEvent, leaf: Hash32) {
         let event = try unverifiedEvent(from: row, path: path)
-        let (computed, leaf) = row.withUTF8(8) {
-            LedgerHash.hashes(prevHash: event.prevHash, seq: event.seq, eventID: event.eventID, stream: event.stream,
-                              streamVersion: event.streamVersion, kind: event.kind, amount: event.amount,
-                              currency: event.currency, quantity: event.quantity, canonicalPayload: $0,
-                              recordedAt: event.recordedAt)
-        }
+        let (computed, leaf) = row.withUTF8(8) { LedgerHash.hashes(LedgerHash.Fields(event), canonicalPayload: $0) }
         guard computed == event.hash else { throw altered(seq: event.seq, computed: computed, stored: event.hash, path: path) }
         return (event, leaf)
     }
@@ -454,5 +436,14 @@ enum LedgerTable {
             kind: row.string(4), amount: row.optionalInt64(5), currency: row.optionalString(6),
             quantity: row.optionalDouble(7), payload: payload, recordedAt: row.string(9),
             prevHash: row.string(10), hash: row.string(11))
+    }
+
+    /// What the hashes of the current row (selecting ``columns`` in order) cover besides
+    /// its payload, read without building the event.
+    static func hashedFields(of row: Statement) -> LedgerHash.Fields {
+        LedgerHash.Fields(
+            prevHash: row.string(10), seq: row.int64(0), eventID: row.string(1), stream: row.string(2),
+            streamVersion: row.int64(3), kind: row.string(4), amount: row.optionalInt64(5),
+            currency: row.optionalString(6), quantity: row.optionalDouble(7), recordedAt: row.string(9))
     }
 }

@@ -42,10 +42,7 @@ public struct InclusionProof: Sendable, Hashable, Codable {
         guard event.seq == leafIndex + 1 else {
             throw TallyError.proofRejected(reason: "the event is seq \(event.seq) but the proof is for leaf \(leafIndex) (seq \(leafIndex + 1))")
         }
-        let chain = try LedgerHash.hash(prevHash: event.prevHash, seq: event.seq, eventID: event.eventID, stream: event.stream,
-                                        streamVersion: event.streamVersion, kind: event.kind, amount: event.amount,
-                                        currency: event.currency, quantity: event.quantity, payload: event.payload,
-                                        recordedAt: event.recordedAt)
+        let chain = try event.computedHash()
         guard chain == event.hash else {
             throw TallyError.proofRejected(reason: "the event's content hashes to \(chain), not to its hash \(event.hash): it was altered")
         }

@@ -52,32 +52,30 @@ package enum SnapshotFormat {
     }
 
     /// Appends the JSON of an event record (without the newline); `payload` is canonical JSON.
-    static func appendEventRecord(seq: Int64, eventID: String, stream: String, streamVersion: Int64, kind: String,
-                                  amount: Int64?, currency: String?, quantity: Double?,
-                                  canonicalPayload: UnsafeBufferPointer<UInt8>, recordedAt: String,
-                                  prevHash: String, hash: String, to out: inout [UInt8]) {
+    static func appendEventRecord(_ fields: LedgerHash.Fields, canonicalPayload: UnsafeBufferPointer<UInt8>,
+                                  hash: String, to out: inout [UInt8]) {
         CanonicalJSON.appendASCII("{\"type\":\"event\",\"seq\":", to: &out)
-        LedgerHash.appendInteger(seq, to: &out)
+        LedgerHash.appendInteger(fields.seq, to: &out)
         CanonicalJSON.appendASCII(",\"event_id\":", to: &out)
-        CanonicalJSON.appendQuoted(eventID, to: &out)
+        CanonicalJSON.appendQuoted(fields.eventID, to: &out)
         CanonicalJSON.appendASCII(",\"stream\":", to: &out)
-        CanonicalJSON.appendQuoted(stream, to: &out)
+        CanonicalJSON.appendQuoted(fields.stream, to: &out)
         CanonicalJSON.appendASCII(",\"stream_version\":", to: &out)
-        LedgerHash.appendInteger(streamVersion, to: &out)
+        LedgerHash.appendInteger(fields.streamVersion, to: &out)
         CanonicalJSON.appendASCII(",\"kind\":", to: &out)
-        CanonicalJSON.appendQuoted(kind, to: &out)
+        CanonicalJSON.appendQuoted(fields.kind, to: &out)
         CanonicalJSON.appendASCII(",\"amount\":", to: &out)
-        appendOptionalInteger(amount, to: &out)
+        appendOptionalInteger(fields.amount, to: &out)
         CanonicalJSON.appendASCII(",\"currency\":", to: &out)
-        appendOptionalString(currency, to: &out)
+        appendOptionalString(fields.currency, to: &out)
         CanonicalJSON.appendASCII(",\"quantity\":", to: &out)
-        if let quantity, quantity.isFinite { JSONNumberFormatter.append(quantity, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
+        if let quantity = fields.quantity, quantity.isFinite { JSONNumberFormatter.append(quantity, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
         CanonicalJSON.appendASCII(",\"payload\":", to: &out)
         out.append(contentsOf: canonicalPayload)
         CanonicalJSON.appendASCII(",\"recorded_at\":", to: &out)
-        CanonicalJSON.appendQuoted(recordedAt, to: &out)
+        CanonicalJSON.appendQuoted(fields.recordedAt, to: &out)
         CanonicalJSON.appendASCII(",\"prev_hash\":", to: &out)
-        CanonicalJSON.appendQuoted(prevHash, to: &out)
+        CanonicalJSON.appendQuoted(fields.prevHash, to: &out)
         CanonicalJSON.appendASCII(",\"hash\":", to: &out)
         CanonicalJSON.appendQuoted(hash, to: &out)
         out.append(UInt8(ascii: "}"))

@@ -163,23 +163,11 @@ struct SnapshotWriter {
     /// Appends one event record after checking it extends the chain, so a snapshot never
     /// carries a broken ledger that its own import would refuse.
     private mutating func appendEvent(_ row: Statement, previousHash: String, expectedSeq: Int64) throws(TallyError) {
-        let seq = row.int64(0)
-        let eventID = row.string(1), stream = row.string(2), kind = row.string(4)
-        let streamVersion = row.int64(3)
-        let amount = row.optionalInt64(5), currency = row.optionalString(6), quantity = row.optionalDouble(7)
-        let recordedAt = row.string(9), prevHash = row.string(10), hash = row.string(11)
-        let intact = row.withUTF8(8) { payload in
-            LedgerHash.hash(prevHash: prevHash, seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion,
-                            kind: kind, amount: amount, currency: currency, quantity: quantity, canonicalPayload: payload,
-                            recordedAt: recordedAt) == hash
+        let (fields, hash) = (LedgerTable.hashedFields(of: row), row.string(11))
+        let intact = row.withUTF8(8) { LedgerHash.hash(fields, canonicalPayload: $0) } == hash
+        guard fields.seq == expectedSeq, fields.prevHash == previousHash, intact else {
+            throw TallyError.corruptDatabase(path: databasePath, detail: "the ledger chain breaks at seq \(fields.seq); verify the database for details. The snapshot was not written")
         }
-        guard seq == expectedSeq, prevHash == previousHash, intact else {
-            throw TallyError.corruptDatabase(path: databasePath, detail: "the ledger chain breaks at seq \(seq); verify the database for details. The snapshot was not written")
-        }
-        row.withUTF8(8) { payload in
-            SnapshotFormat.appendEventRecord(seq: seq, eventID: eventID, stream: stream, streamVersion: streamVersion, kind: kind,
-                                             amount: amount, currency: currency, quantity: quantity, canonicalPayload: payload,
-                                             recordedAt: recordedAt, prevHash: prevHash, hash: hash, to: &line)
-        }
+        row.withUTF8(8) { SnapshotFormat.appendEventRecord(fields, canonicalPayload: $0, hash: hash, to: &line) }
     }
 }

@@ -432,11 +432,10 @@ private struct SnapshotImporter {
         guard prevHash == lastEvent.hash else {
             throw fail("the ledger chain breaks at seq \(seq): prev_hash \(prevHash) is not the previous event's hash \(lastEvent.hash)")
         }
-        let (computed, leaf) = checked.canonicalPayload.withUnsafeBufferPointer {
-            LedgerHash.hashes(prevHash: prevHash, seq: seq, eventID: checked.eventID, stream: event.stream, streamVersion: streamVersion,
-                              kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
-                              canonicalPayload: $0, recordedAt: recordedAt)
-        }
+        let fields = LedgerHash.Fields(
+            prevHash: prevHash, seq: seq, eventID: checked.eventID, stream: event.stream, streamVersion: streamVersion,
+            kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity, recordedAt: recordedAt)
+        let (computed, leaf) = checked.canonicalPayload.withUnsafeBufferPointer { LedgerHash.hashes(fields, canonicalPayload: $0) }
         guard computed == storedHash else {
             throw fail("the ledger chain breaks at seq \(seq): its content hashes to \(computed) but the record says \(storedHash)")
         }

@@ -185,9 +185,9 @@ struct LedgerFeedTests {
             _ = try statement.step()
             return try LedgerTable.unverifiedEvent(from: statement, path: db.path)
         }
-        let forged = try LedgerHash.hash(prevHash: row.prevHash, seq: row.seq, eventID: row.eventID, stream: row.stream,
-                                         streamVersion: row.streamVersion, kind: row.kind, amount: 99, currency: row.currency,
-                                         quantity: row.quantity, payload: row.payload, recordedAt: row.recordedAt)
+        var fields = LedgerHash.Fields(row)
+        fields.amount = 99
+        let forged = try LedgerHash.hash(fields, payload: row.payload)
         try fixture.tamper(store.path, "UPDATE ledger SET amount = 99, hash = '\(forged)' WHERE seq = 2", dropping: ["ledger_no_update"])
         var again = store.ledger.follow()
         let link = try #require(throws: TallyError.self) { while try again.next(timeout: 0) != nil {} }

@@ -228,11 +228,7 @@ struct LedgerProofTests {
         var cursor = store.ledger.events(from: 33, through: 33)
         let event = try #require(try cursor.collect().first)
         let garbage = Array(#"{"a":1,"a":2}"#.utf8)
-        let hash = garbage.withUnsafeBufferPointer {
-            LedgerHash.hash(prevHash: event.prevHash, seq: event.seq, eventID: event.eventID, stream: event.stream,
-                            streamVersion: event.streamVersion, kind: event.kind, amount: event.amount, currency: event.currency,
-                            quantity: event.quantity, canonicalPayload: $0, recordedAt: event.recordedAt)
-        }
+        let hash = garbage.withUnsafeBufferPointer { LedgerHash.hash(LedgerHash.Fields(event), canonicalPayload: $0) }
         try ReconcileFixture.tamper(store.path, #"UPDATE ledger SET payload = '{"a":1,"a":2}', hash = '\#(hash)' WHERE seq = 33"#,
                                     dropping: ["ledger_no_update"])
         let error = try #require(throws: TallyError.self) { try store.consistencyProof(from: 5, to: 34) }
@@ -240,11 +236,7 @@ struct LedgerProofTests {
         // The tip an append extends is read the same way.
         let tip = try store.ledger.head()
         let tipEvent = try #require(try { var cursor = store.ledger.events(from: tip.seq, through: tip.seq); return try cursor.collect().first }())
-        let tipHash = garbage.withUnsafeBufferPointer {
-            LedgerHash.hash(prevHash: tipEvent.prevHash, seq: tipEvent.seq, eventID: tipEvent.eventID, stream: tipEvent.stream,
-                            streamVersion: tipEvent.streamVersion, kind: tipEvent.kind, amount: tipEvent.amount,
-                            currency: tipEvent.currency, quantity: tipEvent.quantity, canonicalPayload: $0, recordedAt: tipEvent.recordedAt)
-        }
+        let tipHash = garbage.withUnsafeBufferPointer { LedgerHash.hash(LedgerHash.Fields(tipEvent), canonicalPayload: $0) }
         try ReconcileFixture.tamper(store.path, #"UPDATE ledger SET payload = '{"a":1,"a":2}', hash = '\#(tipHash)' WHERE seq = \#(tip.seq)"#,
                                     dropping: ["ledger_no_update"])
         let appendError = try #require(throws: TallyError.self) { try store.ledger.append(stream: "s/0", kind: "charge") }
@@ -275,8 +267,9 @@ struct LedgerProofTests {
         let connection = try SQLiteConnection(path: store.path)
         for seq in Int64(11)...40 {
             let recordedAt = "2026-11-29T00:00:00.000Z"
-            let hash = try LedgerHash.hash(prevHash: previous, seq: seq, eventID: "sql-\(seq)", stream: "sql", streamVersion: seq - 10,
-                                           kind: "k", amount: nil, currency: nil, quantity: nil, payload: [:], recordedAt: recordedAt)
+            let fields = LedgerHash.Fields(prevHash: previous, seq: seq, eventID: "sql-\(seq)", stream: "sql", streamVersion: seq - 10,
+                                           kind: "k", amount: nil, currency: nil, quantity: nil, recordedAt: recordedAt)
+            let hash = try LedgerHash.hash(fields, payload: [:])
             try connection.execute("""
                 INSERT INTO ledger (seq, event_id, stream, stream_version, kind, payload, recorded_at, prev_hash, hash)
                 VALUES (?, ?, 'sql', ?, 'k', '{}', ?, ?, ?)
