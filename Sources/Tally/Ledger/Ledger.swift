@@ -118,7 +118,6 @@ public struct Ledger: Sendable {
             let db = try transaction.usableConnection(writing: true)
             // A savepoint, so that a failed call leaves nothing in the caller's transaction
             // (all or nothing, as from the store) even when the caller goes on after the error.
-            let saved = transaction.appendCursor
             do throws(TallyError) {
                 let results = try db.savepoint { () throws(TallyError) -> GroupCommitter.Output in
                     try LedgerTable.appendAll(checked, on: db, cursor: &transaction.appendCursor)
@@ -126,7 +125,7 @@ public struct Ledger: Sendable {
                 transaction.appendedEvents += results.count(where: { !$0.replayed })
                 return results
             } catch {
-                transaction.appendCursor = saved
+                transaction.appendCursor.forgetAfterRollback()
                 throw error
             }
         }

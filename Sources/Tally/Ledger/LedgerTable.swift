@@ -104,8 +104,8 @@ enum LedgerTable {
         /// one level-4 insert per 16 events, interleaved with a bulk append's index writes,
         /// kept `merkle_nodes`' last page dirty through the whole transaction, and once
         /// SQLite's page cache spilled it to the WAL every further node read it back and
-        /// wrote it again (W1: 19 % more WAL writes and 40 % more WAL reads than the same
-        /// inserts without the tree).
+        /// wrote it again (W1: a third more WAL writes and two thirds more WAL reads than
+        /// the same inserts without the tree).
         var pendingNodes: [MerkleNode] = []
         /// What the writer knew when its last transaction committed, until the first append
         /// of this one decides whether it still holds.
@@ -158,6 +158,19 @@ enum LedgerTable {
                 return tip
             }
             return try LedgerTable.verifiedTip(on: db)
+        }
+
+        /// Forgets what this transaction learned, after a rollback to a savepoint undid some
+        /// of it: the next append reads the tip, the stream versions and the tree from the
+        /// database again. (Restoring a copy taken before each call would copy the stream
+        /// versions at every call of a long transaction.)
+        mutating func forgetAfterRollback() {
+            tip = nil
+            streamVersions = [:]
+            rememberedVersions = [:]
+            frontier = nil
+            pendingNodes = []
+            memo = nil
         }
 
         /// What the next transaction may start from, once this one committed on `db`.

@@ -193,10 +193,13 @@ private struct SnapshotImporter {
             try importEvent(record, line: line, report: &report)
         case "checkpoint":
             guard seenConsumers.isEmpty else { throw fail("a checkpoint record after a consumer record; consumers come last") }
+            // The events are all in: their tree is complete before a checkpoint is checked against it.
+            try LedgerTable.storePendingNodes(cursor: &treeCursor, on: db)
             try importCheckpoint(record, report: &report)
         case "consumer":
             try importConsumer(record, report: &report)
         case "end":
+            try LedgerTable.storePendingNodes(cursor: &treeCursor, on: db)
             try checkTrailer(record, report: report)
             guard reader.endedWithNewline else { throw fail("the end record is not followed by a newline; the file may be truncated") }
             sawTrailer = true
@@ -457,7 +460,8 @@ private struct SnapshotImporter {
                 throw fail("event seq \(seq) cannot be appended: \(error.problem)")
             }
             try LedgerTable.growTree(leaf: leaf, tip: seq - 1, cursor: &treeCursor, on: db)
-            try LedgerTable.storePendingNodes(cursor: &treeCursor, on: db)
+            // Stored in runs, as an append call stores its own (see AppendCursor.pendingNodes).
+            if treeCursor.pendingNodes.count >= 4_096 { try LedgerTable.storePendingNodes(cursor: &treeCursor, on: db) }
             report.eventsAppended += 1
         }
     }
