@@ -381,7 +381,9 @@ add("- W9: each invocation is `posix_spawn` + `waitpid` with stdout and stderr o
     "spawn to the exit, after an untimed invocation and the harness's warm-up iteration. `tally append` opens the "
     "existing Tally database (`FULL`), validates and appends one event (hash chain, Merkle tree) and prints one line; "
     "`sqlite3 -batch` inserts one row into a 4-column table (`stream`, `kind`, a timestamp) of a WAL database. "
-    "`tally` is a Swift program: its start-up includes loading the Swift runtime and Foundation.")
+    "`tally` is a Swift program: its start-up includes loading the Swift runtime and Foundation. The default build "
+    "links the Swift runtime statically and the C libraries (glibc, libstdc++, libsqlite3) dynamically; the static "
+    "executable links all of them, so the dynamic loader has nothing to do (the `sqlite3` CLI is dynamically linked).")
 add("- W10: a read-only store on a fixture ledger built once with bulk appends (10,000 events per transaction, "
     "`NORMAL`) with a checkpoint signed at its full size; before each measured iteration one inclusion and one "
     "consistency proof are checked against that checkpoint. Inclusion proofs for a random seq in the tree of the "
