@@ -88,6 +88,8 @@ public struct Ledger: Sendable {
 
     /// Appends events in order, all or nothing: if one is invalid or conflicts, none is
     /// stored. Use it for bulk loads (one transaction, one fsync for the whole batch).
+    /// Inside `Store.write` the call runs in a savepoint, so a failed call leaves
+    /// nothing behind even when the closure catches its error and goes on.
     @discardableResult
     public func append(contentsOf events: [NewEvent]) throws(TallyError) -> [LedgerEvent] {
         var checked: [EventValidation.Checked] = []
