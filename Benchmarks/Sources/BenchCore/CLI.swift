@@ -53,23 +53,25 @@ public enum CLIBench {
     /// it does not depend on how the system library was built).
     static let tinyInsert = "PRAGMA synchronous = FULL; INSERT INTO t (stream, kind, recorded_at) VALUES ('s', 'k', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
 
+    /// `tally append` of one event per invocation into a fresh Tally database, with the
+    /// `tally` binary `executable` returns.
+    private static func appendCase(_ peer: String, database name: String, executable: @escaping () throws -> String,
+                                   runs: Int) -> Case {
+        Case(workload: "W9", peer: peer, operations: runs, iterations: 5, warmup: 1, prepare: {
+            let database = BenchPaths.freshDatabase(name)
+            return try prepared(runs: runs, executable: executable,
+                                arguments: ["--db", database, "append", "--stream", "s", "--kind", "k"],
+                                setup: { _ = try TallyPeer.open(database, synchronous: .full) },
+                                cleanup: { BenchPaths.removeDatabase(database) })
+        }, metrics: [SampleMetric.invocation])
+    }
+
     public static func cases(_ s: Sizes) -> [Case] {
         let runs = s.cliRuns
         return [
-            Case(workload: "W9", peer: "tally append", operations: runs, iterations: 5, warmup: 1, prepare: {
-                let database = BenchPaths.freshDatabase("w9-tally.db")
-                return try prepared(runs: runs, executable: BenchPaths.tallyCLI,
-                                    arguments: ["--db", database, "append", "--stream", "s", "--kind", "k"],
-                                    setup: { _ = try TallyPeer.open(database, synchronous: .full) },
-                                    cleanup: { BenchPaths.removeDatabase(database) })
-            }, metrics: [SampleMetric.invocation]),
-            Case(workload: "W9", peer: "tally append, static executable", operations: runs, iterations: 5, warmup: 1, prepare: {
-                let database = BenchPaths.freshDatabase("w9-tally-static.db")
-                return try prepared(runs: runs, executable: BenchPaths.tallyStaticCLI,
-                                    arguments: ["--db", database, "append", "--stream", "s", "--kind", "k"],
-                                    setup: { _ = try TallyPeer.open(database, synchronous: .full) },
-                                    cleanup: { BenchPaths.removeDatabase(database) })
-            }, metrics: [SampleMetric.invocation]),
+            appendCase("tally append", database: "w9-tally.db", executable: BenchPaths.tallyCLI, runs: runs),
+            appendCase("tally append, static executable", database: "w9-tally-static.db", executable: BenchPaths.tallyStaticCLI,
+                       runs: runs),
             Case(workload: "W9", peer: "sqlite3 insert", operations: runs, iterations: 5, warmup: 1, prepare: {
                 let database = BenchPaths.freshDatabase("w9-sqlite3.db")
                 return try prepared(runs: runs, executable: { try BenchPaths.executableInPath("sqlite3") },

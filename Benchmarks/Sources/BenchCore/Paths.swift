@@ -57,23 +57,27 @@ public enum BenchPaths {
     }
 
     /// The `tally` CLI for W9: `$TALLY_CLI`, else the main package's release build
-    /// (`swift build -c release --product tally` in the repository root; run.sh does it).
+    /// (`swift build -c release --product tally --static-swift-stdlib` in the repository root;
+    /// run.sh does it).
     public static func tallyCLI() throws -> String {
-        let path = ProcessInfo.processInfo.environment["TALLY_CLI"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (repositoryRoot as NSString).appendingPathComponent(".build/release/tally")
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw PeerError("no tally CLI at \(path): build it with `swift build -c release --product tally` in \(repositoryRoot), or set TALLY_CLI")
-        }
-        return path
+        try built(environment: "TALLY_CLI", default: ".build/release/tally",
+                  command: "swift build -c release --product tally --static-swift-stdlib")
     }
 
     /// The `tally` CLI built as a static executable for W9: `$TALLY_CLI_STATIC`, else the
     /// main package's `.build-static/release/tally` (run.sh builds it).
     public static func tallyStaticCLI() throws -> String {
-        let path = ProcessInfo.processInfo.environment["TALLY_CLI_STATIC"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (repositoryRoot as NSString).appendingPathComponent(".build-static/release/tally")
+        try built(environment: "TALLY_CLI_STATIC", default: ".build-static/release/tally",
+                  command: "swift build -c release --product tally --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-static")
+    }
+
+    /// The executable `$variable` names, else `path` under the repository root; an error
+    /// naming the build `command` when there is none.
+    private static func built(environment variable: String, default path: String, command: String) throws -> String {
+        let path = ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (repositoryRoot as NSString).appendingPathComponent(path)
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw PeerError("no static tally CLI at \(path): build it with `swift build -c release --product tally --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-static` in \(repositoryRoot), or set TALLY_CLI_STATIC")
+            throw PeerError("no tally CLI at \(path): build it with `\(command)` in \(repositoryRoot), or set \(variable)")
         }
         return path
     }

@@ -131,3 +131,12 @@ extension LedgerHash.Fields {
                   currency: event.currency, quantity: event.quantity, recordedAt: event.recordedAt)
     }
 }
+
+extension LedgerEvent {
+    /// The event these fields describe, with its payload and the hash computed over both.
+    init(_ fields: LedgerHash.Fields, payload: JSONValue, hash: String) {
+        self.init(seq: fields.seq, eventID: fields.eventID, stream: fields.stream, streamVersion: fields.streamVersion,
+                  kind: fields.kind, amount: fields.amount, currency: fields.currency, quantity: fields.quantity,
+                  payload: payload, recordedAt: fields.recordedAt, prevHash: fields.prevHash, hash: hash)
+    }
+}

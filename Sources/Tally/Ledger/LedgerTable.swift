@@ -218,10 +218,7 @@ enum LedgerTable {
             prevHash: tip.hash, seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream, streamVersion: current + 1,
             kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity, recordedAt: recordedAt)
         let (hash, leaf) = checked.canonicalPayload.withUnsafeBufferPointer { LedgerHash.hashes(fields, canonicalPayload: $0) }
-        let stored = LedgerEvent(
-            seq: tip.seq + 1, eventID: checked.eventID, stream: event.stream, streamVersion: current + 1,
-            kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
-            payload: event.payload, recordedAt: recordedAt, prevHash: tip.hash, hash: hash)
+        let stored = LedgerEvent(fields, payload: event.payload, hash: hash)
         if let expected = event.expectedStreamVersion, expected != current {
             // A retry of an event that already moved the stream is a replay, not a conflict.
             if event.eventID != nil, let replay = try replayed(checked, on: db) { return (replay, true) }

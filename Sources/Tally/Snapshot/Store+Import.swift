@@ -451,9 +451,7 @@ private struct SnapshotImporter {
             }
             report.eventsMatched += 1
         } else {
-            let stored = LedgerEvent(seq: seq, eventID: checked.eventID, stream: event.stream, streamVersion: streamVersion,
-                                     kind: event.kind, amount: event.amount, currency: event.currency, quantity: event.quantity,
-                                     payload: event.payload, recordedAt: recordedAt, prevHash: prevHash, hash: storedHash)
+            let stored = LedgerEvent(fields, payload: event.payload, hash: storedHash)
             do {
                 try LedgerTable.insert(stored, canonicalPayload: checked.canonicalPayload, on: db)
             } catch {
