@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 
 extension Store {
     /// Imports a snapshot written by ``exportSnapshot(to:options:progress:)-2nwgz``, all or nothing.
@@ -10,6 +11,9 @@ extension Store {
     /// back and throws ``TallyError/snapshot(path:line:reason:)`` naming the line.
     ///
     /// A `replace` import takes the snapshot's ledger identity with its content.
+    ///
+    /// The checks that depend on the file alone run on a second thread, a batch of lines
+    /// ahead of the one writing to the database; errors still come in line order.
     ///
     /// - Parameters:
     ///   - path: The snapshot file, as ``exportSnapshot(to:options:progress:)-2nwgz`` writes it.
@@ -62,23 +66,16 @@ extension Store {
             if let dryRunReport, case let .internal(marker) = error, marker == SnapshotImporter.dryRunMarker {
                 return dryRunReport
             }
-            throw Self.locate(error, path: reader.path, line: reader.lineNumber)
+            // The importer locates its own errors; what is left comes from the commit (deferred
+            // foreign keys), after the last line.
+            throw SnapshotImporter.locate(error, path: reader.path, line: reader.lineNumber)
         }
         return report
     }
-
-    /// Errors from deeper layers (SQL triggers, constraint checks at commit) get the line.
-    private static func locate(_ error: TallyError, path: String, line: Int) -> TallyError {
-        switch error {
-        case .snapshot, .snapshotConflict, .io, .lockTimeout, .corruptDatabase, .notATallyDatabase, .unsafeFile, .internal:
-            return error
-        default:
-            return .snapshot(path: path, line: line, reason: error.problem)
-        }
-    }
 }
 
-/// One pass over a snapshot inside the import transaction.
+/// One pass over a snapshot inside the import transaction: the header, then batches of lines
+/// checked by ``SnapshotLineChecker`` on its queue and applied here, one batch behind.
 private struct SnapshotImporter {
     /// Marks the deliberate rollback of a dry run.
     static let dryRunMarker = "dry-run rollback"
@@ -89,8 +86,8 @@ private struct SnapshotImporter {
     let limits: (document: Int, payload: Int)
     let progress: (@Sendable (OperationProgress) -> Void)?
 
-    private var hasher = SHA256()
-    private var seenKeys = SeenKeys()
+    /// The line being applied, for errors.
+    private var currentLine = 1
     /// True when the import started on SQLite with no document and no history: every state
     /// record then adds a new key, with nothing to read first. (On PostgreSQL other writers
     /// may add keys during the import, so every record looks.)
@@ -122,7 +119,17 @@ private struct SnapshotImporter {
     }
 
     private func fail(_ reason: String, line: Int? = nil) -> TallyError {
-        TallyError.snapshot(path: reader.path, line: line ?? reader.lineNumber, reason: reason)
+        TallyError.snapshot(path: reader.path, line: line ?? currentLine, reason: reason)
+    }
+
+    /// Errors from deeper layers (SQL triggers, constraint checks) get the line.
+    static func locate(_ error: TallyError, path: String, line: Int) -> TallyError {
+        switch error {
+        case .snapshot, .snapshotConflict, .io, .lockTimeout, .corruptDatabase, .notATallyDatabase, .unsafeFile, .internal:
+            return error
+        default:
+            return .snapshot(path: path, line: line, reason: error.problem)
+        }
     }
 
     mutating func run(_ initial: Store.ImportReport) throws(TallyError) -> Store.ImportReport {
@@ -130,46 +137,117 @@ private struct SnapshotImporter {
         databaseHead = try LedgerTable.head(on: db)
         importsIntoPristineState = db.dialect == .sqlite ? try StateTable.isPristine(on: db) : false
         let totalBytes = reader.fileSize ?? 0
-        while true {
-            let more = try reader.nextLine { (line: UnsafeBufferPointer<UInt8>) throws(TallyError) -> Bool in
-                try handle(line, report: &report)
-                return true
-            }
-            guard more != nil else { break }
-            if reader.lineNumber % 1000 == 0 {
-                progress?(OperationProgress(phase: .`import`, done: reader.bytesRead, total: totalBytes))
-            }
+        // The header first, here: the checks of every other line depend on it.
+        let checker = try reader.nextLine { (line) throws(TallyError) -> SnapshotLineChecker in
+            try readHeader(line)
+            return SnapshotLineChecker(path: reader.path, header: line, keyPrefix: keyPrefix, maximumDocumentBytes: limits.document)
         }
-        guard reader.lineNumber > 0 else {
-            throw fail("the file is empty; a snapshot starts with a header line", line: 0)
+        guard let checker else { throw fail("the file is empty; a snapshot starts with a header line", line: 0) }
+
+        let checking = DispatchQueue(label: "tally.import.check", qos: .userInitiated)
+        // Submitted to the checker and not applied yet; nothing of the import may still run
+        // once it returns, so a batch in flight is waited for on every way out.
+        var inFlight: SnapshotLineBatch?
+        defer { inFlight?.done.wait() }
+        var reading = true
+        while reading || inFlight != nil {
+            var next: SnapshotLineBatch?
+            if reading {
+                let (batch, atEnd) = readBatch()
+                reading = !atEnd
+                checking.async {
+                    checker.check(batch)
+                    batch.done.signal()
+                }
+                next = batch
+            }
+            let previous = inFlight
+            inFlight = next
+            if let previous {
+                previous.done.wait()
+                do {
+                    try apply(previous, totalBytes: totalBytes, report: &report)
+                } catch {
+                    throw Self.locate(error, path: reader.path, line: currentLine)
+                }
+            }
         }
         guard sawTrailer else {
             throw fail("the file ends without its end record; it is truncated or incomplete", line: reader.lineNumber)
         }
-        try finish(&report)
+        do {
+            try finish(&report, seenKeys: checker.seenKeys)
+        } catch {
+            throw Self.locate(error, path: reader.path, line: currentLine)
+        }
         progress?(OperationProgress(phase: .`import`, done: reader.bytesRead, total: totalBytes))
         return report
     }
 
     // MARK: Lines
 
-    private mutating func handle(_ line: UnsafeBufferPointer<UInt8>, report: inout Store.ImportReport) throws(TallyError) {
-        let number = reader.lineNumber
-        if sawTrailer {
-            throw fail("unexpected data after the end record")
+    /// Reads lines into a new batch until it is full or the file ends (`atEnd`). A read
+    /// error ends the batch and is kept in it, to be thrown after its lines.
+    private func readBatch() -> (SnapshotLineBatch, atEnd: Bool) {
+        let batch = SnapshotLineBatch()
+        do throws(TallyError) {
+            while !batch.isFull {
+                let read: Bool? = try reader.nextLine { (line) -> Bool in
+                    batch.append(line, number: reader.lineNumber, bytesRead: reader.bytesRead)
+                    return true
+                }
+                guard read != nil else { return (batch, true) }
+                if !reader.endedWithNewline { batch.unterminatedLine = reader.lineNumber }
+            }
+        } catch {
+            batch.readFailure = error
+            return (batch, true)
         }
-        if number == 1, line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
-            throw fail("the file starts with a UTF-8 byte order mark; snapshots are plain UTF-8 without one")
+        return (batch, false)
+    }
+
+    /// Applies a checked batch's lines in order, up to the first failure.
+    private mutating func apply(_ batch: SnapshotLineBatch, totalBytes: Int64, report: inout Store.ImportReport) throws(TallyError) {
+        for (index, checked) in batch.checked.enumerated() {
+            let line = batch.lines[index]
+            currentLine = line.number
+            switch checked {
+            case let .failure(error):
+                throw error
+            case let .state(state):
+                try batch.withBody(of: state) { (body) throws(TallyError) in
+                    try importState(state.row, canonicalBody: body, report: &report)
+                }
+            case let .event(record):
+                guard seenConsumers.isEmpty, !sawCheckpoint else { throw fail("an event record after a checkpoint or consumer record; events come first") }
+                try importEvent(record, report: &report)
+            case let .checkpoint(record):
+                guard seenConsumers.isEmpty else { throw fail("a checkpoint record after a consumer record; consumers come last") }
+                // The events are all in: their tree is complete before a checkpoint is checked against it.
+                try LedgerTable.storePendingNodes(cursor: &treeCursor, on: db)
+                try importCheckpoint(record, report: &report)
+            case let .consumer(record):
+                try importConsumer(record, report: &report)
+            case let .end(failure):
+                try LedgerTable.storePendingNodes(cursor: &treeCursor, on: db)
+                if let failure { throw failure }
+                sawTrailer = true
+            }
+            if case .end = checked {} else { report.records += 1 }
+            if line.number % 1000 == 0 {
+                progress?(OperationProgress(phase: .`import`, done: line.bytesRead, total: totalBytes))
+            }
         }
+        if let failure = batch.readFailure {
+            currentLine = reader.lineNumber
+            throw failure
+        }
+    }
+
+    private mutating func readHeader(_ line: UnsafeBufferPointer<UInt8>) throws(TallyError) {
         guard !line.isEmpty else { throw fail("empty line") }
-        // Most lines are state records exactly as export writes them: read those without a
-        // tree (anything else, including every malformed line, takes the full parse below).
-        if number > 1, let state = SnapshotFormat.StateLine.scan(line) {
-            try check(state.row)
-            try importState(state.row, canonicalBody: UnsafeBufferPointer(rebasing: line[state.body]), report: &report)
-            report.records += 1
-            updateDigest(line)
-            return
+        if line.count >= 3, line[0] == 0xEF, line[1] == 0xBB, line[2] == 0xBF {
+            throw fail("the file starts with a UTF-8 byte order mark; snapshots are plain UTF-8 without one")
         }
         let value: JSONValue
         do {
@@ -177,143 +255,49 @@ private struct SnapshotImporter {
         } catch {
             throw fail(error.description)
         }
-        guard case let .object(record) = value else {
+        guard case let .object(members) = value else {
             throw fail("a record must be a JSON object")
         }
-        if number == 1 {
-            try readHeader(record)
-            updateDigest(line)
-            return
-        }
-        switch try field(record, "type", as: String.self) {
-        case "state":
-            try importState(record, report: &report)
-        case "event":
-            guard seenConsumers.isEmpty, !sawCheckpoint else { throw fail("an event record after a checkpoint or consumer record; events come first") }
-            try importEvent(record, line: line, report: &report)
-        case "checkpoint":
-            guard seenConsumers.isEmpty else { throw fail("a checkpoint record after a consumer record; consumers come last") }
-            // The events are all in: their tree is complete before a checkpoint is checked against it.
-            try LedgerTable.storePendingNodes(cursor: &treeCursor, on: db)
-            try importCheckpoint(record, report: &report)
-        case "consumer":
-            try importConsumer(record, report: &report)
-        case "end":
-            try LedgerTable.storePendingNodes(cursor: &treeCursor, on: db)
-            try checkTrailer(record, report: report)
-            guard reader.endedWithNewline else { throw fail("the end record is not followed by a newline; the file may be truncated") }
-            sawTrailer = true
-            return
-        case let other:
-            throw fail("unknown record type '\(TallyError.printable(other))'; expected state, event, checkpoint, consumer or end")
-        }
-        report.records += 1
-        updateDigest(line)
-    }
-
-    private mutating func updateDigest(_ line: UnsafeBufferPointer<UInt8>) {
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(line))
-        hasher.update(data: [UInt8(ascii: "\n")])
-    }
-
-    private mutating func readHeader(_ header: [String: JSONValue]) throws(TallyError) {
+        let header = SnapshotRecord(members: members, path: reader.path, line: 1)
         guard header["type"] == nil, let format = header["format"] else {
             throw fail("the first line is not a snapshot header (it has no \"format\" member)")
         }
         guard format == .string(SnapshotFormat.formatName) else {
             throw fail("format is \(format), not \"\(SnapshotFormat.formatName)\"")
         }
-        let version = try field(header, "version", as: Int64.self)
+        let version = try header.field("version", as: Int64.self)
         formatVersion = version
         guard SnapshotFormat.readableVersions.contains(version) else {
             throw fail("snapshot format version \(version) is not supported; this build reads versions \(SnapshotFormat.readableVersions.lowerBound)…\(SnapshotFormat.readableVersions.upperBound)")
         }
         if version >= 2 {
-            let identity = try field(header, "ledger_id", as: String.self)
+            let identity = try header.field("ledger_id", as: String.self)
             guard identity.utf8.count == 36, identity.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || $0 == 0x2D }) else {
                 throw fail("header member \"ledger_id\" must be a lowercase UUID")
             }
             ledgerID = identity
         }
-        let schema = try field(header, "schema_version", as: Int64.self)
+        let schema = try header.field("schema_version", as: Int64.self)
         guard schema >= 1, schema <= Int64(Migrator.embedded.latestVersion) else {
             throw fail("the snapshot comes from schema version \(schema), newer than this build's \(Migrator.embedded.latestVersion); upgrade Tally")
         }
-        _ = try field(header, "created_at", as: String.self)
-        guard case let .object(head)? = header["ledger_head"] else {
+        _ = try header.field("created_at", as: String.self)
+        guard let head = header.object("ledger_head") else {
             throw fail("header member \"ledger_head\" must be an object with seq and hash")
         }
-        headerHead = (try field(head, "seq", as: Int64.self, context: "ledger_head."), try hash(head, "hash", context: "ledger_head."))
+        headerHead = (try head.field("seq", as: Int64.self, context: "ledger_head."), try head.hash("hash", context: "ledger_head."))
         if let include = header["include_ledger"] {
             guard case let .bool(flag) = include else { throw fail("header member \"include_ledger\" must be true or false") }
             includeLedger = flag
         }
-        if header["key_prefix"] != nil { keyPrefix = try field(header, "key_prefix", as: String.self) }
+        if header["key_prefix"] != nil { keyPrefix = try header.field("key_prefix", as: String.self) }
     }
 
-    /// A state record read through the parser (members in any order, any valid JSON).
-    private mutating func importState(_ record: [String: JSONValue], report: inout Store.ImportReport) throws(TallyError) {
-        let key = try field(record, "key", as: String.self)
-        let version = try field(record, "version", as: Int64.self)
-        let status = try optionalField(record, "status", as: String.self)
-        guard let body = record["body"] else { throw fail("state '\(key)' has no \"body\"") }
-        let row = StateTable.Row(key: key, version: version, status: status, checksum: try hash(record, "checksum"),
-                                 updatedAt: try field(record, "updated_at", as: String.self),
-                                 ledgerSeq: try optionalField(record, "ledger_seq", as: Int64.self))
-        try check(row)
-        let canonical: [UInt8]
-        do {
-            canonical = try CanonicalJSON.bytes(body)
-        } catch {
-            throw fail("state '\(key)': its body \(error.description)")
-        }
-        try canonical.withBytes { (bytes) throws(TallyError) in
-            try importState(row, canonicalBody: bytes, report: &report)
-        }
-    }
-
-    /// The checks of a state record's members but its body, however the line was read.
-    private mutating func check(_ row: StateTable.Row) throws(TallyError) {
-        let key = row.key
-        do {
-            try SafePath.validateKey(key)
-        } catch {
-            throw fail("\(error)")
-        }
-        guard key.hasPrefix(keyPrefix) else {
-            throw fail("key '\(key)' is outside the snapshot's key prefix '\(keyPrefix)'")
-        }
-        guard seenKeys.insert(key) else {
-            throw fail("duplicate key '\(key)': it already appeared earlier in the snapshot")
-        }
-        guard row.version >= 1 else { throw fail("state '\(key)' has version \(row.version); versions start at 1") }
-        do {
-            try StateTable.checkStatus(row.status)
-        } catch {
-            throw fail("state '\(key)': \(error.problem)")
-        }
-        guard Digest.isHex64(row.checksum) else { throw fail("member \"checksum\" must be 64 lowercase hex digits") }
-        guard Timestamp.isValid(row.updatedAt) else {
-            throw fail("state '\(key)' has updated_at '\(TallyError.printable(row.updatedAt))'; expected RFC 3339 UTC like 2026-01-02T03:04:05.678Z")
-        }
-    }
-
-    /// Verifies a checked record's canonical body against its checksum and writes it.
+    /// Writes a state record the checker passed (members, checksum, size).
     private mutating func importState(_ row: StateTable.Row, canonicalBody: UnsafeBufferPointer<UInt8>,
                                       report: inout Store.ImportReport) throws(TallyError) {
-        let key = row.key
-        guard Digest.sha256(of: UnsafeRawBufferPointer(canonicalBody), is: row.checksum) else {
-            let actual = Digest.sha256Hex(canonicalBody)
-            throw fail("state '\(key)' checksum mismatch: its body hashes to \(actual), the record says \(row.checksum)")
-        }
-        guard canonicalBody.count <= limits.document else {
-            throw fail("state '\(key)' has a body of \(canonicalBody.count) bytes of canonical JSON, over this store's limit of \(limits.document) (Store.Configuration.maximumDocumentBytes)")
-        }
-        if let ledgerSeq = row.ledgerSeq {
-            guard ledgerSeq >= 1 else { throw fail("state '\(key)' has ledger_seq \(ledgerSeq); seqs start at 1") }
-            if ledgerSeq > (highestLedgerSeqReference?.seq ?? 0) {
-                highestLedgerSeqReference = (ledgerSeq, reader.lineNumber, key)
-            }
+        if let ledgerSeq = row.ledgerSeq, ledgerSeq > (highestLedgerSeqReference?.seq ?? 0) {
+            highestLedgerSeqReference = (ledgerSeq, currentLine, row.key)
         }
         try apply(row, canonicalBody: canonicalBody, report: &report)
     }
@@ -345,7 +329,7 @@ private struct SnapshotImporter {
         switch mode {
         case .merge:
             if let current, document.version == current.version {
-                report.conflicts.append(Store.ImportConflict(key: document.key, line: reader.lineNumber, version: document.version,
+                report.conflicts.append(Store.ImportConflict(key: document.key, line: currentLine, version: document.version,
                                                        databaseChecksum: current.checksum, snapshotChecksum: document.checksum))
                 return
             }
@@ -409,29 +393,29 @@ private struct SnapshotImporter {
                           updatedAt: statement.string(3), ledgerSeq: statement.optionalInt64(4))
     }
 
-    private mutating func importEvent(_ record: [String: JSONValue], line: UnsafeBufferPointer<UInt8>, report: inout Store.ImportReport) throws(TallyError) {
+    private mutating func importEvent(_ record: SnapshotRecord, report: inout Store.ImportReport) throws(TallyError) {
         guard includeLedger else { throw fail("an event record in a snapshot whose header says include_ledger is false") }
-        let seq = try field(record, "seq", as: Int64.self)
+        let seq = try record.field("seq", as: Int64.self)
         guard seq == lastEvent.seq + 1 else {
             throw fail(seq <= lastEvent.seq ? "event seq \(seq) is out of order or repeated (after seq \(lastEvent.seq))"
                                             : "the ledger has a gap: seq \(seq) follows seq \(lastEvent.seq)")
         }
         let event = NewEvent(
-            stream: try field(record, "stream", as: String.self), kind: try field(record, "kind", as: String.self),
-            amount: try optionalField(record, "amount", as: Int64.self), currency: try optionalField(record, "currency", as: String.self),
-            quantity: try optionalField(record, "quantity", as: Double.self), payload: record["payload"] ?? .null,
-            eventID: try field(record, "event_id", as: String.self))
+            stream: try record.field("stream", as: String.self), kind: try record.field("kind", as: String.self),
+            amount: try record.optionalField("amount", as: Int64.self), currency: try record.optionalField("currency", as: String.self),
+            quantity: try record.optionalField("quantity", as: Double.self), payload: record["payload"] ?? .null,
+            eventID: try record.field("event_id", as: String.self))
         let checked: EventValidation.Checked
         do throws(TallyError) {
             checked = try EventValidation.check(event, maximumPayloadBytes: limits.payload)
         } catch {
             throw fail("event seq \(seq): \(error.problem)")
         }
-        let streamVersion = try field(record, "stream_version", as: Int64.self)
-        let recordedAt = try field(record, "recorded_at", as: String.self)
+        let streamVersion = try record.field("stream_version", as: Int64.self)
+        let recordedAt = try record.field("recorded_at", as: String.self)
         guard Timestamp.isValid(recordedAt) else { throw fail("event seq \(seq) has recorded_at '\(TallyError.printable(recordedAt))'; expected RFC 3339 UTC") }
-        let prevHash = try hash(record, "prev_hash")
-        let storedHash = try hash(record, "hash")
+        let prevHash = try record.hash("prev_hash")
+        let storedHash = try record.hash("hash")
         guard prevHash == lastEvent.hash else {
             throw fail("the ledger chain breaks at seq \(seq): prev_hash \(prevHash) is not the previous event's hash \(lastEvent.hash)")
         }
@@ -447,7 +431,7 @@ private struct SnapshotImporter {
             guard let existing = try LedgerTable.event(seq: seq, on: db), existing.hash == storedHash else {
                 throw TallyError.snapshotConflict(
                     path: reader.path,
-                    reason: "its ledger diverges from the database's at seq \(seq) (line \(reader.lineNumber)): the database holds a different event there. Ledgers are append-only; import it into a new database instead")
+                    reason: "its ledger diverges from the database's at seq \(seq) (line \(currentLine)): the database holds a different event there. Ledgers are append-only; import it into a new database instead")
             }
             report.eventsMatched += 1
         } else {
@@ -464,16 +448,16 @@ private struct SnapshotImporter {
         }
     }
 
-    private mutating func importCheckpoint(_ record: [String: JSONValue], report: inout Store.ImportReport) throws(TallyError) {
+    private mutating func importCheckpoint(_ record: SnapshotRecord, report: inout Store.ImportReport) throws(TallyError) {
         guard formatVersion >= 3 else { throw fail("a checkpoint record in a snapshot of format version \(formatVersion); they came with version 3") }
         guard includeLedger else { throw fail("a checkpoint record in a snapshot whose header says include_ledger is false") }
         sawCheckpoint = true
-        let size = try field(record, "size", as: Int64.self)
-        let root = try hash(record, "root")
-        let origin = try field(record, "origin", as: String.self)
-        let keyName = try field(record, "key_name", as: String.self)
-        let note = try field(record, "note", as: String.self)
-        let createdAt = try field(record, "created_at", as: String.self)
+        let size = try record.field("size", as: Int64.self)
+        let root = try record.hash("root")
+        let origin = try record.field("origin", as: String.self)
+        let keyName = try record.field("key_name", as: String.self)
+        let note = try record.field("note", as: String.self)
+        let createdAt = try record.field("created_at", as: String.self)
         let parsed: Checkpoint
         do throws(TallyError) {
             parsed = try Checkpoint(unverifiedNote: note)
@@ -505,10 +489,10 @@ private struct SnapshotImporter {
         }
     }
 
-    private mutating func importConsumer(_ record: [String: JSONValue], report: inout Store.ImportReport) throws(TallyError) {
+    private mutating func importConsumer(_ record: SnapshotRecord, report: inout Store.ImportReport) throws(TallyError) {
         guard formatVersion >= 3 else { throw fail("a consumer record in a snapshot of format version \(formatVersion); they came with version 3") }
         guard includeLedger else { throw fail("a consumer record in a snapshot whose header says include_ledger is false") }
-        let name = try field(record, "name", as: String.self)
+        let name = try record.field("name", as: String.self)
         do throws(TallyError) {
             try ConsumerTable.validate(name)
         } catch {
@@ -517,7 +501,7 @@ private struct SnapshotImporter {
         guard !seenConsumers.contains(name) else { throw fail("consumer '\(name)' appears twice") }
         if let last = seenConsumers.max(), name < last { throw fail("consumer '\(name)' is out of name order") }
         seenConsumers.insert(name)
-        let position = try field(record, "position", as: Int64.self)
+        let position = try record.field("position", as: Int64.self)
         guard position >= 0, position <= lastEvent.seq else {
             throw fail("consumer '\(name)' is at seq \(position), outside the snapshot's ledger (seq 0…\(lastEvent.seq))")
         }
@@ -532,19 +516,7 @@ private struct SnapshotImporter {
         report.consumers += 1
     }
 
-    private func checkTrailer(_ record: [String: JSONValue], report: Store.ImportReport) throws(TallyError) {
-        let records = try field(record, "records", as: Int64.self)
-        guard records == report.records else {
-            throw fail("the end record counts \(records) records but the file has \(report.records)")
-        }
-        let expected = try hash(record, "sha256")
-        let actual = Digest.hex(hasher.finalize())
-        guard expected == actual else {
-            throw fail("the file's SHA-256 is \(actual) but the end record says \(expected); the file was changed or damaged")
-        }
-    }
-
-    private mutating func finish(_ report: inout Store.ImportReport) throws(TallyError) {
+    private mutating func finish(_ report: inout Store.ImportReport, seenKeys: SeenKeys) throws(TallyError) {
         if includeLedger {
             guard lastEvent.seq == headerHead.seq, lastEvent.hash == headerHead.hash else {
                 throw fail("the header's ledger head (seq \(headerHead.seq)) does not match the last event in the file (seq \(lastEvent.seq))", line: 1)
@@ -585,56 +557,6 @@ private struct SnapshotImporter {
                     _ = try ConsumerTable.remove(name, on: db)
                 }
             }
-        }
-    }
-
-    // MARK: Typed fields
-
-    private func field<T>(_ record: [String: JSONValue], _ name: String, as type: T.Type, context: String = "") throws(TallyError) -> T {
-        guard let value = record[name] else { throw fail("missing member \"\(context)\(name)\"") }
-        guard let typed: T = convert(value) else {
-            throw fail("member \"\(context)\(name)\" must be \(describe(T.self)), found \(kind(of: value))")
-        }
-        return typed
-    }
-
-    private func optionalField<T>(_ record: [String: JSONValue], _ name: String, as type: T.Type) throws(TallyError) -> T? {
-        guard let value = record[name], value != .null else { return nil }
-        return try field(record, name, as: type)
-    }
-
-    private func hash(_ record: [String: JSONValue], _ name: String, context: String = "") throws(TallyError) -> String {
-        let text = try field(record, name, as: String.self, context: context)
-        guard Digest.isHex64(text) else { throw fail("member \"\(context)\(name)\" must be 64 lowercase hex digits") }
-        return text
-    }
-
-    private func convert<T>(_ value: JSONValue) -> T? {
-        switch value {
-        case let .string(text) where T.self == String.self:
-            return text as? T
-        case let .number(number) where T.self == Int64.self:
-            guard number == number.rounded(), abs(number) <= 9_007_199_254_740_992 else { return nil }
-            return Int64(number) as? T
-        case let .number(number) where T.self == Double.self:
-            return number as? T
-        default:
-            return nil
-        }
-    }
-
-    private func describe(_ type: Any.Type) -> String {
-        type == String.self ? "a string" : type == Int64.self ? "an integer" : "a number"
-    }
-
-    private func kind(of value: JSONValue) -> String {
-        switch value {
-        case .null: return "null"
-        case .bool: return "a boolean"
-        case let .number(number): return number == number.rounded() ? "the number \(Int64(exactly: number).map(String.init) ?? "\(number)")" : "the number \(number)"
-        case .string: return "a string"
-        case .array: return "an array"
-        case .object: return "an object"
         }
     }
 }

@@ -175,7 +175,7 @@ enum StateTable {
 
     /// The columns of a state row but its body, which writers pass as canonical bytes (so a
     /// writer that has those bytes needs no parsed tree).
-    struct Row {
+    struct Row: Sendable {
         var key: String
         var version: Int64
         var status: String?
