@@ -132,6 +132,10 @@ extension DatabaseStatement {
     package func optionalDouble(_ index: Int32) -> Double? { isNull(index) ? nil : double(index) }
     /// The 0-based column `index` as optional text.
     package func optionalString(_ index: Int32) -> String? { isNull(index) ? nil : string(index) }
+    /// Runs `body` with the 0-based column `index`'s UTF-8 text, or nil for NULL.
+    package func withOptionalUTF8<T>(_ index: Int32, _ body: (UnsafeBufferPointer<UInt8>?) -> T) -> T {
+        isNull(index) ? body(nil) : withUTF8(index) { body($0) }
+    }
 }
 
 extension DatabaseConnection {

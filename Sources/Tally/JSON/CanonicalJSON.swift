@@ -243,6 +243,20 @@ package enum CanonicalJSON {
         if copied == true { return }
         ByteBuffer.append(to: &out, scratchCapacity: 256) { $0.appendQuoted(text) }
     }
+
+    /// Appends UTF-8 text as read from a column as a JSON string, without making a `String`
+    /// when it is ASCII that needs no escape (keys, hashes, timestamps); anything else goes
+    /// through ``appendQuoted(_:to:)``, which repairs invalid UTF-8 as reading the column
+    /// as a `String` does.
+    static func appendQuoted(utf8 text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        if !text.contains(where: { $0 >= 0x80 || ByteBuffer.needsEscape($0) }) {
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: text)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        appendQuoted(String(decoding: text, as: UTF8.self), to: &out)
+    }
 }
 
 /// A value that has no canonical JSON form: NaN or an infinity, or nesting deeper than

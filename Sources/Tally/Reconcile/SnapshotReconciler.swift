@@ -122,14 +122,10 @@ struct SnapshotReconciler {
     /// not the canonical text of its checksum (then the slow path judges it).
     private mutating func expectedRecord(_ row: Statement) -> Bool {
         line.removeAll(keepingCapacity: true)
-        let checksum = row.string(4)
-        return row.withUTF8(3) { body in
-            guard Digest.sha256Hex(UnsafeRawBufferPointer(body)) == checksum else { return false }
-            SnapshotFormat.appendStateRecord(key: row.string(0), version: row.int64(1), status: row.optionalString(2),
-                                             canonicalBody: body, checksum: checksum, updatedAt: row.string(5),
-                                             ledgerSeq: row.optionalInt64(6), to: &line)
-            return true
-        }
+        let intact = row.withUTF8(3) { body in row.withUTF8(4) { Digest.sha256(of: UnsafeRawBufferPointer(body), isHex: $0) } }
+        guard intact else { return false }
+        SnapshotFormat.appendStateRecord(stored: row, to: &line)
+        return true
     }
 
     /// The current row as a verified document, running the rules on it; nil (with a

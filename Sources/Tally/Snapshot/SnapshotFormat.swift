@@ -31,24 +31,74 @@ package enum SnapshotFormat {
         max(defaultMaximumLineBytes, max(configuration.maximumDocumentBytes, configuration.maximumPayloadBytes) * 2 + 64 * 1024)
     }
 
-    /// Appends the JSON of a state record (without the newline); `body` is canonical JSON.
-    static func appendStateRecord(key: String, version: Int64, status: String?, canonicalBody: UnsafeBufferPointer<UInt8>,
-                                  checksum: String, updatedAt: String, ledgerSeq: Int64?, to out: inout [UInt8]) {
+    /// Where ``appendStateRecord(key:version:status:canonicalBody:checksum:updatedAt:ledgerSeq:to:)``
+    /// put a record's body and its checksum's hex digits in its output.
+    struct StateRecordRanges {
+        var body: Range<Int>
+        var checksum: Range<Int>
+    }
+
+    /// Appends the JSON of a state record (without the newline) from its columns' UTF-8 text;
+    /// `canonicalBody` is canonical JSON.
+    @discardableResult
+    static func appendStateRecord(key: UnsafeBufferPointer<UInt8>, version: Int64, status: UnsafeBufferPointer<UInt8>?,
+                                  canonicalBody: UnsafeBufferPointer<UInt8>, checksum: UnsafeBufferPointer<UInt8>,
+                                  updatedAt: UnsafeBufferPointer<UInt8>, ledgerSeq: Int64?, to out: inout [UInt8]) -> StateRecordRanges {
         CanonicalJSON.appendASCII("{\"type\":\"state\",\"key\":", to: &out)
-        CanonicalJSON.appendQuoted(key, to: &out)
+        CanonicalJSON.appendQuoted(utf8: key, to: &out)
         CanonicalJSON.appendASCII(",\"version\":", to: &out)
         LedgerHash.appendInteger(version, to: &out)
         CanonicalJSON.appendASCII(",\"status\":", to: &out)
-        appendOptionalString(status, to: &out)
+        if let status { CanonicalJSON.appendQuoted(utf8: status, to: &out) } else { CanonicalJSON.appendASCII("null", to: &out) }
         CanonicalJSON.appendASCII(",\"body\":", to: &out)
+        let bodyStart = out.count
         out.append(contentsOf: canonicalBody)
+        let body = bodyStart..<out.count
         CanonicalJSON.appendASCII(",\"checksum\":", to: &out)
-        CanonicalJSON.appendQuoted(checksum, to: &out)
+        let checksumStart = out.count + 1
+        CanonicalJSON.appendQuoted(utf8: checksum, to: &out)
+        let checksumDigits = checksumStart..<(out.count - 1)
         CanonicalJSON.appendASCII(",\"updated_at\":", to: &out)
-        CanonicalJSON.appendQuoted(updatedAt, to: &out)
+        CanonicalJSON.appendQuoted(utf8: updatedAt, to: &out)
         CanonicalJSON.appendASCII(",\"ledger_seq\":", to: &out)
         appendOptionalInteger(ledgerSeq, to: &out)
         out.append(UInt8(ascii: "}"))
+        return StateRecordRanges(body: body, checksum: checksumDigits)
+    }
+
+    /// Appends the JSON of the state record of a row selecting ``StateTable/columns``, its text
+    /// copied from the columns as it is (the body is taken to be canonical, unchecked).
+    @discardableResult
+    static func appendStateRecord(stored row: Statement, to out: inout [UInt8]) -> StateRecordRanges {
+        let (version, ledgerSeq) = (row.int64(1), row.optionalInt64(6))
+        return row.withOptionalUTF8(2) { status in
+            row.withUTF8(0) { key in
+                row.withUTF8(3) { body in
+                    row.withUTF8(4) { checksum in
+                        row.withUTF8(5) { updatedAt in
+                            appendStateRecord(key: key, version: version, status: status, canonicalBody: body,
+                                              checksum: checksum, updatedAt: updatedAt, ledgerSeq: ledgerSeq, to: &out)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Appends the JSON of a state record (without the newline); `body` is canonical JSON.
+    static func appendStateRecord(_ row: StateTable.Row, canonicalBody: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        var (key, checksum, updatedAt) = (row.key, row.checksum, row.updatedAt)
+        key.withUTF8 { key in
+            checksum.withUTF8 { checksum in
+                updatedAt.withUTF8 { updatedAt in
+                    func append(status: UnsafeBufferPointer<UInt8>?) {
+                        appendStateRecord(key: key, version: row.version, status: status, canonicalBody: canonicalBody,
+                                          checksum: checksum, updatedAt: updatedAt, ledgerSeq: row.ledgerSeq, to: &out)
+                    }
+                    if var status = row.status { status.withUTF8 { append(status: $0) } } else { append(status: nil) }
+                }
+            }
+        }
     }
 
     /// Appends the JSON of an event record (without the newline); `payload` is canonical JSON.

@@ -1,32 +1,123 @@
 import Crypto
+import Dispatch
 
 /// Streams one snapshot into a byte sink, hashing every byte for the trailer, verifying
 /// every document's checksum and every event's hash on the way.
+///
+/// Lines are formatted here, on the thread of the read transaction, in batches that
+/// ``SnapshotExportVerifier`` checks and hashes on a second thread (see ``SnapshotExportBatch``);
+/// a batch reaches the sink only once verified.
 struct SnapshotWriter {
     let databasePath: String
     let write: (UnsafeRawBufferPointer) throws(TallyError) -> Void
-    private var hasher = SHA256()
-    private var line: [UInt8] = []
+    /// The lines being formatted, and their documents' body checks: the next batch.
+    private var pending: [UInt8] = []
+    private var pendingChecks: [SnapshotExportBatch.BodyCheck] = []
+    /// Formatted and submitted to the verifier, not sent yet.
+    private var inFlight: SnapshotExportBatch?
+    private var verifier: SnapshotExportVerifier?
+    private let verifying = DispatchQueue(label: "tally.export.verify", qos: .userInitiated)
+    /// The file's digest once the verifier has stopped at a body that is not its canonical
+    /// text: from that batch on, this thread verifies and hashes every line itself.
+    private var ownDigest: SHA256?
     private var bytes: Int64 = 0
 
     init(databasePath: String, write: @escaping (UnsafeRawBufferPointer) throws(TallyError) -> Void) {
         self.databasePath = databasePath
         self.write = write
-        line.reserveCapacity(64 * 1024)
+        pending.reserveCapacity(SnapshotExportBatch.targetBytes + 64 * 1024)
     }
 
-    private mutating func emit() throws(TallyError) {
-        line.append(UInt8(ascii: "\n"))
-        hasher.update(data: line)
-        try send()
-    }
-
-    private mutating func send() throws(TallyError) {
+    private mutating func send(_ data: [UInt8]) throws(TallyError) {
         let sink = write
-        let result: Result<Void, TallyError> = line.withUnsafeBytes { raw in Result { () throws(TallyError) in try sink(raw) } }
+        let result: Result<Void, TallyError> = data.withUnsafeBytes { raw in Result { () throws(TallyError) in try sink(raw) } }
         try result.get()
-        bytes += Int64(line.count)
-        line.removeAll(keepingCapacity: true)
+        bytes += Int64(data.count)
+    }
+
+    /// Ends the line just formatted into ``pending``; a full batch goes to the verifier.
+    private mutating func endLine(db: Connection) throws(TallyError) {
+        pending.append(UInt8(ascii: "\n"))
+        if pending.count >= SnapshotExportBatch.targetBytes { try submitPending(db: db) }
+    }
+
+    /// Hands ``pending`` to the verifier as a batch, then sends the batch submitted before it.
+    private mutating func submitPending(db: Connection) throws(TallyError) {
+        guard !pending.isEmpty, let verifier else { return }
+        let batch = SnapshotExportBatch(bytes: pending, bodyChecks: pendingChecks)
+        pending = []
+        pending.reserveCapacity(SnapshotExportBatch.targetBytes + 64 * 1024)
+        pendingChecks.removeAll(keepingCapacity: true)
+        verifying.async { verifier.verify(batch) }
+        let previous = inFlight
+        inFlight = batch
+        if let previous {
+            previous.done.wait()
+            try deliver(previous, db: db)
+        }
+    }
+
+    /// Sends everything formatted so far and returns the digest of all of it.
+    private mutating func drain(db: Connection) throws(TallyError) -> SHA256.Digest {
+        try submitPending(db: db)
+        if let last = inFlight {
+            inFlight = nil
+            last.done.wait()
+            try deliver(last, db: db)
+        }
+        guard let digest = ownDigest ?? verifier?.digest else {
+            throw TallyError.internal("the snapshot's digest was asked for before its header was written")
+        }
+        return digest.finalize()
+    }
+
+    /// Sends a verified batch. The first batch the verifier refused, and every one after it,
+    /// is verified here instead: a document whose stored text is not canonical is read again
+    /// and written through its canonical form (or reported as corrupt).
+    private mutating func deliver(_ batch: SnapshotExportBatch, db: Connection) throws(TallyError) {
+        if ownDigest == nil {
+            if batch.mismatches.isEmpty {
+                try send(batch.bytes)
+                return
+            }
+            // Nothing from this batch on was added by the verifier, which has stopped.
+            ownDigest = verifier?.digest
+        }
+        var repaired: [UInt8] = []
+        var sent = 0
+        for index in batch.bodyChecks.indices where !batch.bodyIsIntact(index) {
+            let check = batch.bodyChecks[index]
+            repaired.append(contentsOf: batch.bytes[sent..<check.line.lowerBound])
+            try appendCanonicalState(line: batch.bytes[check.line], db: db, to: &repaired)
+            repaired.append(UInt8(ascii: "\n"))
+            sent = check.line.upperBound
+        }
+        if sent == 0 {
+            repaired = batch.bytes
+        } else {
+            repaired.append(contentsOf: batch.bytes[sent...])
+        }
+        ownDigest?.update(data: repaired)
+        try send(repaired)
+    }
+
+    /// Reads the document of a state line written by ``appendState(_:)`` again and appends its
+    /// record with the canonical form of its body, which must hash to its checksum (else
+    /// ``TallyError/corruptState(key:expected:actual:)``).
+    private func appendCanonicalState(line: ArraySlice<UInt8>, db: Connection, to out: inout [UInt8]) throws(TallyError) {
+        // The line is this export's own JSON: its key is read back from it.
+        let parsed = try? line.dropLast().withUnsafeBytes { try JSONValue.parseStrict(utf8: $0) }
+        guard case let .object(record)? = parsed, case let .string(key)? = record["key"] else {
+            throw TallyError.internal("an exported state line cannot be read back: \(String(decoding: line.prefix(200), as: UTF8.self))")
+        }
+        let statement = try db.prepare("SELECT \(StateTable.columns) FROM state WHERE key = ?")
+        defer { statement.finalize() }
+        try statement.bind(key, at: 1)
+        guard try statement.step() else {
+            throw TallyError.internal("document '\(key)' vanished from the export's read transaction")
+        }
+        let stored = try StateTable.canonicalRow(from: statement)
+        stored.body.withUnsafeBufferPointer { SnapshotFormat.appendStateRecord(stored.row, canonicalBody: $0, to: &out) }
     }
 
     mutating func write(db: Connection, options: Store.ExportOptions,
@@ -54,20 +145,25 @@ struct SnapshotWriter {
             "include_ledger": .bool(options.includeLedger),
             "key_prefix": .string(options.keyPrefix),
         ]
+        var headerLine: [UInt8] = []
         do {
-            try CanonicalJSON.append(header, to: &line)
+            try CanonicalJSON.append(header, to: &headerLine)
         } catch {
             throw TallyError.internal("the snapshot header cannot be written: \(error)")
         }
-        try emit()
+        headerLine.append(UInt8(ascii: "\n"))
+        try send(headerLine)
+        verifier = SnapshotExportVerifier(header: headerLine)
+        // Nothing of the export may still run once it returns: a batch in flight is waited for.
+        defer { inFlight?.done.wait() }
 
         var documents: Int64 = 0
         let states = try db.prepare("SELECT \(StateTable.columns) FROM state WHERE key >= ? AND key < ? ORDER BY key")
         try states.bind(options.keyPrefix, at: 1)
         try states.bind(prefixUpper, at: 2)
         while try states.step() {
-            try appendState(states)
-            try emit()
+            appendState(states)
+            try endLine(db: db)
             documents += 1
             if documents % 1000 == 0 { progress?(OperationProgress(phase: .state, done: documents, total: documentTotal)) }
         }
@@ -81,7 +177,7 @@ struct SnapshotWriter {
             while try rows.step() {
                 try appendEvent(rows, previousHash: previousHash, expectedSeq: events + 1)
                 previousHash = rows.string(11)
-                try emit()
+                try endLine(db: db)
                 events += 1
                 if events % 1000 == 0 { progress?(OperationProgress(phase: .ledger, done: events, total: head.seq)) }
             }
@@ -99,11 +195,11 @@ struct SnapshotWriter {
                     "created_at": .string(rows.string(5)),
                 ]
                 do {
-                    try CanonicalJSON.append(record, to: &line)
+                    try CanonicalJSON.append(record, to: &pending)
                 } catch {
                     throw TallyError.internal("a checkpoint record cannot be written: \(error)")
                 }
-                try emit()
+                try endLine(db: db)
                 checkpoints += 1
             }
         }
@@ -114,50 +210,37 @@ struct SnapshotWriter {
             // below the head this transaction read).
             let rows = try db.prepare("SELECT name, position FROM consumers ORDER BY name")
             while try rows.step() {
-                CanonicalJSON.appendASCII("{\"type\":\"consumer\",\"name\":", to: &line)
-                CanonicalJSON.appendQuoted(rows.string(0), to: &line)
-                CanonicalJSON.appendASCII(",\"position\":", to: &line)
-                LedgerHash.appendInteger(rows.int64(1), to: &line)
-                line.append(UInt8(ascii: "}"))
-                try emit()
+                CanonicalJSON.appendASCII("{\"type\":\"consumer\",\"name\":", to: &pending)
+                CanonicalJSON.appendQuoted(rows.string(0), to: &pending)
+                CanonicalJSON.appendASCII(",\"position\":", to: &pending)
+                LedgerHash.appendInteger(rows.int64(1), to: &pending)
+                pending.append(UInt8(ascii: "}"))
+                try endLine(db: db)
                 consumers += 1
             }
         }
 
-        let digest = Digest.hex(hasher.finalize())
-        CanonicalJSON.appendASCII("{\"type\":\"end\",\"records\":", to: &line)
-        LedgerHash.appendInteger(documents + events + checkpoints + consumers, to: &line)
-        CanonicalJSON.appendASCII(",\"sha256\":", to: &line)
-        CanonicalJSON.appendQuoted(digest, to: &line)
-        line.append(UInt8(ascii: "}"))
-        line.append(UInt8(ascii: "\n"))
-        try send()
+        let digest = Digest.hex(try drain(db: db))
+        var end: [UInt8] = []
+        CanonicalJSON.appendASCII("{\"type\":\"end\",\"records\":", to: &end)
+        LedgerHash.appendInteger(documents + events + checkpoints + consumers, to: &end)
+        CanonicalJSON.appendASCII(",\"sha256\":", to: &end)
+        CanonicalJSON.appendQuoted(digest, to: &end)
+        end.append(UInt8(ascii: "}"))
+        end.append(UInt8(ascii: "\n"))
+        try send(end)
         return Store.ExportSummary(path: "-", documents: documents, events: events, consumers: consumers, bytes: bytes,
                              ledgerHeadSeq: head.seq, ledgerHeadHash: head.hash, sha256: digest)
     }
 
-    /// Appends one state record, re-verifying the body against its checksum: bodies are
-    /// stored canonical, so hashing the stored bytes is the whole check for an intact row.
-    private mutating func appendState(_ row: Statement) throws(TallyError) {
-        let key = row.string(0)
-        let checksum = row.string(4)
-        let intact = row.withUTF8(3) { Digest.sha256(of: UnsafeRawBufferPointer($0), is: checksum) }
-        if intact {
-            row.withUTF8(3) { body in
-                SnapshotFormat.appendStateRecord(key: key, version: row.int64(1), status: row.optionalString(2), canonicalBody: body,
-                                                 checksum: checksum, updatedAt: row.string(5), ledgerSeq: row.optionalInt64(6),
-                                                 to: &line)
-            }
-            return
-        }
-        // Not the canonical text it should be: re-verified through its canonical form, which
-        // throws corruptState when the content really changed.
-        let stored = try StateTable.canonicalRow(from: row)
-        stored.body.withUnsafeBufferPointer { body in
-            SnapshotFormat.appendStateRecord(key: key, version: stored.row.version, status: stored.row.status, canonicalBody: body,
-                                             checksum: checksum, updatedAt: stored.row.updatedAt, ledgerSeq: stored.row.ledgerSeq,
-                                             to: &line)
-        }
+    /// Appends one state record as stored, its text columns copied as they are; its body is
+    /// verified against its checksum with its batch (see ``deliver(_:db:)``): bodies are stored
+    /// canonical, so hashing the stored bytes is the whole check for an intact row.
+    private mutating func appendState(_ row: Statement) {
+        let start = pending.count
+        let ranges = SnapshotFormat.appendStateRecord(stored: row, to: &pending)
+        // The line includes the newline `endLine` adds next.
+        pendingChecks.append(.init(line: start..<(pending.count + 1), body: ranges.body, checksum: ranges.checksum))
     }
 
     /// Appends one event record after checking it extends the chain, so a snapshot never
@@ -168,6 +251,6 @@ struct SnapshotWriter {
         guard fields.seq == expectedSeq, fields.prevHash == previousHash, intact else {
             throw TallyError.corruptDatabase(path: databasePath, detail: "the ledger chain breaks at seq \(fields.seq); verify the database for details. The snapshot was not written")
         }
-        row.withUTF8(8) { SnapshotFormat.appendEventRecord(fields, canonicalPayload: $0, hash: hash, to: &line) }
+        row.withUTF8(8) { SnapshotFormat.appendEventRecord(fields, canonicalPayload: $0, hash: hash, to: &pending) }
     }
 }

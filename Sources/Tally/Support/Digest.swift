@@ -55,15 +55,18 @@ enum Digest {
     /// digit without making the digest's hex string: the check every verified read makes.
     static func sha256(of bytes: UnsafeRawBufferPointer, is expectedHex: String) -> Bool {
         var expectedHex = expectedHex
-        return expectedHex.withUTF8 { expected in
-            guard expected.count == 64 else { return false }
-            return SHA256.hash(data: bytes).withUnsafeBytes { digest in
-                for (index, byte) in digest.enumerated()
-                where expected[2 * index] != hexDigit(byte >> 4) || expected[2 * index + 1] != hexDigit(byte & 0x0F) {
-                    return false
-                }
-                return true
+        return expectedHex.withUTF8 { sha256(of: bytes, isHex: $0) }
+    }
+
+    /// ``sha256(of:is:)`` with the expected hex digits as UTF-8 bytes (e.g. a column's text).
+    static func sha256(of bytes: UnsafeRawBufferPointer, isHex expected: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard expected.count == 64 else { return false }
+        return SHA256.hash(data: bytes).withUnsafeBytes { digest in
+            for (index, byte) in digest.enumerated()
+            where expected[2 * index] != hexDigit(byte >> 4) || expected[2 * index + 1] != hexDigit(byte & 0x0F) {
+                return false
             }
+            return true
         }
     }
 
