@@ -15,8 +15,8 @@ import Dispatch
 final class SnapshotExportBatch: @unchecked Sendable {
     /// A document line whose stored body must hash to its checksum before the line is sent.
     struct BodyCheck {
-        /// The line in ``bytes``, its newline included.
-        var line: Range<Int>
+        /// The document's key in ``bytes``, as a JSON string (quotes included).
+        var key: Range<Int>
         /// The body's bytes in ``bytes``.
         var body: Range<Int>
         /// The checksum's hex digits in ``bytes``.
@@ -48,12 +48,30 @@ final class SnapshotExportBatch: @unchecked Sendable {
                           isHex: UnsafeBufferPointer(rebasing: bytes[check.checksum]))
         }
     }
+
+    /// The canonical form of check `index`'s body when its stored text is not that (see
+    /// ``StateTable/canonicalBody(ofStored:key:checksum:)``, which throws for a changed body).
+    func canonicalBody(_ index: Int) throws(TallyError) -> [UInt8] {
+        let check = bodyChecks[index]
+        return try bytes.withUnsafeBufferPointer { (bytes) throws(TallyError) -> [UInt8] in
+            func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+            // The key as written is a JSON string, escaped where it had to be.
+            let key: String
+            if case let .string(unescaped)? = try? JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[check.key]))) {
+                key = unescaped
+            } else {
+                key = text(check.key)
+            }
+            return try StateTable.canonicalBody(ofStored: UnsafeBufferPointer(rebasing: bytes[check.body]), key: key,
+                                                checksum: text(check.checksum))
+        }
+    }
 }
 
 /// Checks batches of a snapshot's lines in order and keeps the file's running SHA-256 (see
 /// ``SnapshotExportBatch``). At the first batch with a body that is not its checksum's canonical
-/// text it stops, leaving that batch and every later one to the reading thread, which reads
-/// such a document again and re-verifies it through its canonical form.
+/// text it stops, leaving that batch and every later one to the reading thread, which
+/// re-verifies such a body through its canonical form.
 final class SnapshotExportVerifier: @unchecked Sendable {
     /// The SHA-256 of every batch verified so far; read by the reading thread only once no
     /// batch that could add to it is in flight.

@@ -32,8 +32,10 @@ package enum SnapshotFormat {
     }
 
     /// Where ``appendStateRecord(key:version:status:canonicalBody:checksum:updatedAt:ledgerSeq:to:)``
-    /// put a record's body and its checksum's hex digits in its output.
+    /// put a record's key (a JSON string, quotes included), its body and its checksum's hex
+    /// digits in its output.
     struct StateRecordRanges {
+        var key: Range<Int>
         var body: Range<Int>
         var checksum: Range<Int>
     }
@@ -45,7 +47,9 @@ package enum SnapshotFormat {
                                   canonicalBody: UnsafeBufferPointer<UInt8>, checksum: UnsafeBufferPointer<UInt8>,
                                   updatedAt: UnsafeBufferPointer<UInt8>, ledgerSeq: Int64?, to out: inout [UInt8]) -> StateRecordRanges {
         CanonicalJSON.appendASCII("{\"type\":\"state\",\"key\":", to: &out)
+        let keyStart = out.count
         CanonicalJSON.appendQuoted(utf8: key, to: &out)
+        let keyString = keyStart..<out.count
         CanonicalJSON.appendASCII(",\"version\":", to: &out)
         LedgerHash.appendInteger(version, to: &out)
         CanonicalJSON.appendASCII(",\"status\":", to: &out)
@@ -63,7 +67,7 @@ package enum SnapshotFormat {
         CanonicalJSON.appendASCII(",\"ledger_seq\":", to: &out)
         appendOptionalInteger(ledgerSeq, to: &out)
         out.append(UInt8(ascii: "}"))
-        return StateRecordRanges(body: body, checksum: checksumDigits)
+        return StateRecordRanges(key: keyString, body: body, checksum: checksumDigits)
     }
 
     /// Appends the JSON of the state record of a row selecting ``StateTable/columns``, its text

@@ -36,13 +36,13 @@ struct SnapshotWriter {
     }
 
     /// Ends the line just formatted into ``pending``; a full batch goes to the verifier.
-    private mutating func endLine(db: Connection) throws(TallyError) {
+    private mutating func endLine() throws(TallyError) {
         pending.append(UInt8(ascii: "\n"))
-        if pending.count >= SnapshotExportBatch.targetBytes { try submitPending(db: db) }
+        if pending.count >= SnapshotExportBatch.targetBytes { try submitPending() }
     }
 
     /// Hands ``pending`` to the verifier as a batch, then sends the batch submitted before it.
-    private mutating func submitPending(db: Connection) throws(TallyError) {
+    private mutating func submitPending() throws(TallyError) {
         guard !pending.isEmpty, let verifier else { return }
         let batch = SnapshotExportBatch(bytes: pending, bodyChecks: pendingChecks)
         pending = []
@@ -53,17 +53,17 @@ struct SnapshotWriter {
         inFlight = batch
         if let previous {
             previous.done.wait()
-            try deliver(previous, db: db)
+            try deliver(previous)
         }
     }
 
     /// Sends everything formatted so far and returns the digest of all of it.
-    private mutating func drain(db: Connection) throws(TallyError) -> SHA256.Digest {
-        try submitPending(db: db)
+    private mutating func drain() throws(TallyError) -> SHA256.Digest {
+        try submitPending()
         if let last = inFlight {
             inFlight = nil
             last.done.wait()
-            try deliver(last, db: db)
+            try deliver(last)
         }
         guard let digest = ownDigest ?? verifier?.digest else {
             throw TallyError.internal("the snapshot's digest was asked for before its header was written")
@@ -72,9 +72,9 @@ struct SnapshotWriter {
     }
 
     /// Sends a verified batch. The first batch the verifier refused, and every one after it,
-    /// is verified here instead: a document whose stored text is not canonical is read again
-    /// and written through its canonical form (or reported as corrupt).
-    private mutating func deliver(_ batch: SnapshotExportBatch, db: Connection) throws(TallyError) {
+    /// is verified here instead: a body whose stored text is not canonical is written in its
+    /// canonical form when that hashes to its checksum, and reported as corrupt when not.
+    private mutating func deliver(_ batch: SnapshotExportBatch) throws(TallyError) {
         if ownDigest == nil {
             if batch.mismatches.isEmpty {
                 try send(batch.bytes)
@@ -87,10 +87,10 @@ struct SnapshotWriter {
         var sent = 0
         for index in batch.bodyChecks.indices where !batch.bodyIsIntact(index) {
             let check = batch.bodyChecks[index]
-            repaired.append(contentsOf: batch.bytes[sent..<check.line.lowerBound])
-            try appendCanonicalState(line: batch.bytes[check.line], db: db, to: &repaired)
-            repaired.append(UInt8(ascii: "\n"))
-            sent = check.line.upperBound
+            let canonical = try batch.canonicalBody(index)
+            repaired.append(contentsOf: batch.bytes[sent..<check.body.lowerBound])
+            repaired.append(contentsOf: canonical)
+            sent = check.body.upperBound
         }
         if sent == 0 {
             repaired = batch.bytes
@@ -99,25 +99,6 @@ struct SnapshotWriter {
         }
         ownDigest?.update(data: repaired)
         try send(repaired)
-    }
-
-    /// Reads the document of a state line written by ``appendState(_:)`` again and appends its
-    /// record with the canonical form of its body, which must hash to its checksum (else
-    /// ``TallyError/corruptState(key:expected:actual:)``).
-    private func appendCanonicalState(line: ArraySlice<UInt8>, db: Connection, to out: inout [UInt8]) throws(TallyError) {
-        // The line is this export's own JSON: its key is read back from it.
-        let parsed = try? line.dropLast().withUnsafeBytes { try JSONValue.parseStrict(utf8: $0) }
-        guard case let .object(record)? = parsed, case let .string(key)? = record["key"] else {
-            throw TallyError.internal("an exported state line cannot be read back: \(String(decoding: line.prefix(200), as: UTF8.self))")
-        }
-        let statement = try db.prepare("SELECT \(StateTable.columns) FROM state WHERE key = ?")
-        defer { statement.finalize() }
-        try statement.bind(key, at: 1)
-        guard try statement.step() else {
-            throw TallyError.internal("document '\(key)' vanished from the export's read transaction")
-        }
-        let stored = try StateTable.canonicalRow(from: statement)
-        stored.body.withUnsafeBufferPointer { SnapshotFormat.appendStateRecord(stored.row, canonicalBody: $0, to: &out) }
     }
 
     mutating func write(db: Connection, options: Store.ExportOptions,
@@ -163,7 +144,7 @@ struct SnapshotWriter {
         try states.bind(prefixUpper, at: 2)
         while try states.step() {
             appendState(states)
-            try endLine(db: db)
+            try endLine()
             documents += 1
             if documents % 1000 == 0 { progress?(OperationProgress(phase: .state, done: documents, total: documentTotal)) }
         }
@@ -177,7 +158,7 @@ struct SnapshotWriter {
             while try rows.step() {
                 try appendEvent(rows, previousHash: previousHash, expectedSeq: events + 1)
                 previousHash = rows.string(11)
-                try endLine(db: db)
+                try endLine()
                 events += 1
                 if events % 1000 == 0 { progress?(OperationProgress(phase: .ledger, done: events, total: head.seq)) }
             }
@@ -199,7 +180,7 @@ struct SnapshotWriter {
                 } catch {
                     throw TallyError.internal("a checkpoint record cannot be written: \(error)")
                 }
-                try endLine(db: db)
+                try endLine()
                 checkpoints += 1
             }
         }
@@ -215,12 +196,12 @@ struct SnapshotWriter {
                 CanonicalJSON.appendASCII(",\"position\":", to: &pending)
                 LedgerHash.appendInteger(rows.int64(1), to: &pending)
                 pending.append(UInt8(ascii: "}"))
-                try endLine(db: db)
+                try endLine()
                 consumers += 1
             }
         }
 
-        let digest = Digest.hex(try drain(db: db))
+        let digest = Digest.hex(try drain())
         var end: [UInt8] = []
         CanonicalJSON.appendASCII("{\"type\":\"end\",\"records\":", to: &end)
         LedgerHash.appendInteger(documents + events + checkpoints + consumers, to: &end)
@@ -234,13 +215,11 @@ struct SnapshotWriter {
     }
 
     /// Appends one state record as stored, its text columns copied as they are; its body is
-    /// verified against its checksum with its batch (see ``deliver(_:db:)``): bodies are stored
+    /// verified against its checksum with its batch (see ``deliver(_:)``): bodies are stored
     /// canonical, so hashing the stored bytes is the whole check for an intact row.
     private mutating func appendState(_ row: Statement) {
-        let start = pending.count
         let ranges = SnapshotFormat.appendStateRecord(stored: row, to: &pending)
-        // The line includes the newline `endLine` adds next.
-        pendingChecks.append(.init(line: start..<(pending.count + 1), body: ranges.body, checksum: ranges.checksum))
+        pendingChecks.append(.init(key: ranges.key, body: ranges.body, checksum: ranges.checksum))
     }
 
     /// Appends one event record after checking it extends the chain, so a snapshot never

@@ -338,19 +338,26 @@ enum StateTable {
         let checksum = row.string(4)
         let body: [UInt8] = try row.withUTF8(3) { (text: UnsafeBufferPointer<UInt8>) throws(TallyError) -> [UInt8] in
             if Digest.sha256(of: UnsafeRawBufferPointer(text), is: checksum) { return Array(text) }
-            let canonical: [UInt8]
-            do {
-                canonical = try CanonicalJSON.bytes(JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(text)))
-            } catch {
-                throw TallyError.corruptState(key: key, expected: checksum, actual: "(body is not canonical JSON: \(error))")
-            }
-            let actual = Digest.sha256Hex(canonical)
-            guard actual == checksum else { throw TallyError.corruptState(key: key, expected: checksum, actual: actual) }
-            return canonical
+            return try canonicalBody(ofStored: text, key: key, checksum: checksum)
         }
         return CanonicalRow(row: Row(key: key, version: row.int64(1), status: row.optionalString(2), checksum: checksum,
                                      updatedAt: row.string(5), ledgerSeq: row.optionalInt64(6)),
                             body: body)
+    }
+
+    /// The canonical form of a stored body that is not its checksum's canonical text (reformatted
+    /// at the `sqlite3` prompt, say): it must parse and canonicalize to bytes that hash to the
+    /// checksum, else the content changed and this throws ``TallyError/corruptState(key:expected:actual:)``.
+    static func canonicalBody(ofStored text: UnsafeBufferPointer<UInt8>, key: String, checksum: String) throws(TallyError) -> [UInt8] {
+        let canonical: [UInt8]
+        do {
+            canonical = try CanonicalJSON.bytes(JSONValue.parseStrict(utf8: UnsafeRawBufferPointer(text)))
+        } catch {
+            throw TallyError.corruptState(key: key, expected: checksum, actual: "(body is not canonical JSON: \(error))")
+        }
+        let actual = Digest.sha256Hex(canonical)
+        guard actual == checksum else { throw TallyError.corruptState(key: key, expected: checksum, actual: actual) }
+        return canonical
     }
 
     /// Reads the current row of a statement selecting ``columns`` in order, verifying that
