@@ -1,7 +1,8 @@
 /// Writes the state-file mirror of one consistent view of the database, in three passes:
 ///
-/// 1. every document in key order: its file is read (safely, see ``MirrorFileReader``) and,
-///    when missing or different, rewritten; all rewrites go through one
+/// 1. every document in key order: verified and rendered here, then its file is read (safely,
+///    see ``MirrorFileReader``) and, when missing or different, rewritten by
+///    ``MirrorFileStage`` on a second thread; all rewrites go through one
 ///    ``AtomicFile/Batch``, committed every few thousand files;
 /// 2. a walk of the directory: files of documents that no longer exist are removed (only
 ///    valid mirror files of their key), Tally's own old temporary files are swept, and
@@ -19,8 +20,6 @@ struct MirrorWriter {
     let progress: (@Sendable (OperationProgress) -> Void)?
     let syscalls: FileSyscalls
     private var report: MirrorReport
-    private var reader: MirrorFileReader
-    private let batch: AtomicFile.Batch
     private var entries = EntriesDigest()
     /// The keys pass 1 saw, so that pass 2 can tell a document's file from an extra one
     /// without a database lookup per file (a random B-tree read each: 20 % of a re-mirror's
@@ -45,8 +44,6 @@ struct MirrorWriter {
         self.progress = progress
         self.syscalls = syscalls
         self.report = MirrorReport(directory: root)
-        self.reader = MirrorFileReader(root: root, syscalls: syscalls, listsDirectories: true)
-        self.batch = AtomicFile.Batch(syscalls: syscalls)
     }
 
     mutating func run() throws(TallyError) -> MirrorReport {
@@ -68,53 +65,38 @@ struct MirrorWriter {
     private mutating func writeDocuments() throws(TallyError) {
         let total = progress == nil ? 0 : try StateTable.count(status: nil, on: db)  // only progress reports use it
         let statement = try db.prepare("SELECT \(StateTable.columns) FROM state ORDER BY key")
-        while try statement.step() {
-            // The body stays the canonical bytes stored (verified): laid out into the file
-            // without being parsed.
-            let stored = try StateTable.canonicalRow(from: statement)
-            let document = stored.row
-            report.documents += 1
-            if keysSeen != nil {
-                if report.documents > keysRememberedAtMost { keysSeen = nil } else { keysSeen?.insert(document.key) }
+        let files = MirrorFileStage(root: root, syscalls: syscalls)
+        var chunk: [MirrorFileStage.Rendered] = []
+        chunk.reserveCapacity(MirrorFileStage.chunkSize)
+        do throws(TallyError) {
+            while try statement.step() {
+                // The body stays the canonical bytes stored (verified): laid out into the file
+                // without being parsed.
+                let stored = try StateTable.canonicalRow(from: statement)
+                let document = stored.row
+                report.documents += 1
+                if keysSeen != nil {
+                    if report.documents > keysRememberedAtMost { keysSeen = nil } else { keysSeen?.insert(document.key) }
+                }
+                entries.add(key: document.key, version: document.version, checksum: document.checksum)
+                chunk.append(MirrorFileStage.Rendered(key: document.key, version: document.version, checksum: document.checksum,
+                                                      bytes: MirrorFile.render(stored)))
+                if chunk.count >= MirrorFileStage.chunkSize {
+                    files.submit(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+                if report.documents % 1000 == 0 { progress?(OperationProgress(phase: .files, done: report.documents, total: total)) }
             }
-            entries.add(key: document.key, version: document.version, checksum: document.checksum)
-            try mirror(stored)
-            if batch.count >= Self.batchSize { try commitBatch() }
-            if report.documents % 1000 == 0 { progress?(OperationProgress(phase: .files, done: report.documents, total: total)) }
+            files.submit(chunk)
+            try files.finish()
+        } catch {
+            files.abandon()
+            throw error
         }
-        try commitBatch()
+        report.written += files.written
+        report.unchanged += files.unchanged
+        report.findings += files.findings
         progress?(OperationProgress(phase: .files, done: report.documents, total: total))
-    }
-
-    private mutating func mirror(_ stored: StateTable.CanonicalRow) throws(TallyError) {
-        let bytes = MirrorFile.render(stored)
-        let document = stored.row
-        switch reader.read(document.key, limit: MirrorFileReader.limit(expected: bytes.count)) {
-        case let .bytes(_, existing) where existing.sameBytes(as: bytes):
-            report.unchanged += 1
-        case let .bytes(path, _), let .absent(path), let .unreadable(path, _):
-            do throws(TallyError) {
-                try batch.add(bytes, to: path, permissions: 0o600)
-                report.written += 1
-            } catch {
-                report.findings.append(Finding(kind: .missing, key: document.key, path: path, databaseVersion: document.version,
-                                               databaseChecksum: document.checksum,
-                                               detail: "the file could not be written: \(error.problem)"))
-            }
-        case let .unsafe(path, reason):
-            report.findings.append(MirrorFindings.unsafe(path: path, key: document.key, reason: reason))
-        case let .impossible(reason):
-            report.findings.append(Finding(kind: .missing, key: document.key, databaseVersion: document.version,
-                                           databaseChecksum: document.checksum,
-                                           detail: "the document cannot have a mirror file: \(reason)"))
-        }
-    }
-
-    private mutating func commitBatch() throws(TallyError) {
-        for failure in try batch.commit() {
-            report.written -= 1
-            report.findings.append(Finding(kind: .missing, path: failure.path, detail: "the file could not be written: \(failure.error.problem)"))
-        }
     }
 
     // MARK: Pass 2: files the database does not account for
