@@ -385,7 +385,9 @@ add("- W9: each invocation is `posix_spawn` + `waitpid` with stdout and stderr o
     "links the Swift runtime statically and the C libraries (glibc, libstdc++, libsqlite3) dynamically; the static "
     "executable links all of them, so the dynamic loader has nothing to do (the `sqlite3` CLI is dynamically linked).")
 add("- W10: a read-only store on a fixture ledger built once with bulk appends (10,000 events per transaction, "
-    "`NORMAL`) with a checkpoint signed at its full size; before each measured iteration one inclusion and one "
+    "`NORMAL`) with a checkpoint signed at its full size; before each iteration the fixture file is read once "
+    "(untimed: the page cache warm, as on a machine serving proofs; this VM keeps little cached between runs, and a "
+    "cold 300 MB file made the p99 a measure of the disk) and one inclusion and one "
     "consistency proof are checked against that checkpoint. Inclusion proofs for a random seq in the tree of the "
     "full size; consistency proofs for random sizes 1 ≤ old ≤ new ≤ the ledger's size; each call timed on its own.")
 add("")
