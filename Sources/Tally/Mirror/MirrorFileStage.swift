@@ -1,17 +1,15 @@
-import Dispatch
-
-/// The file side of the mirror's first pass, on its own serial queue: for each rendered
-/// document it reads the existing file (safely, see ``MirrorFileReader``), leaves it when it
-/// holds the same bytes, and otherwise writes it through one ``AtomicFile/Batch``, committed
-/// every ``MirrorWriter/batchSize`` files.
+/// The file side of the mirror's first pass, run on a second thread by a ``BatchHandOver``:
+/// for each rendered document it reads the existing file (safely, see ``MirrorFileReader``),
+/// leaves it when it holds the same bytes, and otherwise writes it through one
+/// ``AtomicFile/Batch``, committed every ``MirrorWriter/batchSize`` files.
 ///
 /// The mirror is a pipeline of two stages, as import and export are: the thread holding the
 /// read transaction verifies and renders each document (``MirrorWriter``) while this stage
-/// makes the system calls on a second thread. Documents arrive in chunks, in key order; at
-/// most ``maximumChunksInFlight`` wait, so memory stays bounded however large the mirror.
+/// makes the system calls. Documents arrive in chunks, in key order, one chunk ahead at
+/// most, so memory stays bounded however large the mirror.
 ///
-/// Ownership passes by hand-over: the stage's state is touched only by work on its queue,
-/// and read by the writer after ``finish()`` or ``abandon()`` has waited for that work.
+/// The stage's state is touched only by ``process(_:)`` while the hand-over runs, and by
+/// the writer (``commitLast()``, ``discard()``, the counts) once it has finished.
 final class MirrorFileStage: @unchecked Sendable {
     /// A document rendered into its mirror file's bytes.
     struct Rendered {
@@ -22,21 +20,18 @@ final class MirrorFileStage: @unchecked Sendable {
     }
 
     /// Documents handed over at a time.
-    static let chunkSize = 256
-    static let maximumChunksInFlight = 4
+    static let chunkSize = 512
 
     private var reader: MirrorFileReader
     private let batch: AtomicFile.Batch
-    private let queue = DispatchQueue(label: "tally.mirror.files", qos: .userInitiated)
-    private let slots = DispatchSemaphore(value: MirrorFileStage.maximumChunksInFlight)
     /// A batch commit that threw: nothing is done after it.
     private var failure: TallyError?
 
-    /// Files written because they were missing or different (after ``finish()``).
+    /// Files written because they were missing or different (once the hand-over has finished).
     private(set) var written: Int64 = 0
-    /// Files that already held the document's bytes (after ``finish()``).
+    /// Files that already held the document's bytes (once the hand-over has finished).
     private(set) var unchanged: Int64 = 0
-    /// What could not be written, in key order (after ``finish()``).
+    /// What could not be written, in key order (once the hand-over has finished).
     private(set) var findings: [Finding] = []
 
     init(root: String, syscalls: FileSyscalls) {
@@ -44,31 +39,26 @@ final class MirrorFileStage: @unchecked Sendable {
         batch = AtomicFile.Batch(syscalls: syscalls)
     }
 
-    /// Queues `chunk`, first waiting while ``maximumChunksInFlight`` chunks are queued.
-    func submit(_ chunk: [Rendered]) {
-        guard !chunk.isEmpty else { return }
-        slots.wait()
-        queue.async { [self] in
-            defer { slots.signal() }
-            for document in chunk where failure == nil {
-                mirror(document)
-                if batch.count >= MirrorWriter.batchSize { commit() }
-            }
+    /// Reads, compares and stages the files of `chunk`, committing every
+    /// ``MirrorWriter/batchSize`` files; does nothing once a commit has failed.
+    func process(_ chunk: [Rendered]) {
+        for document in chunk where failure == nil {
+            mirror(document)
+            if batch.count >= MirrorWriter.batchSize { commit() }
         }
     }
 
-    /// Waits for every queued chunk and commits the last batch.
+    /// Commits the last batch, once every chunk is processed.
     ///
     /// - Throws: The first batch commit's error (``AtomicFile/Batch/commit()``).
-    func finish() throws(TallyError) {
-        queue.sync { if failure == nil { commit() } }
+    func commitLast() throws(TallyError) {
+        if failure == nil { commit() }
         if let failure { throw failure }
     }
 
-    /// Waits for every queued chunk and removes the temporary files not yet committed: the
-    /// mirror stopped with an error.
-    func abandon() {
-        queue.sync { batch.discard() }
+    /// Removes the temporary files not yet committed: the mirror stopped with an error.
+    func discard() {
+        batch.discard()
     }
 
     private func mirror(_ document: Rendered) {

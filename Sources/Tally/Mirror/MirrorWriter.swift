@@ -66,6 +66,7 @@ struct MirrorWriter {
         let total = progress == nil ? 0 : try StateTable.count(status: nil, on: db)  // only progress reports use it
         let statement = try db.prepare("SELECT \(StateTable.columns) FROM state ORDER BY key")
         let files = MirrorFileStage(root: root, syscalls: syscalls)
+        let writing = BatchHandOver<[MirrorFileStage.Rendered]>(label: "tally.mirror.files") { files.process($0) }
         var chunk: [MirrorFileStage.Rendered] = []
         chunk.reserveCapacity(MirrorFileStage.chunkSize)
         do throws(TallyError) {
@@ -82,15 +83,17 @@ struct MirrorWriter {
                 chunk.append(MirrorFileStage.Rendered(key: document.key, version: document.version, checksum: document.checksum,
                                                       bytes: MirrorFile.render(stored)))
                 if chunk.count >= MirrorFileStage.chunkSize {
-                    files.submit(chunk)
+                    _ = writing.submit(chunk)
                     chunk.removeAll(keepingCapacity: true)
                 }
                 if report.documents % 1000 == 0 { progress?(OperationProgress(phase: .files, done: report.documents, total: total)) }
             }
-            files.submit(chunk)
-            try files.finish()
+            _ = writing.submit(chunk)
+            _ = writing.finish()
+            try files.commitLast()
         } catch {
-            files.abandon()
+            _ = writing.finish()
+            files.discard()
             throw error
         }
         report.written += files.written

@@ -1,17 +1,16 @@
 import Crypto
-import Dispatch
 
 /// Finished snapshot lines on their way to the sink, hashed on another thread.
 ///
-/// Export is a pipeline of two stages: the thread holding the read transaction formats a batch
-/// of lines and hands it to ``SnapshotExportVerifier`` on its own serial queue, then sends the
-/// batch verified before it to the sink. The verifier checks every document's stored body
-/// against its checksum and adds the batch to the file's SHA-256; the reading thread never
-/// waits for a hash unless the verifier is behind. A batch is sent only once verified, and
+/// Export is a pipeline of two stages (``BatchHandOver``): the thread holding the read
+/// transaction formats a batch of lines and hands it to ``SnapshotExportVerifier`` on a serial
+/// queue, then sends the batch verified before it to the sink. The verifier checks every
+/// document's stored body against its checksum and adds the batch to the file's SHA-256; the
+/// reading thread never waits for a hash unless the verifier is behind. A batch is sent only once verified, and
 /// only by the reading thread (the sink is the caller's closure).
 ///
 /// A batch's lines are fixed when it is made; only ``mismatches`` is written afterwards, by the
-/// verifier, before it signals ``done``, and read by the reading thread after waiting for it.
+/// verifier, before the batch is handed back.
 final class SnapshotExportBatch: @unchecked Sendable {
     /// A document line whose stored body must hash to its checksum before the line is sent.
     struct BodyCheck {
@@ -29,8 +28,6 @@ final class SnapshotExportBatch: @unchecked Sendable {
     /// Indices into ``bodyChecks`` whose bodies do not hash to their checksums (filled by the
     /// verifier). When there are any, the verifier added nothing of this batch to the digest.
     var mismatches: [Int] = []
-    /// Signalled by the verifier when the batch is checked.
-    let done = DispatchSemaphore(value: 0)
 
     /// Lines are submitted in batches of about this many bytes.
     static let targetBytes = 256 << 10
@@ -84,7 +81,6 @@ final class SnapshotExportVerifier: @unchecked Sendable {
     }
 
     func verify(_ batch: SnapshotExportBatch) {
-        defer { batch.done.signal() }
         guard !stopped else { return }
         for index in batch.bodyChecks.indices where !batch.bodyIsIntact(index) {
             batch.mismatches.append(index)

@@ -1,19 +1,17 @@
 import Crypto
-import Dispatch
 
 /// Lines of a snapshot, read by the importing thread and checked on another.
 ///
-/// An import is a pipeline of two stages: the thread holding the write transaction reads a
-/// batch of lines and hands it to ``SnapshotLineChecker`` on its own serial queue, then applies
-/// the batch checked before it to the database. Everything the checker does depends on the
+/// An import is a pipeline of two stages (``BatchHandOver``): the thread holding the write
+/// transaction reads a batch of lines and hands it to ``SnapshotLineChecker`` on a serial
+/// queue, then applies the batch checked before it to the database. Everything the checker does depends on the
 /// file alone (parsing, each document's checks and checksum, the trailer's SHA-256); everything
 /// that reads or writes the database stays with the importing thread. So the checks use the
 /// second core while SQLite uses the first, and errors still come in line order: a failure the
 /// checker finds is thrown only when the importing thread reaches that line.
 ///
-/// Ownership passes by hand-over, not by locking: the importing thread fills `lines`, `bytes`
-/// and `readFailure`, submits the batch and does not touch it until the checker's semaphore is
-/// signalled; the checker fills `checked` (and `canonicalBodies`) and signals.
+/// The importing thread fills `lines`, `bytes` and `readFailure` before handing the batch
+/// over; the checker fills `checked` (and `canonicalBodies`) before it is handed back.
 final class SnapshotLineBatch: @unchecked Sendable {
     /// A line: where its bytes are in ``bytes``, its number, and the bytes read up to its end.
     struct Line {
@@ -35,8 +33,6 @@ final class SnapshotLineBatch: @unchecked Sendable {
     var checked: [CheckedSnapshotLine] = []
     /// Canonical bodies of state records that took the full parse (``CheckedSnapshotLine/State/parsedBody``).
     var canonicalBodies: [UInt8] = []
-    /// Signalled by the checker when ``checked`` is complete.
-    let done = DispatchSemaphore(value: 0)
 
     /// A batch is full at this many bytes or ``maximumLines`` lines (a longer line still fits alone).
     static let maximumBytes = 512 << 10

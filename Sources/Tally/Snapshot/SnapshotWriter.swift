@@ -1,5 +1,4 @@
 import Crypto
-import Dispatch
 
 /// Streams one snapshot into a byte sink, hashing every byte for the trailer, verifying
 /// every document's checksum and every event's hash on the way.
@@ -13,10 +12,9 @@ struct SnapshotWriter {
     /// The lines being formatted, and their documents' body checks: the next batch.
     private var pending: [UInt8] = []
     private var pendingChecks: [SnapshotExportBatch.BodyCheck] = []
-    /// Formatted and submitted to the verifier, not sent yet.
-    private var inFlight: SnapshotExportBatch?
     private var verifier: SnapshotExportVerifier?
-    private let verifying = DispatchQueue(label: "tally.export.verify", qos: .userInitiated)
+    /// Runs ``verifier`` one batch behind the formatting (made with it, once the header is out).
+    private var verifying: BatchHandOver<SnapshotExportBatch>?
     /// The file's digest once the verifier has stopped at a body that is not its canonical
     /// text: from that batch on, this thread verifies and hashes every line itself.
     private var ownDigest: SHA256?
@@ -43,28 +41,18 @@ struct SnapshotWriter {
 
     /// Hands ``pending`` to the verifier as a batch, then sends the batch submitted before it.
     private mutating func submitPending() throws(TallyError) {
-        guard !pending.isEmpty, let verifier else { return }
+        guard !pending.isEmpty, let verifying else { return }
         let batch = SnapshotExportBatch(bytes: pending, bodyChecks: pendingChecks)
         pending = []
         pending.reserveCapacity(SnapshotExportBatch.targetBytes + 64 * 1024)
         pendingChecks.removeAll(keepingCapacity: true)
-        verifying.async { verifier.verify(batch) }
-        let previous = inFlight
-        inFlight = batch
-        if let previous {
-            previous.done.wait()
-            try deliver(previous)
-        }
+        if let verified = verifying.submit(batch) { try deliver(verified) }
     }
 
     /// Sends everything formatted so far and returns the digest of all of it.
     private mutating func drain() throws(TallyError) -> SHA256.Digest {
         try submitPending()
-        if let last = inFlight {
-            inFlight = nil
-            last.done.wait()
-            try deliver(last)
-        }
+        if let verified = verifying?.finish() { try deliver(verified) }
         guard let digest = ownDigest ?? verifier?.digest else {
             throw TallyError.internal("the snapshot's digest was asked for before its header was written")
         }
@@ -134,9 +122,9 @@ struct SnapshotWriter {
         }
         headerLine.append(UInt8(ascii: "\n"))
         try send(headerLine)
-        verifier = SnapshotExportVerifier(header: headerLine)
-        // Nothing of the export may still run once it returns: a batch in flight is waited for.
-        defer { inFlight?.done.wait() }
+        let verifier = SnapshotExportVerifier(header: headerLine)
+        self.verifier = verifier
+        verifying = BatchHandOver(label: "tally.export.verify") { verifier.verify($0) }
 
         var documents: Int64 = 0
         let states = try db.prepare("SELECT \(StateTable.columns) FROM state WHERE key >= ? AND key < ? ORDER BY key")

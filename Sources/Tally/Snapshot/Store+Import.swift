@@ -1,5 +1,4 @@
 import Crypto
-import Dispatch
 
 extension Store {
     /// Imports a snapshot written by ``exportSnapshot(to:options:progress:)-2nwgz``, all or nothing.
@@ -144,34 +143,14 @@ private struct SnapshotImporter {
         }
         guard let checker else { throw fail("the file is empty; a snapshot starts with a header line", line: 0) }
 
-        let checking = DispatchQueue(label: "tally.import.check", qos: .userInitiated)
-        // Submitted to the checker and not applied yet; nothing of the import may still run
-        // once it returns, so a batch in flight is waited for on every way out.
-        var inFlight: SnapshotLineBatch?
-        defer { inFlight?.done.wait() }
+        let checking = BatchHandOver<SnapshotLineBatch>(label: "tally.import.check") { checker.check($0) }
         var reading = true
-        while reading || inFlight != nil {
-            var next: SnapshotLineBatch?
-            if reading {
-                let (batch, atEnd) = readBatch()
-                reading = !atEnd
-                checking.async {
-                    checker.check(batch)
-                    batch.done.signal()
-                }
-                next = batch
-            }
-            let previous = inFlight
-            inFlight = next
-            if let previous {
-                previous.done.wait()
-                do {
-                    try apply(previous, totalBytes: totalBytes, report: &report)
-                } catch {
-                    throw Self.locate(error, path: reader.path, line: currentLine)
-                }
-            }
+        while reading {
+            let (batch, atEnd) = readBatch()
+            reading = !atEnd
+            if let checked = checking.submit(batch) { try apply(checked, totalBytes: totalBytes, report: &report) }
         }
+        if let checked = checking.finish() { try apply(checked, totalBytes: totalBytes, report: &report) }
         guard sawTrailer else {
             throw fail("the file ends without its end record; it is truncated or incomplete", line: reader.lineNumber)
         }
@@ -206,8 +185,17 @@ private struct SnapshotImporter {
         return (batch, false)
     }
 
-    /// Applies a checked batch's lines in order, up to the first failure.
+    /// Applies a checked batch's lines in order, up to the first failure, which it throws
+    /// located at its line.
     private mutating func apply(_ batch: SnapshotLineBatch, totalBytes: Int64, report: inout Store.ImportReport) throws(TallyError) {
+        do {
+            try applyLines(of: batch, totalBytes: totalBytes, report: &report)
+        } catch {
+            throw Self.locate(error, path: reader.path, line: currentLine)
+        }
+    }
+
+    private mutating func applyLines(of batch: SnapshotLineBatch, totalBytes: Int64, report: inout Store.ImportReport) throws(TallyError) {
         for (index, checked) in batch.checked.enumerated() {
             let line = batch.lines[index]
             currentLine = line.number

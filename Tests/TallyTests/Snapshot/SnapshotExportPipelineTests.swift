@@ -83,4 +83,20 @@ struct SnapshotExportPipelineTests {
         #expect(!text.contains("\"key\":\"\(Self.key(5_500))\""))
         #expect(text.hasSuffix("\n"))
     }
+
+    @Test("a sink that fails half-way stops the export with its error, and is not called again")
+    func failingSink() throws {
+        let store = try store()
+        var calls = 0
+        let error = try #require(throws: TallyError.self) {
+            try store.exportSnapshot { (_: UnsafeRawBufferPointer) throws(TallyError) in
+                calls += 1
+                if calls == 3 { throw TallyError.io(step: "write", path: "upload", errno: EPIPE) }
+            }
+        }
+        #expect(error == .io(step: "write", path: "upload", errno: EPIPE))
+        #expect(calls == 3)
+        // The store is usable at once: nothing of the export is still running.
+        #expect(try store.exportSnapshot { _ in }.documents == Int64(Self.documents))
+    }
 }

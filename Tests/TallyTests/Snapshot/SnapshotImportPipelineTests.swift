@@ -63,6 +63,15 @@ struct SnapshotImportPipelineTests {
         return (line, reason)
     }
 
+    /// Imports `lines` (resealed) into a new store and expects the snapshot error at `line`
+    /// whose reason contains `words`.
+    private func expectRefused(_ lines: [String], as name: String, at line: Int, saying words: String,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (reported, reason) = try importError(try write(resealing: lines, as: name))
+        #expect(reported == line, "\(reason)", sourceLocation: sourceLocation)
+        #expect(reason.contains(words), "\(reason)", sourceLocation: sourceLocation)
+    }
+
     @Test("a fault only the database side sees (a broken chain) is reported before a later batch's malformed line")
     func databaseSideFaultFirst() throws {
         var lines = try snapshotLines(documents: 10, events: 5_000)
@@ -75,17 +84,12 @@ struct SnapshotImportPipelineTests {
         let checkerLine = secondBatchStart(lines) + 5
         #expect(checkerLine > eventLine && checkerLine < lines.count)
         lines[checkerLine - 1] = "{\"type\":\"mystery\"}"
-        let path = try write(resealing: lines, as: "two-faults.jsonl")
-        let (line, reason) = try importError(path)
-        #expect(line == eventLine, "\(reason)")
-        #expect(reason.contains("the ledger has a gap"), "\(reason)")
+        try expectRefused(lines, as: "two-faults.jsonl", at: eventLine, saying: "the ledger has a gap")
 
         // With the early fault mended, the later one is found.
         var later = try snapshotLines(documents: 10, events: 5_000)
         later[checkerLine - 1] = "{\"type\":\"mystery\"}"
-        let (laterLine, laterReason) = try importError(try write(resealing: later, as: "one-fault.jsonl"))
-        #expect(laterLine == checkerLine)
-        #expect(laterReason.contains("unknown record type 'mystery'"), "\(laterReason)")
+        try expectRefused(later, as: "one-fault.jsonl", at: checkerLine, saying: "unknown record type 'mystery'")
     }
 
     @Test("a key repeated thousands of lines later, in another batch, is a duplicate")
@@ -93,9 +97,7 @@ struct SnapshotImportPipelineTests {
         var lines = try snapshotLines(documents: 5_000, events: 0)
         // Line 4,500 becomes a copy of line 3 (the key doc/000001, checksum and all).
         lines[4_500 - 1] = lines[3 - 1]
-        let (line, reason) = try importError(try write(resealing: lines, as: "duplicate.jsonl"))
-        #expect(line == 4_500)
-        #expect(reason.contains("duplicate key 'doc/000001'"), "\(reason)")
+        try expectRefused(lines, as: "duplicate.jsonl", at: 4_500, saying: "duplicate key 'doc/000001'")
     }
 
     @Test("a line over the size limit is reported after the faults of the lines before it, and on its own when they are sound")
@@ -108,15 +110,11 @@ struct SnapshotImportPipelineTests {
         #expect(secondBatchStart(lines) < 2_300)
         both[2_300 - 1] = both[2_300 - 1].replacingOccurrences(of: "\"index\":2298", with: "\"index\":2299")
         both.insert(longLine, at: 2_500 - 1)
-        let (line, reason) = try importError(try write(resealing: both, as: "bad-then-long.jsonl"))
-        #expect(line == 2_300)
-        #expect(reason.contains("checksum mismatch"), "\(reason)")
+        try expectRefused(both, as: "bad-then-long.jsonl", at: 2_300, saying: "checksum mismatch")
 
         var onlyLong = lines
         onlyLong.insert(longLine, at: 2_500 - 1)
-        let (longLineNumber, longReason) = try importError(try write(resealing: onlyLong, as: "long.jsonl"))
-        #expect(longLineNumber == 2_500)
-        #expect(longReason.contains("longer than"), "\(longReason)")
+        try expectRefused(onlyLong, as: "long.jsonl", at: 2_500, saying: "longer than")
     }
 
     @Test("a snapshot of many batches imports whole from a file and from a pipe, with progress that only grows")
