@@ -13,11 +13,18 @@ import Dispatch
 /// next request, but the first of them to return would otherwise lead a batch of one and
 /// leave the rest to the batch after (four synchronous writers then alternate batches of
 /// one and three, half the batching they could have). So while a batch holds fewer requests
-/// than the previous one did, the leader, having run what it has, waits for more and runs
-/// them in the same transaction, for at most half as long as the previous batch took (and
-/// never over `maximumGatherNanoseconds`). The wait overlaps the returning callers'
-/// wake-up with the leader's own work; a writer that went away costs one window, after
-/// which the expected size is what came.
+/// than there were writers at the last commit, the leader, having run what it has, waits
+/// for more and runs them in the same transaction, for at most half as long as the previous
+/// batch took (and never over `maximumGatherNanoseconds`). The wait overlaps the returning
+/// callers' wake-up with the leader's own work; a writer that went away costs one window,
+/// after which the expected size is what came.
+///
+/// "Writers at the last commit" counts the requests that were already queued for the next
+/// batch when the last one committed, not only those in it. Counting only the batch lets a
+/// writer that once missed a batch stay one behind for good: its request leads the next
+/// batch, which gathers towards the size of the last (one short) and closes before that
+/// writer's next request arrives, which therefore waits for the batch after, every time
+/// (four writers locked into batches of three).
 ///
 /// Blocking callers lead on their own thread. `async` callers never block: their requests
 /// join the same queue, and when no blocking caller is leading, a leader runs on the
@@ -79,8 +86,9 @@ final class GroupCommitter: @unchecked Sendable {
     private var asyncLeaderScheduled = false
     /// True while a leader waits in ``Batch/more()``: an arrival then signals `arrival`.
     private var leaderGathering = false
-    /// Requests in the previous batch: the size a leader gathers towards.
-    private var previousBatchSize = 0
+    /// Requests in the previous batch plus those queued when it committed (they were
+    /// waiting for the next one): the size a leader gathers towards.
+    private var writersAtLastCommit = 0
     /// How long the previous batch took, from its first request taken to its commit.
     private var previousBatchNanoseconds: UInt64 = 0
     /// Most requests in one transaction, to bound the latency of the first of them.
@@ -162,14 +170,14 @@ final class GroupCommitter: @unchecked Sendable {
         leaderActive = true
         let started = DispatchTime.now().uptimeNanoseconds
         let first = take(upTo: maximumBatch)
-        let expected = min(previousBatchSize, maximumBatch)
+        let expected = min(writersAtLastCommit, maximumBatch)
         let deadline = started &+ min(previousBatchNanoseconds / 2, maximumGatherNanoseconds)
         condition.unlock()
         let batch = Batch(first, mayGrow: expected > 1) { [self] taken in gather(taken: taken, expected: expected, deadline: deadline) }
         runBatch(batch)
         let finished = DispatchTime.now().uptimeNanoseconds
         condition.lock()
-        previousBatchSize = batch.requests.count
+        writersAtLastCommit = batch.requests.count + queue.count
         previousBatchNanoseconds = finished &- started
         let resumptions = finish(batch.requests)
         condition.unlock()

@@ -23,10 +23,13 @@ struct GroupCommitterTests {
         /// Every batch so far, in the order they committed.
         var batches: [Seen] { lock.withLock { seen } }
 
-        /// `callers` threads, each submitting `submissions` requests one after the other,
-        /// each batch run (every request and every one gathered) and then "committed" by
-        /// sleeping `commitSeconds`.
-        func submit(callers: Int, submissions: Int, commitSeconds: Double) async throws {
+        /// `callers` threads, each submitting `submissions` requests one after the other
+        /// (caller `n` starting after `startSeconds(n)` and pausing `pauseSeconds(n)` after
+        /// each of its requests returns), each batch run (every request and every one
+        /// gathered) and then "committed" by sleeping `commitSeconds`.
+        func submit(callers: Int, submissions: Int, commitSeconds: Double,
+                    startSeconds: @escaping @Sendable (Int) -> Double = { _ in 0 },
+                    pauseSeconds: @escaping @Sendable (Int) -> Double = { _ in 0 }) async throws {
             let runBatch: @Sendable (GroupCommitter.Batch) -> Void = { [self] batch in
                 var next = batch.requests
                 while !next.isEmpty {
@@ -37,13 +40,17 @@ struct GroupCommitterTests {
                 lock.withLock { seen.append(Seen(size: batch.requests.count, mayGrow: batch.mayGrow)) }
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<callers {
+                for caller in 0..<callers {
                     group.addTask { [committer] in
                         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
                             Thread.detachNewThread {
                                 do {
+                                    let pause = pauseSeconds(caller)
+                                    let start = startSeconds(caller)
+                                    if start > 0 { Thread.sleep(forTimeInterval: start) }
                                     for _ in 0..<submissions {
                                         _ = try committer.submit({ _, _ throws(TallyError) in [] }, runBatch: runBatch)
+                                        if pause > 0 { Thread.sleep(forTimeInterval: pause) }
                                     }
                                     continuation.resume()
                                 } catch {
@@ -69,6 +76,25 @@ struct GroupCommitterTests {
         #expect(batches.map(\.size).reduce(0, +) == 40)
         let full = batches.filter { $0.size == 4 }.count
         #expect(full * 2 >= batches.count, "batch sizes: \(batches.map(\.size))")
+    }
+
+    @Test("a caller that once missed a batch is not left one behind for good (four callers do not lock into threes)")
+    func missedCallerCatchesUp() async throws {
+        // Caller 0 commits alone first; callers 1-3 queue during that commit and form the
+        // second batch, and caller 0's next request (10 ms after its return) queues during
+        // theirs. From then on the callers come back 10, 20, 30 and 40 ms after each commit,
+        // well inside the 100 ms window. Gathering only towards the last batch's size, every
+        // batch takes the queued request and the next two to return, closes on three and
+        // leaves the last caller to queue again: batch sizes 1, 3, 3, 3, ... to the end.
+        let harness = Harness()
+        try await harness.submit(callers: 4, submissions: 8, commitSeconds: 0.2,
+                                 startSeconds: { caller in caller == 0 ? 0 : 0.02 + 0.01 * Double(caller) },
+                                 pauseSeconds: { caller in 0.01 * Double(caller + 1) })
+        let sizes = harness.batches.map(\.size)
+        #expect(sizes.reduce(0, +) == 32)
+        // Counting the requests queued at each commit, the second batch expects all four
+        // and waits for caller 0; from there on every batch is full.
+        #expect(sizes.filter { $0 == 4 }.count >= 6, "batch sizes: \(sizes)")
     }
 
     @Test("a lone caller's batches never wait for company")
