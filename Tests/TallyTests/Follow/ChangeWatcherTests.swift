@@ -69,6 +69,46 @@ struct ChangeWatcherTests {
         #expect(!store.changeWatcher.isWatchOff)
     }
 
+    @Test("a watch that cannot be set again (the database's directory moved while it was off) is logged once, and another store's commit still wakes followers",
+          .enabled(if: FileChangeMonitor.isAvailable, "inotify is Linux's"))
+    func watchNotSetAgainKeepsPolling() throws {
+        let before = directory.file("before")
+        try FileManager.default.createDirectory(atPath: before, withIntermediateDirectories: false)
+        let recorder = LogRecorder()
+        var configuration = Store.Configuration()
+        configuration.synchronous = .normal  // commits close together even on a slow disk
+        configuration.logger = recorder.logger
+        let store = try Store(path: before + "/moving.db", configuration: configuration)
+        startWatching(store)
+        var amount: Int64 = 0
+        let until = ContinuousClock.now + .seconds(3)
+        while !store.changeWatcher.isWatchOff, ContinuousClock.now < until {
+            amount += 1
+            try store.ledger.append(stream: "own", kind: "charge", amount: amount, currency: "EUR")
+        }
+        try #require(store.changeWatcher.isWatchOff, "the watch stayed on through \(amount) appends")
+        // The watch is set again by the directory's path; once moved, that path is gone.
+        let after = directory.file("after")
+        try FileManager.default.moveItem(atPath: before, toPath: after)
+
+        let complaint = "could not watch the database's directory again"
+        let quiet = ContinuousClock.now + .seconds(5)
+        while !recorder.messages(at: .debug).contains(where: { $0.contains(complaint) }), ContinuousClock.now < quiet {
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        Thread.sleep(forTimeInterval: 0.1)  // some fifty more tries, every 2 ms
+        #expect(recorder.messages(at: .debug).filter { $0.contains(complaint) }.count == 1)
+        #expect(store.changeWatcher.isWatchOff)
+
+        // Polling goes on: another store (another process, as far as the watcher knows)
+        // appending through the directory's new path wakes this store's followers.
+        let other = try Store(path: after + "/moving.db")
+        let generation = store.commits.current
+        let foreign = try other.ledger.append(stream: "foreign", kind: "charge", amount: 1, currency: "EUR")
+        #expect(foreign.seq == amount + 1)
+        #expect(store.commits.generation(after: generation, within: 10) > generation)
+    }
+
     @Test("the file monitor reports a write, none while paused, and writes again once resumed",
           .enabled(if: FileChangeMonitor.isAvailable, "inotify is Linux's"))
     func monitorPauses() throws {

@@ -285,6 +285,31 @@ struct LedgerProofTests {
         #expect(try root(store, size: 41) == reference.mth(0..<41))
     }
 
+    @Test("an import longer than one run of pending tree nodes (4,096 subtree roots, 32,768 events) stores every node the appends stored")
+    func longImportStoresEveryNode() throws {
+        // merkle_nodes keeps levels 4 and up: about one node per 8 events, so 40,000 events
+        // make the importer store its pending nodes once part-way (at 4,096) and once at the end.
+        let stores = TestStores(.sqlite)
+        let source = try store(stores, "long-source", events: 40_000)
+        let checkpoint = try source.signCheckpoint(with: try key(for: source))
+        try source.exportSnapshot(to: directory.file("long.jsonl"))
+        let copy = try self.store(stores, "long-copy")
+        try copy.importSnapshot(from: directory.file("long.jsonl"))
+
+        let nodesSQL = "SELECT level, idx, hex(hash) FROM merkle_nodes ORDER BY level, idx"
+        let expected = try source.sql { db in try db.rows(nodesSQL) }
+        let imported = try copy.sql { db in try db.rows(nodesSQL) }
+        #expect(expected.count > 4_096)
+        #expect(imported.count == expected.count)
+        #expect(imported == expected)
+        // The copy proves what the source signed, at a leaf past the first run and at the last.
+        #expect(try copy.checkpoints() == [checkpoint])
+        for seq: Int64 in [1, 33_000, 40_000] {
+            try copy.inclusionProof(seq: seq, treeSize: 40_000).verify(against: checkpoint)
+        }
+        #expect(try copy.verify().findings.isEmpty)
+    }
+
     @Test("snapshots carry checkpoints; an import checks each against the tree its events build", arguments: Backend.available)
     func snapshotsCarryCheckpoints(backend: Backend) throws {
         let stores = TestStores(backend)
