@@ -77,6 +77,46 @@ enum DocumentComparison {
         }
     }
 
+    /// A row of `state`, verified, its body kept as the canonical bytes (see
+    /// ``StateTable/canonicalRow(from:)``): what a mirror file is rendered from.
+    enum CanonicalStoredRow {
+        case canonical(StateTable.CanonicalRow)
+        /// The body does not hash to `checksum`; `actual` is what it hashes to (or why it cannot).
+        case corrupt(key: String, version: Int64, checksum: String, actual: String)
+
+        var key: String {
+            switch self {
+            case let .canonical(row): row.row.key
+            case let .corrupt(key, _, _, _): key
+            }
+        }
+        var version: Int64 {
+            switch self {
+            case let .canonical(row): row.row.version
+            case let .corrupt(_, version, _, _): version
+            }
+        }
+        var checksum: String {
+            switch self {
+            case let .canonical(row): row.row.checksum
+            case let .corrupt(_, _, checksum, _): checksum
+            }
+        }
+    }
+
+    /// Reads the current row of a statement selecting ``StateTable/columns`` as
+    /// ``storedRow(_:)`` does, without parsing its body.
+    static func canonicalRow(_ row: Statement) -> CanonicalStoredRow {
+        do {
+            return .canonical(try StateTable.canonicalRow(from: row))
+        } catch {
+            if case let .corruptState(key, expected, actual) = error {
+                return .corrupt(key: key, version: row.int64(1), checksum: expected, actual: actual)
+            }
+            return .corrupt(key: row.string(0), version: row.int64(1), checksum: row.string(4), actual: "(unreadable: \(error))")
+        }
+    }
+
     /// The finding for a database row whose body no longer matches its checksum: its copy
     /// elsewhere cannot be judged, and must not be overwritten from it.
     static func databaseCorrupt(key: String, version: Int64, checksum: String, actual: String) -> Finding {

@@ -21,14 +21,8 @@ struct MirrorWriter {
     let syscalls: FileSyscalls
     private var report: MirrorReport
     private var entries = EntriesDigest()
-    /// The keys pass 1 saw, so that pass 2 can tell a document's file from an extra one
-    /// without a database lookup per file (a random B-tree read each: 20 % of a re-mirror's
-    /// system calls). Exact, because both passes read one snapshot; dropped, and pass 2 asks
-    /// the database instead, once it would hold more than ``keysRememberedAtMost`` keys.
-    private var keysSeen: Set<String>? = []
-
-    /// Bounds the memory ``keysSeen`` takes (about 64 bytes a key).
-    let keysRememberedAtMost: Int
+    /// The keys pass 1 saw, for pass 2.
+    private var keysSeen: DocumentKeysSeen
 
     /// Files of one batch before it is committed: bounds the temporary files a crash can leave.
     static let batchSize = 2000
@@ -38,7 +32,7 @@ struct MirrorWriter {
     init(db: Connection, root: String, databasePath: String, progress: (@Sendable (OperationProgress) -> Void)?,
          syscalls: FileSyscalls = .live, keysRememberedAtMost: Int = 250_000) {
         self.db = db
-        self.keysRememberedAtMost = keysRememberedAtMost
+        self.keysSeen = DocumentKeysSeen(limit: keysRememberedAtMost)
         self.root = root
         self.databasePath = databasePath
         self.progress = progress
@@ -76,9 +70,7 @@ struct MirrorWriter {
                 let stored = try StateTable.canonicalRow(from: statement)
                 let document = stored.row
                 report.documents += 1
-                if keysSeen != nil {
-                    if report.documents > keysRememberedAtMost { keysSeen = nil } else { keysSeen?.insert(document.key) }
-                }
+                keysSeen.insert(document.key)
                 entries.add(key: document.key, version: document.version, checksum: document.checksum)
                 chunk.append(MirrorFileStage.Rendered(key: document.key, version: document.version, checksum: document.checksum,
                                                       bytes: MirrorFile.render(stored)))
@@ -128,7 +120,7 @@ struct MirrorWriter {
                 report.findings.append(MirrorFindings.notAMirrorFile(path: FileOperations.join(root, relative)))
                 continue
             }
-            if try isDocument(key) { continue }
+            if try keysSeen.contains(key, on: db) { continue }
             let path = FileOperations.join(root, relative)
             switch MirrorFindings.classifyExtra(key: key, path: path) {
             case .removable:
@@ -142,16 +134,10 @@ struct MirrorWriter {
         }
         let operations = FileOperations(syscalls: syscalls)
         for directory in directoriesWithRemovals.sorted() { try operations.syncDirectory(directory) }
-        let writer = self
+        let (keysSeen, db) = (self.keysSeen, self.db)
         report.findings += try MirrorFindings.walkProblems(walker, root: root, ownFiles: ownFiles) { (key) throws(TallyError) -> Bool in
-            try writer.isDocument(key)
+            try keysSeen.contains(key, on: db)
         }
-    }
-
-    /// Whether `key` is a document of the snapshot pass 1 read.
-    private func isDocument(_ key: String) throws(TallyError) -> Bool {
-        if let keysSeen { return keysSeen.contains(key) }
-        return try StateTable.currentVersion(key, on: db) > 0
     }
 }
 

@@ -7,7 +7,11 @@
 ///
 /// It reads the directory exactly as ``MirrorWriter`` writes it (the same reader, the same
 /// findings), so a mirror followed by a reconcile is clean unless the mirror reported
-/// something itself.
+/// something itself. Like the mirror, it renders each document's file from the canonical
+/// body as stored (verified against its checksum, not parsed): a document is parsed only
+/// for domain rules, a file that differs, or a repair. And it remembers pass 1's keys for
+/// pass 2 (``DocumentKeysSeen``), so that only a mirror of more documents than that holds
+/// costs pass 2 a database lookup per file.
 struct DirectoryReconciler {
     let db: Connection
     /// The ledger inside the same read transaction, for domain rules.
@@ -21,9 +25,10 @@ struct DirectoryReconciler {
     private var report: ReconcileReport
     private var reader: MirrorFileReader
     private var entries = EntriesDigest()
+    private var keysSeen: DocumentKeysSeen
 
     init(transaction: Transaction, directory: String, rules: [any DomainRule], progress: (@Sendable (OperationProgress) -> Void)?,
-         repairer: MirrorRepairer?) {
+         repairer: MirrorRepairer?, keysRememberedAtMost: Int = 250_000) {
         let root = Store.trimmed(directory)
         self.db = transaction.connection
         self.ledger = transaction.ledger
@@ -34,6 +39,7 @@ struct DirectoryReconciler {
         self.progress = progress
         self.repairer = repairer
         self.report = ReconcileReport(target: directory)
+        self.keysSeen = DocumentKeysSeen(limit: keysRememberedAtMost)
     }
 
     /// Throws ``TallyError/io(step:path:errno:)`` (step `open`) unless `directory` is an
@@ -69,25 +75,70 @@ struct DirectoryReconciler {
             if report.documentsChecked % 1000 == 0 {
                 progress?(OperationProgress(phase: .state, done: report.documentsChecked, total: total))
             }
-            let document: StateDocument
-            switch DocumentComparison.storedRow(statement) {
-            case let .document(stored):
-                document = stored
-            case let .corrupt(key, version, expected, actual):
-                report.findings.append(DocumentComparison.databaseCorrupt(key: key, version: version, checksum: expected,
-                                                                          actual: actual))
-                repairer?.leave("'\(key)'", because: "the database's copy is corrupt; restore the database first")
+            var document = Document(stored: DocumentComparison.canonicalRow(statement))
+            keysSeen.insert(document.key)
+            guard case .canonical = document.stored else {
+                try databaseCorrupt(&document)
                 continue
             }
             entries.add(key: document.key, version: document.version, checksum: document.checksum)
-            report.findings += DocumentComparison.runRules(rules, on: document, ledger: ledger)
-            try checkFile(of: document)
+            if !rules.isEmpty {
+                guard let parsed = document.parsed() else {
+                    try databaseCorrupt(&document)
+                    continue
+                }
+                report.findings += DocumentComparison.runRules(rules, on: parsed, ledger: ledger)
+            }
+            try checkFile(of: &document)
         }
         progress?(OperationProgress(phase: .state, done: report.documentsChecked, total: total))
     }
 
-    private mutating func checkFile(of document: StateDocument) throws(TallyError) {
-        let expected = MirrorFile.render(document)
+    /// A database document as pass 1 reads it: the row, verified, with its canonical body;
+    /// parsed only when something needs the value.
+    private struct Document {
+        let stored: DocumentComparison.CanonicalStoredRow
+        private var parsedValue: StateDocument?
+
+        init(stored: DocumentComparison.CanonicalStoredRow) {
+            self.stored = stored
+        }
+
+        var key: String { stored.key }
+        var version: Int64 { stored.version }
+        var checksum: String { stored.checksum }
+
+        /// The document as a value; nil when its body does not parse (it then counts as corrupt).
+        mutating func parsed() -> StateDocument? {
+            if let parsedValue { return parsedValue }
+            guard case let .canonical(row) = stored, let document = try? StateTable.document(of: row) else { return nil }
+            parsedValue = document
+            return document
+        }
+    }
+
+    /// Reports a database document whose copy is corrupt; neither compared nor repaired.
+    private mutating func databaseCorrupt(_ document: inout Document) throws(TallyError) {
+        let actual: String
+        switch document.stored {
+        case let .corrupt(_, _, _, found): actual = found
+        case .canonical: actual = "(body is not valid JSON)"
+        }
+        report.findings.append(DocumentComparison.databaseCorrupt(key: document.key, version: document.version,
+                                                                  checksum: document.checksum, actual: actual))
+        repairer?.leave("'\(document.key)'", because: "the database's copy is corrupt; restore the database first")
+    }
+
+    /// Rewrites `document`'s file (a repair only).
+    private mutating func rewrite(_ document: inout Document, path: String, because kind: Finding.Kind) throws(TallyError) {
+        guard repairer != nil else { return }
+        guard let parsed = document.parsed() else { return try databaseCorrupt(&document) }
+        try repairer?.rewrite(parsed, path: path, because: kind)
+    }
+
+    private mutating func checkFile(of document: inout Document) throws(TallyError) {
+        guard case let .canonical(row) = document.stored else { return }
+        let expected = MirrorFile.render(row)
         let path: String
         let bytes: [UInt8]
         switch reader.read(document.key, limit: MirrorFileReader.limit(expected: expected.count)) {
@@ -99,7 +150,7 @@ struct DirectoryReconciler {
                                            databaseChecksum: document.checksum,
                                            detail: "the database has version \(document.version) but there is no file; "
                                                + "a mirror or a repair writes it"))
-            try repairer?.rewrite(document, path: found, because: .missing)
+            try rewrite(&document, path: found, because: .missing)
             return
         case let .impossible(reason):
             report.findings.append(Finding(kind: .missing, key: document.key, databaseVersion: document.version,
@@ -114,7 +165,7 @@ struct DirectoryReconciler {
             return
         case let .unreadable(found, error):
             report.filesChecked += 1
-            try corrupt(document, path: found, version: nil, checksum: nil, problem: "it cannot be read (\(error.problem))")
+            try corrupt(&document, path: found, version: nil, checksum: nil, problem: "it cannot be read (\(error.problem))")
             return
         }
         report.filesChecked += 1
@@ -122,21 +173,22 @@ struct DirectoryReconciler {
         switch MirrorFile.parse(bytes, expectedKey: document.key) {
         case let .failure(problem):
             let salvaged = DocumentComparison.salvage(try? JSONValue.parseStrict(utf8: bytes))
-            try corrupt(document, path: path, version: salvaged.version, checksum: salvaged.checksum, problem: problem.description)
+            try corrupt(&document, path: path, version: salvaged.version, checksum: salvaged.checksum, problem: problem.description)
         case let .success(file):
             // A file with the same content in another layout (re-indented by hand) agrees.
-            guard let finding = DocumentComparison.compare(document, with: file, path: path, side: .file) else { return }
+            guard let parsed = document.parsed() else { return try databaseCorrupt(&document) }
+            guard let finding = DocumentComparison.compare(parsed, with: file, path: path, side: .file) else { return }
             report.findings.append(finding)
-            try repairer?.rewrite(document, path: path, because: finding.kind)
+            try rewrite(&document, path: path, because: finding.kind)
         }
     }
 
-    private mutating func corrupt(_ document: StateDocument, path: String, version: Int64?, checksum: String?,
+    private mutating func corrupt(_ document: inout Document, path: String, version: Int64?, checksum: String?,
                                   problem: String) throws(TallyError) {
         report.findings.append(Finding(kind: .corrupt, key: document.key, path: path, databaseVersion: document.version,
                                        fileVersion: version, databaseChecksum: document.checksum, fileChecksum: checksum,
                                        detail: "the file is corrupt: \(problem); a repair rewrites it from the database"))
-        try repairer?.rewrite(document, path: path, because: .corrupt)
+        try rewrite(&document, path: path, because: .corrupt)
     }
 
     // MARK: Pass 2: files the database does not account for
@@ -165,7 +217,7 @@ struct DirectoryReconciler {
                 continue
             }
             // Keys in the database were checked in pass 1, file and all.
-            if try StateTable.currentVersion(key, on: db) > 0 { continue }
+            if try keysSeen.contains(key, on: db) { continue }
             report.filesChecked += 1
             switch MirrorFindings.classifyExtra(key: key, path: path) {
             case let .removable(file):
@@ -184,9 +236,9 @@ struct DirectoryReconciler {
                 }
             }
         }
-        let db = self.db
+        let (keysSeen, db) = (self.keysSeen, self.db)
         report.findings += try MirrorFindings.walkProblems(walker, root: root, ownFiles: ownFiles) { (key) throws(TallyError) -> Bool in
-            try StateTable.currentVersion(key, on: db) > 0
+            try keysSeen.contains(key, on: db)
         }
         progress?(OperationProgress(phase: .files, done: walked, total: walked))
     }

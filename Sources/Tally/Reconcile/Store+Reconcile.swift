@@ -29,17 +29,26 @@ extension Store {
                           progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> ReconcileReport {
         switch target {
         case let .directory(directory):
-            try DirectoryReconciler.checkDirectory(directory)
-            return try readConsistently(onWriter: false) { (tx: Transaction) throws(TallyError) -> ReconcileReport in
-                var reconciler = DirectoryReconciler(transaction: tx, directory: directory, rules: rules, progress: progress, repairer: nil)
-                return try reconciler.run()
-            }
+            return try reconcile(directory: directory, rules: rules, progress: progress)
         case let .snapshot(path):
             let cursor = try SnapshotStateCursor(path: path)
             return try readConsistently(onWriter: false) { (tx: Transaction) throws(TallyError) -> ReconcileReport in
                 var reconciler = SnapshotReconciler(transaction: tx, cursor: cursor, rules: rules, progress: progress)
                 return try reconciler.run()
             }
+        }
+    }
+
+    /// ``reconcile(against:rules:progress:)-443di`` of a directory, remembering at most
+    /// `keysRememberedAtMost` keys between its passes (tests pass 0: every file is then
+    /// looked up in the database, as in a mirror of more documents than the default).
+    func reconcile(directory: String, rules: [any DomainRule] = [], progress: (@Sendable (OperationProgress) -> Void)? = nil,
+                   keysRememberedAtMost: Int = 250_000) throws(TallyError) -> ReconcileReport {
+        try DirectoryReconciler.checkDirectory(directory)
+        return try readConsistently(onWriter: false) { (tx: Transaction) throws(TallyError) -> ReconcileReport in
+            var reconciler = DirectoryReconciler(transaction: tx, directory: directory, rules: rules, progress: progress, repairer: nil,
+                                                 keysRememberedAtMost: keysRememberedAtMost)
+            return try reconciler.run()
         }
     }
 

@@ -345,6 +345,21 @@ enum StateTable {
                             body: body)
     }
 
+    /// The document of a verified row, its body parsed (the bytes hash to its checksum, but
+    /// a body written around the schema's checks may still not be JSON: then
+    /// ``TallyError/corruptState(key:expected:actual:)``).
+    static func document(of stored: CanonicalRow) throws(TallyError) -> StateDocument {
+        let row = stored.row
+        let body: JSONValue
+        do {
+            body = try stored.body.withUnsafeBytes { try JSONValue.parseStrict(utf8: $0) }
+        } catch {
+            throw TallyError.corruptState(key: row.key, expected: row.checksum, actual: "(body is not valid JSON: \(error))")
+        }
+        return StateDocument(key: row.key, version: row.version, status: row.status, body: body, checksum: row.checksum,
+                             updatedAt: row.updatedAt, ledgerSeq: row.ledgerSeq)
+    }
+
     /// The canonical form of a stored body that is not its checksum's canonical text (reformatted
     /// at the `sqlite3` prompt, say): it must parse and canonicalize to bytes that hash to the
     /// checksum, else the content changed and this throws ``TallyError/corruptState(key:expected:actual:)``.

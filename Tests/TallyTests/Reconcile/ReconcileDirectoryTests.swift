@@ -253,6 +253,29 @@ struct ReconcileDirectoryTests {
         #expect(report.findings[3].path == fixture.mirror + "/accounts")
     }
 
+    @Test("every kind of file finding is the same whether pass 2 remembers pass 1's keys or asks the database per file")
+    func keysRememberedOrLookedUp() throws {
+        let fixture = try ReconcileFixture()
+        try fixture.seed(6)
+        try fixture.store.mirror(to: fixture.mirror)
+        try fixture.store.state.put(fixture.key(1), body: ["amount": 1], expectedVersion: 1)  // stale
+        try fixture.write(Array("{broken".utf8), to: fixture.file(fixture.key(2)))  // corrupt
+        try FileManager.default.removeItem(atPath: fixture.file(fixture.key(3)))  // missing
+        try fixture.store.state.delete(fixture.key(4))  // its file is extra
+        try fixture.write(try fixture.validFile(key: "invoices/ghost", version: 1, body: ["a": 1]), to: fixture.file("invoices/ghost"))
+        try fixture.write(Array("notes".utf8), to: fixture.mirror + "/README.txt")  // not a mirror file
+        try fixture.write(Array("half".utf8), to: fixture.mirror + "/invoices/.INV-5.json.tmp-abcdef")  // orphan temp
+        try FileManager.default.createSymbolicLink(atPath: fixture.mirror + "/invoices/link.json",
+                                                   withDestinationPath: fixture.file(fixture.key(5)))  // unsafe
+
+        let remembered = try fixture.store.reconcile(directory: fixture.mirror, keysRememberedAtMost: 250_000)
+        let lookedUp = try fixture.store.reconcile(directory: fixture.mirror, keysRememberedAtMost: 0)
+        #expect(Set(remembered.findings.map(\.kind)) == [.stale, .corrupt, .missing, .extra, .orphanTemp, .unsafe, .mismatch])
+        #expect(remembered == lookedUp)
+        // The documents' files that are fine are not extra, either way.
+        #expect(!remembered.findings.contains { $0.kind == .extra && $0.key == fixture.key(6) })
+    }
+
     @Test("a directory that does not exist is an error, not a list of missing files")
     func noDirectory() throws {
         let fixture = try mirrored()
