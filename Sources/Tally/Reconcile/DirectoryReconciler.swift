@@ -2,16 +2,17 @@
 /// read transaction: every database document in key order (its file is read, compared and,
 /// with a ``MirrorRepairer``, rewritten), then a walk of the directory for files the first
 /// pass did not account for (extra documents, foreign files, temporary files, links and
-/// special files), then `MANIFEST.json`. Memory holds one document and one file at a time,
-/// plus the findings.
+/// special files), then `MANIFEST.json`. Memory holds two chunks of documents and their
+/// files at a time (a few hundred each), plus the findings and pass 1's keys.
 ///
 /// It reads the directory exactly as ``MirrorWriter`` writes it (the same reader, the same
 /// findings), so a mirror followed by a reconcile is clean unless the mirror reported
 /// something itself. Like the mirror, it renders each document's file from the canonical
 /// body as stored (verified against its checksum, not parsed): a document is parsed only
-/// for domain rules, a file that differs, or a repair. And it remembers pass 1's keys for
-/// pass 2 (``DocumentKeysSeen``), so that only a mirror of more documents than that holds
-/// costs pass 2 a database lookup per file.
+/// for domain rules, a file that differs, or a repair; the files are read on a second
+/// thread (``ReconcileFileStage``), a chunk ahead of the documents. And it remembers pass
+/// 1's keys for pass 2 (``DocumentKeysSeen``), so that only a mirror of more documents than
+/// that holds costs pass 2 a database lookup per file.
 struct DirectoryReconciler {
     let db: Connection
     /// The ledger inside the same read transaction, for domain rules.
@@ -23,7 +24,6 @@ struct DirectoryReconciler {
     let progress: (@Sendable (OperationProgress) -> Void)?
     var repairer: MirrorRepairer?
     private var report: ReconcileReport
-    private var reader: MirrorFileReader
     private var entries = EntriesDigest()
     private var keysSeen: DocumentKeysSeen
 
@@ -34,7 +34,6 @@ struct DirectoryReconciler {
         self.ledger = transaction.ledger
         self.root = root
         self.databasePath = transaction.store.path
-        self.reader = MirrorFileReader(root: root, listsDirectories: true)
         self.rules = rules
         self.progress = progress
         self.repairer = repairer
@@ -70,33 +69,62 @@ struct DirectoryReconciler {
     private mutating func checkDatabaseDocuments() throws(TallyError) {
         let total = progress == nil ? 0 : try StateTable.count(status: nil, on: db)  // only progress reports use it
         let statement = try db.prepare("SELECT \(StateTable.columns) FROM state ORDER BY key")
+        let files = ReconcileFileStage(root: root)
+        let reading = BatchHandOver<ReconcileFileStage.Chunk>(label: "tally.reconcile.files") { files.read($0) }
+        var chunk = ReconcileFileStage.Chunk()
         while try statement.step() {
             report.documentsChecked += 1
             if report.documentsChecked % 1000 == 0 {
                 progress?(OperationProgress(phase: .state, done: report.documentsChecked, total: total))
             }
-            var document = Document(stored: DocumentComparison.canonicalRow(statement))
-            keysSeen.insert(document.key)
-            guard case .canonical = document.stored else {
-                try databaseCorrupt(&document)
+            chunk.entries.append(entry(for: Document(stored: DocumentComparison.canonicalRow(statement))))
+            if chunk.entries.count >= ReconcileFileStage.chunkSize {
+                if let read = reading.submit(chunk) { try handle(read) }
+                chunk = ReconcileFileStage.Chunk()
+            }
+        }
+        if let read = reading.submit(chunk) { try handle(read) }
+        if let read = reading.finish() { try handle(read) }
+        progress?(OperationProgress(phase: .state, done: report.documentsChecked, total: total))
+    }
+
+    /// What the file stage needs to check `document`'s file, and what the rules found in it.
+    private mutating func entry(for document: Document) -> ReconcileFileStage.Entry {
+        var document = document
+        keysSeen.insert(document.key)
+        guard case let .canonical(row) = document.stored else {
+            return ReconcileFileStage.Entry(document: document, expected: nil, ruleFindings: [])
+        }
+        entries.add(key: document.key, version: document.version, checksum: document.checksum)
+        var ruleFindings: [Finding] = []
+        if !rules.isEmpty {
+            guard let parsed = document.parsed() else {
+                return ReconcileFileStage.Entry(document: document, expected: nil, ruleFindings: [])
+            }
+            ruleFindings = DocumentComparison.runRules(rules, on: parsed, ledger: ledger)
+        }
+        return ReconcileFileStage.Entry(document: document, expected: MirrorFile.render(row), ruleFindings: ruleFindings)
+    }
+
+    /// Reports (and repairs) what a chunk the file stage has read found, in key order.
+    private mutating func handle(_ chunk: ReconcileFileStage.Chunk) throws(TallyError) {
+        for var entry in chunk.entries {
+            guard let expected = entry.expected else {
+                try databaseCorrupt(&entry.document)
                 continue
             }
-            entries.add(key: document.key, version: document.version, checksum: document.checksum)
-            if !rules.isEmpty {
-                guard let parsed = document.parsed() else {
-                    try databaseCorrupt(&document)
-                    continue
-                }
-                report.findings += DocumentComparison.runRules(rules, on: parsed, ledger: ledger)
+            report.findings += entry.ruleFindings
+            guard let outcome = entry.outcome else {
+                report.filesChecked += 1  // exactly what mirror writes
+                continue
             }
-            try checkFile(of: &document)
+            try checkFile(of: &entry.document, expected: expected, outcome: outcome)
         }
-        progress?(OperationProgress(phase: .state, done: report.documentsChecked, total: total))
     }
 
     /// A database document as pass 1 reads it: the row, verified, with its canonical body;
     /// parsed only when something needs the value.
-    private struct Document {
+    struct Document {
         let stored: DocumentComparison.CanonicalStoredRow
         private var parsedValue: StateDocument?
 
@@ -136,12 +164,12 @@ struct DirectoryReconciler {
         try repairer?.rewrite(parsed, path: path, because: kind)
     }
 
-    private mutating func checkFile(of document: inout Document) throws(TallyError) {
-        guard case let .canonical(row) = document.stored else { return }
-        let expected = MirrorFile.render(row)
+    /// Reports (and repairs) a file that is not exactly what the mirror would write for `document`.
+    private mutating func checkFile(of document: inout Document, expected: [UInt8],
+                                    outcome: MirrorFileReader.Outcome) throws(TallyError) {
         let path: String
         let bytes: [UInt8]
-        switch reader.read(document.key, limit: MirrorFileReader.limit(expected: expected.count)) {
+        switch outcome {
         case let .bytes(found, contents):
             path = found
             bytes = contents
@@ -169,7 +197,7 @@ struct DirectoryReconciler {
             return
         }
         report.filesChecked += 1
-        if bytes.sameBytes(as: expected) { return }  // the common case: exactly what mirror writes
+        if bytes.sameBytes(as: expected) { return }
         switch MirrorFile.parse(bytes, expectedKey: document.key) {
         case let .failure(problem):
             let salvaged = DocumentComparison.salvage(try? JSONValue.parseStrict(utf8: bytes))

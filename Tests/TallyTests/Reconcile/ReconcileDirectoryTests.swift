@@ -276,6 +276,43 @@ struct ReconcileDirectoryTests {
         #expect(!remembered.findings.contains { $0.kind == .extra && $0.key == fixture.key(6) })
     }
 
+    /// Flags one key: its finding must land between the neighbours' file findings.
+    struct FlagsOneKey: DomainRule {
+        let key: String
+        var name: String { "flags-one-key" }
+        func check(_ document: StateDocument, ledger: Ledger) throws -> [String] {
+            document.key == key ? ["flagged"] : []
+        }
+    }
+
+    @Test("findings come in key order across the chunks the file stage reads ahead, and a repair follows the same order")
+    func findingsInKeyOrderAcrossChunks() throws {
+        let fixture = try ReconcileFixture()
+        let sorted = try fixture.seed(1_200).map(\.key).sorted()
+        try fixture.store.mirror(to: fixture.mirror)
+        // Positions in key order around the chunk boundaries (512 documents a chunk).
+        let (missing, corruptFile, corruptRow, flagged, stale) = (sorted[4], sorted[512], sorted[600], sorted[700], sorted[1_100])
+        try FileManager.default.removeItem(atPath: fixture.file(missing))
+        try fixture.write(Array("{broken".utf8), to: fixture.file(corruptFile))
+        try fixture.tamper("UPDATE state SET body = '{\"amount\":1}', version = version + 1 WHERE key = '\(corruptRow)'")
+        try fixture.store.state.put(stale, body: ["amount": 1], expectedVersion: 1)
+
+        let report = try fixture.store.reconcile(against: .directory(fixture.mirror), rules: [FlagsOneKey(key: flagged)])
+        let found = report.documentFindings.map { "\($0.kind.rawValue) \($0.key ?? "-")" }
+        #expect(found == ["missing \(missing)", "corrupt \(corruptFile)", "corrupt \(corruptRow)", "rule \(flagged)", "stale \(stale)"])
+        #expect(report.documentFindings[2].path == nil, "the database's copy is the corrupt one")
+        #expect(report.documentsChecked == 1_200)
+        #expect(report.filesChecked == 1_198, "neither the missing file nor the corrupt row's")
+
+        let repaired = try fixture.store.repair(mirror: fixture.mirror)
+        let actions = repaired.repairs.filter { !$0.contains(MirrorFile.manifestName) }
+        #expect(actions.count == 4, "\(actions)")
+        #expect(actions.map { $0.hasPrefix("left") ? "left" : "rewrote" } == ["rewrote", "rewrote", "left", "rewrote"])
+        #expect(actions[2].contains(corruptRow))
+        let after = try fixture.store.reconcile(against: .directory(fixture.mirror))
+        #expect(after.documentFindings.map(\.key) == [corruptRow])
+    }
+
     @Test("a directory that does not exist is an error, not a list of missing files")
     func noDirectory() throws {
         let fixture = try mirrored()
