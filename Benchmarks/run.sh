@@ -84,7 +84,7 @@ echo "== fixtures (W4/W6/W7 documents and snapshot, W10's ledger; cached in $TAL
 .build/release/tally-bench sizes > "$RAW/sizes.json"
 
 # One plugin invocation per workload group, so the load is checked before each.
-groups=("W1" "W1g" "W2|disk" "W3" "W4" "W5" "W5x" "W6" "W7" "W7b" "W8" "W9" "W10")
+groups=("W1" "W1g" "W2|disk" "W3" "W4" "W5" "W5x" "W6" "W7" "W7b|W7r" "W8" "W9" "W10")
 for group in "${groups[@]}"; do
     wait_for_quiet "$group"
     echo "== $group"

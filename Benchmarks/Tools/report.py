@@ -178,9 +178,11 @@ W = {
     "W6": "import the W4 snapshot into a fresh DB (docs/s)",
     "W7": f"`Store.mirror(to:)` of {n('W7 Tally')} docs into an empty dir (files/s) — stands in for reconcile",
     "W7b": "`Store.mirror(to:)` again over the complete, unchanged mirror (files/s)",
+    "W7r": "`Store.reconcile(against: .directory(…))` of the same unchanged mirror (files/s; raw C: W7b's)",
 }
-MAIN = ["W1", "W1g", "W2", "W3", "W4", "W5", "W5x", "W6", "W7", "W7b"]
-RAW_PEER = {"W1g": "W1g raw C v7"}  # the raw C column's case where it is not "<W> raw C"
+MAIN = ["W1", "W1g", "W2", "W3", "W4", "W5", "W5x", "W6", "W7", "W7b", "W7r"]
+# The raw C column's case where it is not "<W> raw C".
+RAW_PEER = {"W1g": "W1g raw C v7", "W7r": "W7b raw C"}
 
 lines = []
 add = lines.append
@@ -372,6 +374,9 @@ add("- W7b: Tally reads and renders every document, reads and compares its file,
     "`MANIFEST.json` (atomically, with its fsyncs). raw C only walks the directory (readdir) and, per file, "
     "`openat` + `fstat` + `read` + `memcmp` against the expected bytes (held in memory with a hash table by path "
     "built before the timed region); it writes nothing.")
+add("- W7r: Tally does W7b's reading (every document verified and rendered, every file read and compared, on "
+    "two threads, and the directory walked) and checks `MANIFEST.json` instead of rewriting it; it writes nothing. "
+    "Its raw C column is W7b's raw C run (there is no separate raw C reconcile: the reading is the same).")
 add("- W8: the in-process follower is a thread calling `LedgerFeed.next(timeout:)` (woken by the store's commit "
     "notifier); the cross-process follower is a read-only `Store` in `tally-bench follow-child` (woken through "
     "inotify and the `data_version` probe), printing each event's seq and `CLOCK_MONOTONIC` as it receives it. "

@@ -296,6 +296,19 @@ public enum Cases {
             }, cleanup: {})
         }))
 
+        // W7r: reconcile the same complete, unchanged mirror: every document verified and
+        // rendered, every file read and compared, the directory walked, MANIFEST.json checked
+        // (nothing written). Its raw C row is W7b's (the same reading, no database).
+        cases.append(Case(workload: "W7r", peer: "Tally", operations: s.documents, iterations: 5, warmup: 1, prepare: {
+            try Fixtures.ensure(s)
+            let store = Holder(try TallyPeer.open(Fixtures.stateDatabase(s), synchronous: .normal))
+            let directory = try Fixtures.mirror(s)
+            return Prepared(run: {
+                let report = try store.value!.reconcile(against: .directory(directory))
+                guard report.isClean else { throw PeerError("the fixture mirror did not reconcile clean: \(report.findings.prefix(3))") }
+            }, cleanup: { store.value = nil })
+        }))
+
         // W8: W5's load (4 writers × durable appends) with a follower: commit return → delivery
         // latency per event (custom metric), and the writers' rate with and without it.
         let followOperations = s.writers * s.perWriter
