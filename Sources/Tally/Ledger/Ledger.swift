@@ -146,7 +146,7 @@ public struct Ledger: Sendable {
         var appended = 0
         do {
             try store.withWriter { (db: Connection) throws(TallyError) -> Void in
-                var cursor = store.appendMemo.withLock { LedgerTable.AppendCursor(takingFrom: &$0, on: db) }
+                var cursor = store.appendCursor(on: db)
                 try db.transaction(.immediate) { () throws(TallyError) -> Void in
                     if batch.requests.count == 1, !batch.mayGrow {
                         let lone = batch.requests[0]
@@ -172,8 +172,7 @@ public struct Ledger: Sendable {
                         if keep { committed.append(result.event) }
                     }
                 }
-                let memo = cursor.memoAfterCommit(on: db)
-                store.appendMemo.withLock { $0 = memo }
+                store.rememberCommit(of: &cursor, on: db)
                 let (count, head, events) = (appended, cursor.tip?.seq, keep ? committed : nil)
                 batch.afterCallersWoken = { store.afterCommit(touchedKeys: [], appendedEvents: count, headSeq: head, events: events) }
             }

@@ -50,8 +50,7 @@ extension Store {
             let transaction = Transaction(connection: db, store: self, isReadOnly: false)
             defer { transaction.end() }
             let result = try db.transaction(.immediate) { () throws(TallyError) -> T in try body(transaction) }
-            let memo = transaction.appendCursor.memoAfterCommit(on: db)
-            appendMemo.withLock { $0 = memo }
+            rememberCommit(of: &transaction.appendCursor, on: db)
             afterCommit(touchedKeys: transaction.touchedKeys, appendedEvents: transaction.appendedEvents,
                         headSeq: transaction.appendCursor.tip?.seq)
             return result

@@ -101,7 +101,8 @@ public final class Store: Sendable {
     /// opens besides its pool (consumer locks); nil for a file.
     let postgresConninfo: String?
     /// What the writer knew of the ledger's tip, stream versions and Merkle tree after its
-    /// last commit (see `LedgerTable.AppendCursor.firstTip(on:)` for when it is trusted).
+    /// last commit (see `LedgerTable.AppendCursor.firstTip(on:)` for when it is trusted);
+    /// taken by ``appendCursor(on:)`` and given back by ``rememberCommit(of:on:)`` (tests read it).
     let appendMemo = Locked<LedgerTable.AppendMemo?>(nil)
     /// Wakes followers for commits made by other connections; started by the first follower.
     let changeWatcher: ChangeWatcher
@@ -351,5 +352,20 @@ extension Store {
         enum CodingKeys: String, CodingKey {
             case walFrames = "wal_frames", checkpointedFrames = "checkpointed_frames", wasBusy = "busy"
         }
+    }
+}
+
+extension Store {
+    /// The append cursor of a write transaction beginning on the writer `db`: it starts from
+    /// what the writer remembered at its last commit, which it takes (a transaction that
+    /// fails leaves none, and the next one reads the tip again).
+    func appendCursor(on db: Connection) -> LedgerTable.AppendCursor {
+        appendMemo.withLock { LedgerTable.AppendCursor(takingFrom: &$0, on: db) }
+    }
+
+    /// Remembers what `cursor`'s transaction knew, once it has committed on the writer `db`.
+    func rememberCommit(of cursor: inout LedgerTable.AppendCursor, on db: Connection) {
+        let memo = cursor.memoAfterCommit(on: db)
+        appendMemo.withLock { $0 = memo }
     }
 }

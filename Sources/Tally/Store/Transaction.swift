@@ -27,7 +27,7 @@ public final class Transaction: @unchecked Sendable {
         self.store = store
         self.isReadOnly = isReadOnly
         self.appendCursor = isReadOnly ? LedgerTable.AppendCursor()
-            : store.appendMemo.withLock { LedgerTable.AppendCursor(takingFrom: &$0, on: connection) }
+            : store.appendCursor(on: connection)
     }
 
     /// The ledger, inside this transaction.
