@@ -202,8 +202,22 @@ public enum Cases {
         }))
         // The most 4 synchronous writers' group commit can reach: one connection committing
         // 4 events per transaction (each writer has one request in flight), no hashing.
+        // "4/commit": 4 consecutive W1-style events (adjacent ids and streams: 4 pages a
+        // commit); "4 writers/commit": every writer's next event, W5's data (each writer's
+        // own stream and ids: 4 places in each index, 11 pages a commit), as Tally's batches are.
         cases.append(Case(workload: "W5", peer: "raw C 4/commit", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
                           prepare: raw("w5-raw4.db", "FULL") { try $0.appendEvents(count: s.writers * s.perWriter, perTransaction: s.writers, streams: s.streams, idPrefix: "w5b") }))
+        cases.append(Case(workload: "W5", peer: "raw C 4 writers/commit", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
+                          prepare: raw("w5-raw4w.db", "FULL") { try $0.appendWritersInterleaved(writers: s.writers, perWriter: s.perWriter, idPrefix: "w5") }))
+        // Tally's own side of that ceiling: one thread appending the W5 events 4 per call
+        // (one transaction each, the writers' events interleaved as group commit would batch
+        // them), no callers to wake.
+        let fourPerCall = Lazy { () -> [[NewEvent]] in
+            let lists = writerEvents.get
+            return (0..<s.perWriter).map { index in lists.map { $0[index] } }
+        }
+        cases.append(Case(workload: "W5", peer: "Tally 4/commit", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
+                          prepare: tally("w5-tally4.db", .full, warm: { _ = fourPerCall.get }) { try TallyPeer.appendBatches($0, fourPerCall.get) }))
         cases.append(Case(workload: "W5", peer: "GRDB", operations: s.writers * s.perWriter, iterations: 5, warmup: 1,
                           prepare: grdb("w5-grdb.db", "FULL") { try GRDBPeer.concurrentAppend($0, writers: s.writers, perWriter: s.perWriter, idPrefix: "w5") }))
 

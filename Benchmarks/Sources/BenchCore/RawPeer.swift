@@ -47,6 +47,13 @@ public final class RawPeer {
         }
     }
 
+    /// W5's ceiling: every writer's event `i` in transaction `i` (see the C function).
+    public func appendWritersInterleaved(writers: Int, perWriter: Int, idPrefix: String) throws {
+        guard raw_append_writers_interleaved(handle, Int32(writers), Int32(perWriter), idPrefix) == 0 else {
+            throw PeerError("raw_append_writers_interleaved: \(lastError)")
+        }
+    }
+
     /// W1g: event ids made in C, per event: UUID version 7 (time-ordered) or 4 (random).
     public func appendEvents(count: Int, perTransaction: Int, streams: Int, uuidVersion: Int) throws {
         guard raw_append_events_uuid(handle, Int32(count), Int32(perTransaction), Int32(streams), Int32(uuidVersion)) == 0 else {

@@ -274,6 +274,46 @@ int raw_append_events_uuid(raw_peer *peer, int count, int per_transaction, int s
     return append_events(peer, count, per_transaction, streams, "", uuid_version);
 }
 
+int raw_append_writers_interleaved(raw_peer *peer, int writers, int per_writer, const char *id_prefix) {
+    sqlite3_stmt *insert = NULL, *tip = NULL, *begin = NULL, *commit = NULL, *rollback = NULL;
+    int result = -1;
+    if (writers < 1) { snprintf(peer->error, sizeof peer->error, "at least one writer"); return -1; }
+    if (prepare(peer, insert_event_sql, &insert) || prepare(peer, tip_sql, &tip)
+        || prepare(peer, "BEGIN IMMEDIATE", &begin) || prepare(peer, "COMMIT", &commit)
+        || prepare(peer, "ROLLBACK", &rollback))
+        goto done;
+    int64_t seq;
+    char prev_hash[65], hash[65], event_id[160], stream[64], recorded_at[32];
+    if (read_tip(peer, tip, &seq, prev_hash)) goto done;
+    // Round i commits every writer's event i: what a group commit of `writers` synchronous
+    // writers puts in each transaction (each writer's own stream, as in raw_concurrent_append).
+    for (int i = 0; i < per_writer; i++) {
+        if (step_done(peer, begin, "BEGIN IMMEDIATE")) goto done;
+        timestamp_now(recorded_at);
+        for (int w = 0; w < writers; w++) {
+            seq += 1;
+            snprintf(stream, sizeof stream, "writer/%d", w + 1);
+            snprintf(event_id, sizeof event_id, "%s-%d-%06d", id_prefix, w + 1, i + 1);
+            fake_hash(seq, hash);
+            bind_event(insert, seq, event_id, stream, i + 1, 1250, recorded_at, prev_hash, hash);
+            if (step_done(peer, insert, "INSERT INTO ledger")) {
+                step_done(peer, rollback, "ROLLBACK");
+                goto done;
+            }
+            memcpy(prev_hash, hash, sizeof hash);
+        }
+        if (step_done(peer, commit, "COMMIT")) goto done;
+    }
+    result = 0;
+done:
+    sqlite3_finalize(insert);
+    sqlite3_finalize(tip);
+    sqlite3_finalize(begin);
+    sqlite3_finalize(commit);
+    sqlite3_finalize(rollback);
+    return result;
+}
+
 int raw_put_states(raw_peer *peer, int count, int per_transaction, const char *const *keys,
                    const char *const *bodies, const char *const *checksums, const char *status) {
     sqlite3_stmt *upsert = NULL, *begin = NULL, *commit = NULL, *rollback = NULL;

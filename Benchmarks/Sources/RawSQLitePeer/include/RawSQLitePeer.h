@@ -44,6 +44,12 @@ int raw_append_events(raw_peer *peer, int count, int per_transaction, int stream
 /// (random), from a splitmix64 generator seeded once from getrandom(2). 0 on success.
 int raw_append_events_uuid(raw_peer *peer, int count, int per_transaction, int streams, int uuid_version);
 
+/// W5's ceiling: `per_writer` transactions of `writers` events each, one per writer (stream
+/// "writer/<w>", id "<id_prefix>-<w>-<i>", as `raw_concurrent_append` writes them): what a
+/// group commit of `writers` synchronous writers puts in each commit, from one connection
+/// with no threads to wake. 0 on success.
+int raw_append_writers_interleaved(raw_peer *peer, int writers, int per_writer, const char *id_prefix);
+
 /// Upserts `count` state documents, `per_transaction` per transaction:
 /// `INSERT … ON CONFLICT(key) DO UPDATE` with the given body text (stored as is) and
 /// checksum. 0 on success.
