@@ -214,8 +214,10 @@ static void uuid_v4(uint64_t *state, char out[37]) {
 }
 
 /// W1/W2 (uuid_version 0: ids "<prefix>-<n>") and W1g (uuid_version 7 or 4: made here).
+/// With `writer_streams`, W5's data instead: event n is writer (n mod streams)'s next one,
+/// on its own stream "writer/<w>" with id "<prefix>-<w>-<i>" (as raw_concurrent_append).
 static int append_events(raw_peer *peer, int count, int per_transaction, int streams, const char *id_prefix,
-                         int uuid_version) {
+                         int uuid_version, int writer_streams) {
     sqlite3_stmt *insert = NULL, *tip = NULL, *begin = NULL, *commit = NULL, *rollback = NULL;
     int64_t *versions = calloc((size_t)streams, sizeof *versions);
     int result = -1;
@@ -237,12 +239,18 @@ static int append_events(raw_peer *peer, int count, int per_transaction, int str
             seq += 1;
             int s = done % streams;
             versions[s] += 1;
-            if (uuid_version == 7) uuid_v7(&random_state, event_id);
-            else if (uuid_version == 4) uuid_v4(&random_state, event_id);
-            else snprintf(event_id, sizeof event_id, "%s-%07d", id_prefix, done + 1);
-            snprintf(stream, sizeof stream, "invoice/INV-%05d", s + 1);
+            if (writer_streams) {
+                snprintf(event_id, sizeof event_id, "%s-%d-%06d", id_prefix, s + 1, (int)versions[s]);
+                snprintf(stream, sizeof stream, "writer/%d", s + 1);
+            } else {
+                if (uuid_version == 7) uuid_v7(&random_state, event_id);
+                else if (uuid_version == 4) uuid_v4(&random_state, event_id);
+                else snprintf(event_id, sizeof event_id, "%s-%07d", id_prefix, done + 1);
+                snprintf(stream, sizeof stream, "invoice/INV-%05d", s + 1);
+            }
             fake_hash(seq, hash);
-            bind_event(insert, seq, event_id, stream, versions[s], 1250 + done % 100, recorded_at, prev_hash, hash);
+            bind_event(insert, seq, event_id, stream, versions[s], writer_streams ? 1250 : 1250 + done % 100, recorded_at,
+                       prev_hash, hash);
             if (step_done(peer, insert, "INSERT INTO ledger")) {
                 step_done(peer, rollback, "ROLLBACK");
                 goto done;
@@ -263,7 +271,7 @@ done:
 }
 
 int raw_append_events(raw_peer *peer, int count, int per_transaction, int streams, const char *id_prefix) {
-    return append_events(peer, count, per_transaction, streams, id_prefix, 0);
+    return append_events(peer, count, per_transaction, streams, id_prefix, 0, 0);
 }
 
 int raw_append_events_uuid(raw_peer *peer, int count, int per_transaction, int streams, int uuid_version) {
@@ -271,47 +279,14 @@ int raw_append_events_uuid(raw_peer *peer, int count, int per_transaction, int s
         snprintf(peer->error, sizeof peer->error, "uuid_version must be 7 or 4");
         return -1;
     }
-    return append_events(peer, count, per_transaction, streams, "", uuid_version);
+    return append_events(peer, count, per_transaction, streams, "", uuid_version, 0);
 }
 
 int raw_append_writers_interleaved(raw_peer *peer, int writers, int per_writer, const char *id_prefix) {
-    sqlite3_stmt *insert = NULL, *tip = NULL, *begin = NULL, *commit = NULL, *rollback = NULL;
-    int result = -1;
     if (writers < 1) { snprintf(peer->error, sizeof peer->error, "at least one writer"); return -1; }
-    if (prepare(peer, insert_event_sql, &insert) || prepare(peer, tip_sql, &tip)
-        || prepare(peer, "BEGIN IMMEDIATE", &begin) || prepare(peer, "COMMIT", &commit)
-        || prepare(peer, "ROLLBACK", &rollback))
-        goto done;
-    int64_t seq;
-    char prev_hash[65], hash[65], event_id[160], stream[64], recorded_at[32];
-    if (read_tip(peer, tip, &seq, prev_hash)) goto done;
-    // Round i commits every writer's event i: what a group commit of `writers` synchronous
-    // writers puts in each transaction (each writer's own stream, as in raw_concurrent_append).
-    for (int i = 0; i < per_writer; i++) {
-        if (step_done(peer, begin, "BEGIN IMMEDIATE")) goto done;
-        timestamp_now(recorded_at);
-        for (int w = 0; w < writers; w++) {
-            seq += 1;
-            snprintf(stream, sizeof stream, "writer/%d", w + 1);
-            snprintf(event_id, sizeof event_id, "%s-%d-%06d", id_prefix, w + 1, i + 1);
-            fake_hash(seq, hash);
-            bind_event(insert, seq, event_id, stream, i + 1, 1250, recorded_at, prev_hash, hash);
-            if (step_done(peer, insert, "INSERT INTO ledger")) {
-                step_done(peer, rollback, "ROLLBACK");
-                goto done;
-            }
-            memcpy(prev_hash, hash, sizeof hash);
-        }
-        if (step_done(peer, commit, "COMMIT")) goto done;
-    }
-    result = 0;
-done:
-    sqlite3_finalize(insert);
-    sqlite3_finalize(tip);
-    sqlite3_finalize(begin);
-    sqlite3_finalize(commit);
-    sqlite3_finalize(rollback);
-    return result;
+    // Transaction i commits every writer's event i: what a group commit of `writers`
+    // synchronous writers puts in each transaction.
+    return append_events(peer, writers * per_writer, writers, writers, id_prefix, 0, 1);
 }
 
 int raw_put_states(raw_peer *peer, int count, int per_transaction, const char *const *keys,

@@ -70,11 +70,19 @@ enum DocumentComparison {
         do {
             return .document(try StateTable.document(from: row))
         } catch {
-            if case let .corruptState(key, expected, actual) = error {
-                return .corrupt(key: key, version: row.int64(1), checksum: expected, actual: actual)
-            }
-            return .corrupt(key: row.string(0), version: row.int64(1), checksum: row.string(4), actual: "(unreadable: \(error))")
+            let found = corruption(error, in: row)
+            return .corrupt(key: found.key, version: found.version, checksum: found.checksum, actual: found.actual)
         }
+    }
+
+    /// What a row of `state` that failed to verify (`error`) is reported as: its key, version
+    /// and stored checksum, and what its body hashes to or why it cannot be read.
+    private static func corruption(_ error: TallyError, in row: Statement)
+        -> (key: String, version: Int64, checksum: String, actual: String) {
+        if case let .corruptState(key, expected, actual) = error {
+            return (key, row.int64(1), expected, actual)
+        }
+        return (row.string(0), row.int64(1), row.string(4), "(unreadable: \(error))")
     }
 
     /// A row of `state`, verified, its body kept as the canonical bytes (see
@@ -110,10 +118,8 @@ enum DocumentComparison {
         do {
             return .canonical(try StateTable.canonicalRow(from: row))
         } catch {
-            if case let .corruptState(key, expected, actual) = error {
-                return .corrupt(key: key, version: row.int64(1), checksum: expected, actual: actual)
-            }
-            return .corrupt(key: row.string(0), version: row.int64(1), checksum: row.string(4), actual: "(unreadable: \(error))")
+            let found = corruption(error, in: row)
+            return .corrupt(key: found.key, version: found.version, checksum: found.checksum, actual: found.actual)
         }
     }
 
