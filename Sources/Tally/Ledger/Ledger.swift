@@ -192,12 +192,14 @@ public struct Ledger: Sendable {
             request.result = .failure(.invalidInput(field: "append", reason: "the batch transaction was aborted by an earlier error in it; retry"))
             return
         }
-        let saved = cursor
         request.result = Result { () throws(TallyError) -> GroupCommitter.Output in
             try db.savepoint { () throws(TallyError) -> GroupCommitter.Output in try request.work(db, &cursor) }
         }
-        // What a rolled-back request read or wrote must not carry over.
-        if case .failure = request.result { cursor = saved }
+        // What a rolled-back request read or wrote must not carry over: the next request
+        // reads the tip, its streams' versions and the tree from the database again. (A copy
+        // of the cursor taken before each request would copy the table of stream versions at
+        // the request's first append, however many streams the writer remembers.)
+        if case .failure = request.result { cursor.forgetAfterRollback() }
     }
 
     // MARK: Reading

@@ -134,7 +134,7 @@ extension LedgerHash.Fields {
 
 extension LedgerEvent {
     /// The event these fields describe, with its payload and the hash computed over both.
-    init(_ fields: LedgerHash.Fields, payload: JSONValue, hash: String) {
+    init(_ fields: consuming LedgerHash.Fields, payload: JSONValue, hash: String) {
         self.init(seq: fields.seq, eventID: fields.eventID, stream: fields.stream, streamVersion: fields.streamVersion,
                   kind: fields.kind, amount: fields.amount, currency: fields.currency, quantity: fields.quantity,
                   payload: payload, recordedAt: fields.recordedAt, prevHash: fields.prevHash, hash: hash)
