@@ -7,17 +7,20 @@ struct MirrorRepairer {
     let removeExtra: Bool
     /// The time temporary files' ages are measured against (a parameter for tests).
     let now: Double
+    /// The system calls its writes and removals go through (tests fail them).
+    let syscalls: FileSyscalls
     private(set) var repairs: [String] = []
 
-    init(directory: String, removeExtra: Bool, now: Double = Clock.secondsSince1970()) {
+    init(directory: String, removeExtra: Bool, now: Double = Clock.secondsSince1970(), syscalls: FileSyscalls = .live) {
         self.directory = Store.trimmed(directory)
         self.removeExtra = removeExtra
         self.now = now
+        self.syscalls = syscalls
     }
 
     /// Rewrites the file of `document` (missing, stale, mismatched or corrupt) atomically.
     mutating func rewrite(_ document: StateDocument, path: String, because kind: Finding.Kind) throws(TallyError) {
-        _ = try MirrorFileWriter.write(document, under: directory)
+        _ = try MirrorFileWriter.write(document, under: directory, syscalls: syscalls)
         repairs.append("rewrote \(path) from the database (version \(document.version); it was \(kind.rawValue))")
     }
 
@@ -42,7 +45,7 @@ struct MirrorRepairer {
             leave(path, because: "not a mirror file Tally wrote (unreadable, or another key inside); remove it by hand if it is not needed")
             return
         }
-        try AtomicFile.removeDurably(path)
+        try AtomicFile.removeDurably(path, syscalls: syscalls)
         repairs.append("removed \(path) (its key is not in the database)")
     }
 
@@ -53,12 +56,12 @@ struct MirrorRepairer {
                 + "\(Int(MirrorWriter.orphanAge)) s")
             return
         }
-        try AtomicFile.remove(path)  // an orphan's return after power loss is harmless
+        try AtomicFile.remove(path, syscalls: syscalls)  // an orphan's return after power loss is harmless
         repairs.append("removed \(path) (a temporary file left by an interrupted write)")
     }
 
     /// Rewrites the manifest from the database.
     func writeManifest(_ manifest: MirrorManifest, to path: String) throws(TallyError) {
-        try AtomicFile.write(manifest.rendered(), to: path, permissions: 0o644)
+        try AtomicFile.write(manifest.rendered(), to: path, permissions: 0o644, syscalls: syscalls)
     }
 }

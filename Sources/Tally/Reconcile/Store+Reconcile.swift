@@ -80,8 +80,15 @@ extension Store {
     ///   database errors.
     public func repair(mirror directory: String, removeExtra: Bool = false,
                        progress: (@Sendable (OperationProgress) -> Void)? = nil) throws(TallyError) -> ReconcileReport {
+        try repair(mirror: directory, removeExtra: removeExtra, progress: progress, syscalls: .live)
+    }
+
+    /// ``repair(mirror:removeExtra:progress:)-269ox`` writing and removing files through
+    /// `syscalls` (tests fail them part-way).
+    func repair(mirror directory: String, removeExtra: Bool, progress: (@Sendable (OperationProgress) -> Void)?,
+                syscalls: FileSyscalls) throws(TallyError) -> ReconcileReport {
         try DirectoryReconciler.checkDirectory(directory)
-        let repairer = MirrorRepairer(directory: directory, removeExtra: removeExtra)
+        let repairer = MirrorRepairer(directory: directory, removeExtra: removeExtra, syscalls: syscalls)
         return try readConsistently(onWriter: configuration.mirrorDirectory != nil && writer != nil) { (tx: Transaction) throws(TallyError) -> ReconcileReport in
             var reconciler = DirectoryReconciler(transaction: tx, directory: directory, rules: [], progress: progress,
                                                  repairer: repairer)

@@ -58,6 +58,39 @@ struct ReconcileRepairTests {
         #expect(clean.filesChecked == 5)
     }
 
+    @Test("a repair that fails part-way leaves every file whole, keeps what it rewrote, and a second repair finishes")
+    func repairFailsPartWay() throws {
+        let fixture = try ReconcileFixture()
+        let mirrored = Dictionary(uniqueKeysWithValues: try fixture.seed(1_200).map { ($0.key, $0) })
+        let sorted = mirrored.keys.sorted()
+        try fixture.store.mirror(to: fixture.mirror)
+        // Every document changes after the mirror: 1,200 stale files, three chunks of the
+        // file stage, and the repair's 700th rename fails (the disk filled up).
+        try fixture.store.write { tx in
+            for key in sorted { try tx.state.update(key, status: "paid") }
+        }
+        let faults = FaultPlan()
+        faults.fail(.rename, errno: ENOSPC, onCall: 700)
+        let error = try #require(throws: TallyError.self) {
+            try fixture.store.repair(mirror: fixture.mirror, removeExtra: false, progress: nil, syscalls: faults.syscalls)
+        }
+        #expect(error == .io(step: "rename", path: fixture.file(sorted[699]), errno: ENOSPC))
+
+        // Each file is whole: rewritten from the database up to the failure, as mirrored after it.
+        for (position, key) in sorted.enumerated() {
+            let expected = try position < 699 ? fixture.document(key) : #require(mirrored[key])
+            #expect(fileBytes(fixture.file(key)).map(Array.init) == MirrorFile.render(expected), "\(key) at \(position)")
+        }
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: fixture.mirror)
+        #expect(leftovers.filter { $0.contains(".tmp-") }.isEmpty, "the failed write removed its temporary file")
+
+        let finished = try fixture.store.repair(mirror: fixture.mirror)
+        let rewrites = finished.repairs.filter { !$0.contains(MirrorFile.manifestName) }
+        #expect(rewrites.count == 501)
+        #expect(rewrites.allSatisfy { $0.hasPrefix("rewrote ") })
+        #expect(try fixture.store.reconcile(against: .directory(fixture.mirror)).isClean)
+    }
+
     @Test("repair leaves a young temp file (a write may be in progress) and files Tally did not write")
     func repairIsCareful() throws {
         let fixture = try ReconcileFixture()
