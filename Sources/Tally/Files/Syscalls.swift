@@ -872,6 +872,51 @@ package final class PlatformCondition: @unchecked Sendable {
     package func broadcast() { pthread_cond_broadcast(condition) }
 }
 
+// MARK: - Threads
+
+/// Threads Tally starts itself: the second stage of the bulk pipelines (``BatchHandOver``).
+package enum PlatformThread {
+    private final class Start {
+        let name: String
+        let body: @Sendable () -> Void
+        init(name: String, body: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.body = body
+        }
+    }
+
+    /// Starts a detached thread that runs `body` and ends. `name` names it in debuggers on
+    /// Darwin (Glibc's module does not export `pthread_setname_np`). Returns false when the
+    /// system refuses another thread.
+    package static func detach(named name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+        let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        #if canImport(Glibc)
+        var thread = pthread_t()
+        #else
+        var thread: pthread_t?
+        #endif
+        let result = pthread_create(&thread, &attributes, { argument in
+            let pointer: UnsafeMutableRawPointer? = argument  // optional on Linux, not on Darwin
+            guard let pointer else { return nil }
+            let start = Unmanaged<Start>.fromOpaque(pointer).takeRetainedValue()
+            #if canImport(Darwin)
+            _ = pthread_setname_np(start.name)
+            #endif
+            start.body()
+            return nil
+        }, start)
+        guard result == 0 else {
+            Unmanaged<Start>.fromOpaque(start).release()
+            return false
+        }
+        return true
+    }
+}
+
 // MARK: - Shared libraries
 
 /// A shared library opened at run time (dlopen), for dependencies only some programs need:

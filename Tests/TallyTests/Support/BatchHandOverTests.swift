@@ -46,4 +46,20 @@ struct BatchHandOverTests {
         }
         #expect(batch.worked)
     }
+
+    @Test("when no thread can be started, each batch's work runs on the calling thread and it comes back once, in order")
+    func noThread() {
+        let handOver = BatchHandOver<Batch>(label: "test.handover", startThread: { _, _ in false }) { batch in
+            batch.thread = ObjectIdentifier(Thread.current)
+            batch.worked = true
+        }
+        var returned: [Batch] = []
+        for number in 1...3 {
+            if let done = handOver.submit(Batch(number)) { returned.append(done) }
+        }
+        if let last = handOver.finish() { returned.append(last) }
+        #expect(returned.map(\.number) == [1, 2, 3])
+        let caller = ObjectIdentifier(Thread.current)
+        #expect(returned.allSatisfy { $0.worked && $0.thread == caller })
+    }
 }
