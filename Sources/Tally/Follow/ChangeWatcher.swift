@@ -75,7 +75,11 @@ final class ChangeWatcher: @unchecked Sendable {
             return true
         }
         guard shouldStart else { return }
-        DispatchQueue(label: "tally.change-watcher").async { [self] in run() }
+        // A thread of its own: the watch blocks for as long as the store lives, which would
+        // hold one of Dispatch's pool workers for good.
+        if !PlatformThread.detach(named: "tally.change-watcher", { [self] in run() }) {
+            DispatchQueue(label: "tally.change-watcher").async { [self] in run() }
+        }
     }
 
     /// Stops watching (within ``fallbackInterval``).
