@@ -81,6 +81,11 @@ package protocol DatabaseStatement: AnyObject {
     func bindNull(at index: Int32) throws(TallyError)
     /// Binds values to parameters 1, 2, 3, … in order.
     func bind(_ values: [any SQLiteBindable]) throws(TallyError)
+    /// Binds each text to its parameter, then runs `body`, which must be done with the
+    /// statement when it returns (stepped to completion and reset). SQLite reads the bytes
+    /// in place for the length of `body` instead of copying each text into memory of its
+    /// own; PostgreSQL copies them as ``bind(_:at:)-(String,_)`` does.
+    func withTexts<T>(_ texts: [(index: Int32, text: BoundText)], run body: () throws(TallyError) -> T) throws(TallyError) -> T
     /// Sets every parameter back to NULL.
     func clearBindings()
 
@@ -103,12 +108,33 @@ package protocol DatabaseStatement: AnyObject {
     func value(_ index: Int32) -> SQLiteValue
 }
 
+/// A text parameter for ``DatabaseStatement/withTexts(_:run:)``.
+package enum BoundText {
+    /// A string, or NULL.
+    case string(String?)
+    /// UTF-8 bytes that stay valid for the whole call.
+    case utf8(UnsafeBufferPointer<UInt8>)
+}
+
 /// The name the tables use for a connection of either engine.
 package typealias Connection = any DatabaseConnection
 /// The name the tables use for a statement of either engine.
 package typealias Statement = any DatabaseStatement
 
 extension DatabaseStatement {
+    /// Binds each text as ``bind(_:at:)-(String,_)`` and ``bindText(_:at:)`` do, then runs
+    /// `body`.
+    package func withTexts<T>(_ texts: [(index: Int32, text: BoundText)], run body: () throws(TallyError) -> T) throws(TallyError) -> T {
+        for (index, text) in texts {
+            switch text {
+            case let .string(value?): try bind(value, at: index)
+            case .string(nil): try bindNull(at: index)
+            case let .utf8(bytes): try bindText(bytes, at: index)
+            }
+        }
+        return try body()
+    }
+
     /// Binds any ``SQLiteBindable`` value (optionals bind NULL when nil).
     package func bind(_ value: some SQLiteBindable, at index: Int32) throws(TallyError) {
         switch value.sqliteValue {

@@ -299,18 +299,15 @@ enum LedgerTable {
     static func insert(_ event: LedgerEvent, canonicalPayload: [UInt8], on db: Connection) throws(TallyError) {
         let statement = try db.statement(insertSQL)
         try statement.bind(event.seq, at: 1)
-        try statement.bind(event.eventID, at: 2)
-        try statement.bind(event.stream, at: 3)
         try statement.bind(event.streamVersion, at: 4)
-        try statement.bind(event.kind, at: 5)
         try statement.bind(event.amount, at: 6)
-        try statement.bind(event.currency, at: 7)
         try statement.bind(event.quantity, at: 8)
-        try canonicalPayload.withBytes { (bytes) throws(TallyError) in try statement.bindText(bytes, at: 9) }
-        try statement.bind(event.recordedAt, at: 10)
-        try statement.bind(event.prevHash, at: 11)
-        try statement.bind(event.hash, at: 12)
-        try statement.run()
+        try canonicalPayload.withBytes { (payload) throws(TallyError) in
+            try statement.withTexts([
+                (2, .string(event.eventID)), (3, .string(event.stream)), (5, .string(event.kind)), (7, .string(event.currency)),
+                (9, .utf8(payload)), (10, .string(event.recordedAt)), (11, .string(event.prevHash)), (12, .string(event.hash)),
+            ]) { () throws(TallyError) in try statement.run() }
+        }
     }
 
     /// The stream's last version (0 for a new stream).

@@ -137,6 +137,51 @@ package final class SQLiteStatement: DatabaseStatement {
         }
     }
 
+    /// Binds each text with `SQLITE_STATIC`, so SQLite reads it in place, then runs `body`.
+    /// Strings are first copied into one temporary buffer (on the stack when small): their
+    /// bytes are only guaranteed where they lie inside `withUTF8`. That replaces a heap
+    /// allocation, a copy and a free per text by SQLite (`SQLITE_TRANSIENT`): W1's appends
+    /// bind seven texts an event, and SQLite's inserts took 9 % more samples than raw C's
+    /// with `SQLITE_STATIC`. The parameters are bound to NULL again before the buffer goes,
+    /// so the statement never holds a pointer that outlives this call.
+    package func withTexts<T>(_ texts: [(index: Int32, text: BoundText)], run body: () throws(TallyError) -> T) throws(TallyError) -> T {
+        let handle = try live()
+        var stringBytes = 0
+        for (_, text) in texts {
+            if case let .string(value?) = text { stringBytes += value.utf8.count }
+        }
+        return try withUnsafeTemporaryAllocation(of: CChar.self, capacity: Swift.max(1, stringBytes)) { buffer throws(TallyError) -> T in
+            defer {
+                for (index, _) in texts { sqlite3_bind_null(handle, index) }
+            }
+            // Never nil: the capacity is at least 1.
+            guard let base = buffer.baseAddress else { throw TallyError.internal("no temporary buffer for binding text") }
+            var used = 0
+            for (index, text) in texts {
+                switch text {
+                case var .string(value?):
+                    let start = base + used
+                    let count = value.withUTF8 { bytes -> Int in
+                        if let source = bytes.baseAddress {
+                            UnsafeMutableRawPointer(start).copyMemory(from: source, byteCount: bytes.count)
+                        }
+                        return bytes.count
+                    }
+                    used += count
+                    try check(sqlite3_bind_text(handle, index, start, Int32(count), nil))
+                case .string(nil):
+                    try check(sqlite3_bind_null(handle, index))
+                case let .utf8(bytes):
+                    // An empty buffer may have no address: point at the (valid) scratch buffer.
+                    let start = bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+                        ?? UnsafePointer(base)
+                    try check(sqlite3_bind_text(handle, index, start, Int32(bytes.count), nil))
+                }
+            }
+            return try body()
+        }
+    }
+
     /// Sets every parameter back to NULL.
     package func clearBindings() {
         renderedArguments = nil

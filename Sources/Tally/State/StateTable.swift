@@ -189,15 +189,13 @@ enum StateTable {
     static func writeRow(_ row: Row, canonicalBody: UnsafeBufferPointer<UInt8>, replacing: Bool,
                          on db: Connection) throws(TallyError) {
         let statement = try db.statement(replacing ? updateSQL : insertSQL)
-        try statement.bind(row.key, at: 1)
         try statement.bind(row.version, at: 2)
-        try statement.bind(row.status, at: 3)
-        try statement.bindText(canonicalBody, at: 4)
-        try statement.bind(row.checksum, at: 5)
-        try statement.bind(row.updatedAt, at: 6)
         try statement.bind(row.ledgerSeq, at: 7)
         do {
-            try statement.run()
+            try statement.withTexts([
+                (1, .string(row.key)), (3, .string(row.status)), (4, .utf8(canonicalBody)), (5, .string(row.checksum)),
+                (6, .string(row.updatedAt)),
+            ]) { () throws(TallyError) in try statement.run() }
         } catch {
             guard error.sqliteError?.code == .constraintForeignKey else { throw error }
             throw TallyError.invalidInput(field: "causedBy", reason: "ledger seq \(row.ledgerSeq ?? 0) does not exist")
