@@ -84,7 +84,7 @@ package protocol DatabaseStatement: AnyObject {
     /// Binds each text to its parameter, then runs `body`, which must be done with the
     /// statement when it returns (stepped to completion and reset). SQLite reads the bytes
     /// in place for the length of `body` instead of copying each text into memory of its
-    /// own; PostgreSQL copies them as ``bind(_:at:)-(String,_)`` does.
+    /// own; PostgreSQL copies them, as binding a `String` does.
     func withTexts<T>(_ texts: [(index: Int32, text: BoundText)], run body: () throws(TallyError) -> T) throws(TallyError) -> T
     /// Sets every parameter back to NULL.
     func clearBindings()
@@ -122,7 +122,7 @@ package typealias Connection = any DatabaseConnection
 package typealias Statement = any DatabaseStatement
 
 extension DatabaseStatement {
-    /// Binds each text as ``bind(_:at:)-(String,_)`` and ``bindText(_:at:)`` do, then runs
+    /// Binds each text as binding a `String` and ``bindText(_:at:)`` do, then runs
     /// `body`.
     package func withTexts<T>(_ texts: [(index: Int32, text: BoundText)], run body: () throws(TallyError) -> T) throws(TallyError) -> T {
         for (index, text) in texts {

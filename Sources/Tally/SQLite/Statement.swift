@@ -141,9 +141,9 @@ package final class SQLiteStatement: DatabaseStatement {
     /// Strings are first copied into one temporary buffer (on the stack when small): their
     /// bytes are only guaranteed where they lie inside `withUTF8`. That replaces a heap
     /// allocation, a copy and a free per text by SQLite (`SQLITE_TRANSIENT`): W1's appends
-    /// bind seven texts an event, and SQLite's inserts took 9 % more samples than raw C's
-    /// with `SQLITE_STATIC`. The parameters are bound to NULL again before the buffer goes,
-    /// so the statement never holds a pointer that outlives this call.
+    /// bind seven strings and the payload an event, and SQLite's inserts took 9 % more
+    /// samples than raw C's with `SQLITE_STATIC`. The parameters are bound to NULL again
+    /// before the buffer goes, so the statement never holds a pointer that outlives this call.
     package func withTexts<T>(_ texts: [(index: Int32, text: BoundText)], run body: () throws(TallyError) -> T) throws(TallyError) -> T {
         let handle = try live()
         var stringBytes = 0

@@ -39,6 +39,25 @@ struct StatementTests {
         #expect(try db.scalarInt("SELECT v IS NULL FROM t") == 0)
     }
 
+    @Test("texts bound in place round-trip (unicode, empty, NUL, bytes, 1 MB) and leave no parameter bound after the run")
+    func textsBoundInPlace() throws {
+        try db.execute("CREATE TABLE w (a ANY, b ANY, c ANY, d ANY, e ANY, f ANY) STRICT")
+        let insert = try db.prepareSQLite("INSERT INTO w VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        let large = String(repeating: "é", count: 500_000)  // 1 MB: past any stack buffer
+        let bytes = Array("{\"k\":1}".utf8)
+        try bytes.withBytes { (payload) throws(TallyError) in
+            try insert.withTexts([
+                (1, .string("€ 🧾 \u{1F600}")), (2, .string("")), (3, .string(nil)), (4, .string("a\u{0}b")),
+                (5, .utf8(payload)), (6, .string(large)),
+            ]) { () throws(TallyError) in try insert.run() }
+        }
+        let rows = try db.rows("SELECT a, b, c, d, e, f FROM w")
+        #expect(rows == [[.text("€ 🧾 \u{1F600}"), .text(""), .null, .text("a\u{0}b"), .text("{\"k\":1}"), .text(large)]])
+        // Every parameter is NULL again: running the statement as it is inserts NULLs.
+        try insert.run()
+        #expect(try db.scalarInt("SELECT count(*) FROM w WHERE a IS NULL AND b IS NULL AND e IS NULL AND f IS NULL") == 1)
+    }
+
     @Test("blobs round-trip, including NUL bytes and the empty blob")
     func blobs() throws {
         for value: [UInt8] in [[0, 1, 0, 255, 0], [], [UInt8](repeating: 0, count: 1000)] {
