@@ -67,22 +67,24 @@ enum DocumentComparison {
     /// Reads the current row of a statement selecting ``StateTable/columns``, verifying
     /// its checksum; a corrupt row is a value to report, not an error to stop at.
     static func storedRow(_ row: Statement) -> StoredRow {
-        do {
-            return .document(try StateTable.document(from: row))
-        } catch {
-            let found = corruption(error, in: row)
-            return .corrupt(key: found.key, version: found.version, checksum: found.checksum, actual: found.actual)
-        }
+        classify(row, reading: { (row) throws(TallyError) in try StateTable.document(from: row) }, as: StoredRow.document,
+                 corrupt: StoredRow.corrupt)
     }
 
-    /// What a row of `state` that failed to verify (`error`) is reported as: its key, version
-    /// and stored checksum, and what its body hashes to or why it cannot be read.
-    private static func corruption(_ error: TallyError, in row: Statement)
-        -> (key: String, version: Int64, checksum: String, actual: String) {
-        if case let .corruptState(key, expected, actual) = error {
-            return (key, row.int64(1), expected, actual)
+    /// Reads `row` with `read` and wraps the result with `verified`; a row that fails to
+    /// verify becomes `corrupt` with its key, version and stored checksum, and what its body
+    /// hashes to or why it cannot be read.
+    private static func classify<Value, Result>(
+        _ row: Statement, reading read: (Statement) throws(TallyError) -> Value, as verified: (Value) -> Result,
+        corrupt: (_ key: String, _ version: Int64, _ checksum: String, _ actual: String) -> Result
+    ) -> Result {
+        do {
+            return verified(try read(row))
+        } catch let TallyError.corruptState(key, expected, actual) {
+            return corrupt(key, row.int64(1), expected, actual)
+        } catch {
+            return corrupt(row.string(0), row.int64(1), row.string(4), "(unreadable: \(error))")
         }
-        return (row.string(0), row.int64(1), row.string(4), "(unreadable: \(error))")
     }
 
     /// A row of `state`, verified, its body kept as the canonical bytes (see
@@ -115,12 +117,7 @@ enum DocumentComparison {
     /// Reads the current row of a statement selecting ``StateTable/columns`` as
     /// ``storedRow(_:)`` does, without parsing its body.
     static func canonicalRow(_ row: Statement) -> CanonicalStoredRow {
-        do {
-            return .canonical(try StateTable.canonicalRow(from: row))
-        } catch {
-            let found = corruption(error, in: row)
-            return .corrupt(key: found.key, version: found.version, checksum: found.checksum, actual: found.actual)
-        }
+        classify(row, reading: StateTable.canonicalRow(from:), as: CanonicalStoredRow.canonical, corrupt: CanonicalStoredRow.corrupt)
     }
 
     /// The finding for a database row whose body no longer matches its checksum: its copy

@@ -58,6 +58,23 @@ struct StatementTests {
         #expect(try db.scalarInt("SELECT count(*) FROM w WHERE a IS NULL AND b IS NULL AND e IS NULL AND f IS NULL") == 1)
     }
 
+    @Test("texts bound in place for a parameter the statement lacks: a range error, nothing run, nothing left bound")
+    func textsBoundInPlaceRefused() throws {
+        try db.execute("CREATE TABLE w2 (a ANY) STRICT")
+        let insert = try db.prepareSQLite("INSERT INTO w2 VALUES (?1)")
+        var ran = false
+        let error = try #require(throws: TallyError.self) {
+            try insert.withTexts([(1, .string("kept?")), (2, .string("no such parameter"))]) { () throws(TallyError) in
+                ran = true
+                try insert.run()
+            }
+        }
+        #expect(error.sqliteError?.code == .range)
+        #expect(!ran)
+        try insert.run()
+        #expect(try db.rows("SELECT a FROM w2") == [[.null]])
+    }
+
     @Test("blobs round-trip, including NUL bytes and the empty blob")
     func blobs() throws {
         for value: [UInt8] in [[0, 1, 0, 255, 0], [], [UInt8](repeating: 0, count: 1000)] {
