@@ -18,11 +18,19 @@ enum DatabaseModes {
                 }
                 return 0
             case "combined-loop":
-                // combined-loop DB KEYS: forever, alternately appends a plain durable event and
-                // makes a combined ledger + state write, printing after each commit returns:
-                //   "event SEQ" or "state SEQ KEY VERSION"
-                guard arguments.count == 2, let keys = Int(arguments[1]) else { return usage(mode, "DB KEYS") }
-                let store = try openStore(arguments[0])
+                // combined-loop DB KEYS [CHECKPOINT_PAGES]: forever, alternately appends a plain
+                // durable event and makes a combined ledger + state write, printing after each
+                // commit returns: "event SEQ" or "state SEQ KEY VERSION". CHECKPOINT_PAGES sets
+                // the background checkpointer's threshold (small: it copies after most commits).
+                guard (2...3).contains(arguments.count), let keys = Int(arguments[1]) else {
+                    return usage(mode, "DB KEYS [CHECKPOINT_PAGES]")
+                }
+                var configuration = Store.Configuration()
+                if arguments.count == 3 {
+                    guard let pages = Int(arguments[2]) else { return usage(mode, "DB KEYS [CHECKPOINT_PAGES]") }
+                    configuration.walCheckpointing = .background(pages: pages)
+                }
+                let store = try openStore(arguments[0], configuration: configuration)
                 var round = 0
                 while true {
                     if round % 2 == 0 {

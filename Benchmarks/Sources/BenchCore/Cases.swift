@@ -102,14 +102,18 @@ public enum Cases {
         }
         let mirrorFiles = Lazy { () -> Result<MirrorFiles, any Error> in Result { try MirrorFiles(loading: Fixtures.mirror(s)) } }
 
-        // `warm` makes the inputs (event lists, documents) before the timed region.
+        // `warm` makes the inputs (event lists, documents) before the timed region. Tally's
+        // runs end with a checkpoint, timed: its background checkpointer may still be copying
+        // the WAL when the writes return (the other peers checkpoint inside their commits), so
+        // the measured region waits for that copy and checkpoints the rest as well.
         func tally(_ name: String, _ sync: Store.Configuration.Synchronous, warm: @escaping () -> Void = {},
                    run: @escaping (Store) throws -> Void) -> () throws -> Prepared {
             {
                 warm()
                 let path = BenchPaths.freshDatabase(name)
                 let store = Holder(try TallyPeer.open(path, synchronous: sync))
-                return Prepared(run: { try run(store.value!) }, cleanup: { store.value = nil; BenchPaths.removeDatabase(path) })
+                return Prepared(run: { try run(store.value!); try store.value!.checkpointWAL() },
+                                cleanup: { store.value = nil; BenchPaths.removeDatabase(path) })
             }
         }
         func raw(_ name: String, _ sync: String, warm: @escaping () -> Void = {},
@@ -248,7 +252,7 @@ public enum Cases {
             try Fixtures.ensure(s)
             let path = BenchPaths.freshDatabase("w6-tally.db")
             let store = Holder(try TallyPeer.open(path, synchronous: .full))
-            return Prepared(run: { try store.value!.importSnapshot(from: Fixtures.snapshot(s)) },
+            return Prepared(run: { try store.value!.importSnapshot(from: Fixtures.snapshot(s)); try store.value!.checkpointWAL() },
                             cleanup: { store.value = nil; BenchPaths.removeDatabase(path) })
         }))
         // raw C: the same rows (read from the fixture database the snapshot was exported

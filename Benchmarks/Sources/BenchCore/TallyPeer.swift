@@ -15,6 +15,7 @@ public enum TallyPeer {
         var logger = Logger(label: "tally-bench")
         logger.logLevel = .warning
         configuration.logger = logger
+        if Synchronous.checkpointOnCommit { configuration.walCheckpointing = .onCommit(pages: 1_000) }
         if Synchronous.experimentalCacheKiB != nil {
             try? FileHandle.standardError.write(contentsOf: Data("note: TALLY_BENCH_CACHE_KIB is not applied to Tally (its connections are not public)\n".utf8))
         }
@@ -118,6 +119,11 @@ enum Synchronous {
     /// `TALLY_BENCH_CACHE_KIB`: a `PRAGMA cache_size` for every peer's writer, for
     /// experiments only; unset in the published runs (SQLite's default, 2 MiB).
     static let experimentalCacheKiB: Int? = ProcessInfo.processInfo.environment["TALLY_BENCH_CACHE_KIB"].flatMap { Int($0) }
+
+    /// `TALLY_BENCH_CHECKPOINT=commit`: Tally checkpoints on the committing writer as the
+    /// other peers do (SQLite's automatic checkpoint) instead of on its own thread, for the
+    /// comparison in Profiles/README.md; unset in the published runs.
+    static let checkpointOnCommit = ProcessInfo.processInfo.environment["TALLY_BENCH_CHECKPOINT"] == "commit"
 
     static func check(_ level: Int64, expected: String, peer: String) throws {
         let names: [Int64: String] = [0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"]

@@ -49,6 +49,8 @@ package final class SQLiteConnection: DatabaseConnection {
     private var statements = StatementCaches<SQLiteStatement>(capacity: 64)
     private(set) var publicArguments = false
     private var savepointDepth = 0
+    /// Kept alive for as long as SQLite may call it (see ``observeWALCommits(_:)``).
+    private var walCommitObserver: WALCommitObserver?
 
     /// Opens (or creates) the database at `path`. Does not read the file yet: SQLite reads
     /// lazily, so a file that is not a database is reported by the first query.
@@ -290,6 +292,32 @@ package final class SQLiteConnection: DatabaseConnection {
         return WALCheckpoint(walFrames: Int(max(log, 0)), checkpointedFrames: Int(max(done, 0)), wasBusy: false)
     }
 
+    /// Sets SQLite's automatic checkpoint: the connection whose commit leaves `pages` or more
+    /// frames in the WAL copies them back into the database file before its commit returns
+    /// (`sqlite3_wal_autocheckpoint`; 0 turns it off). Replaces any WAL commit observer.
+    package func setAutomaticCheckpoint(pages: Int) {
+        sqlite3_wal_autocheckpoint(handle, Int32(clamping: max(0, pages)))
+        walCommitObserver = nil
+    }
+
+    /// Replaces SQLite's automatic checkpoint with `observer`, told the WAL's size after
+    /// every commit of this connection (`sqlite3_wal_hook`, which SQLite calls once the
+    /// commit is done and its write lock released). When the observer answers true, this
+    /// connection checkpoints right away, as the automatic checkpoint would (PASSIVE: it
+    /// copies what no reader still needs and waits for no one; its result is not reported,
+    /// as SQLite's own is not).
+    package func observeWALCommits(_ observer: WALCommitObserver) {
+        walCommitObserver = observer
+        sqlite3_wal_hook(handle, { context, db, name, frames in
+            guard let context else { return SQLITE_OK }
+            let observer = Unmanaged<WALCommitObserver>.fromOpaque(context).takeUnretainedValue()
+            if observer.committed(Int(frames)) {
+                _ = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            }
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(observer).toOpaque())
+    }
+
     /// Copies this database into `destination` with SQLite's online backup API, a
     /// consistent snapshot even while other connections write. `progress` receives
     /// (pages remaining, total pages) after each step.
@@ -347,6 +375,18 @@ package final class InternalSQL: Sendable {
             defer { value += 1 }
             return value
         }
+    }
+}
+
+/// What a connection's commits report of the WAL's size (see
+/// ``SQLiteConnection/observeWALCommits(_:)``).
+package final class WALCommitObserver {
+    /// Called on the committing thread with the frames in the WAL after each commit;
+    /// returns true for the committing connection to checkpoint at once.
+    let committed: (Int) -> Bool
+
+    package init(committed: @escaping (Int) -> Bool) {
+        self.committed = committed
     }
 }
 

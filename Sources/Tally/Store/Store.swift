@@ -70,6 +70,33 @@ public final class Store: Sendable {
         /// Include bound arguments in ``SQLiteError/arguments``. Off by default: arguments
         /// may hold customer data that must not reach logs. Turn it on while debugging.
         public var publicStatementArguments = false
+        /// When the WAL's content is copied back into the database file: by default on a
+        /// thread of the store's own, so that no commit waits for it (SQLite only;
+        /// PostgreSQL checkpoints its own WAL).
+        public var walCheckpointing: WALCheckpointing = .background(pages: 1_000)
+
+        /// When a SQLite store copies its write-ahead log back into the database file (a
+        /// *checkpoint*). Commits are durable in the WAL either way; the choice is which
+        /// thread pays for the copy.
+        public enum WALCheckpointing: Sendable, Equatable {
+            /// A thread of the store's own checkpoints (`PASSIVE`) once a commit leaves
+            /// `pages` pages or more in the WAL; writers go on committing meanwhile. If the
+            /// WAL still grows to 8 × `pages` (the thread cannot keep up, or a long read
+            /// holds the WAL back), the committing writer checkpoints too. The thread starts
+            /// with the first checkpoint and ends with the store. The default, 1,000 pages,
+            /// is SQLite's own threshold.
+            case background(pages: Int)
+            /// The commit that leaves `pages` pages or more in the WAL checkpoints before it
+            /// returns, on the committing thread: SQLite's automatic checkpoint
+            /// (`PRAGMA wal_autocheckpoint`), as plain SQLite and most wrappers run it.
+            case onCommit(pages: Int)
+
+            var pages: Int {
+                switch self {
+                case let .background(pages), let .onCommit(pages): pages
+                }
+            }
+        }
 
         /// The defaults: read-write, `synchronous=FULL`, 10 s busy timeout, 4 readers.
         public init() {}
@@ -106,6 +133,8 @@ public final class Store: Sendable {
     let appendMemo = Locked<LedgerTable.AppendMemo?>(nil)
     /// Wakes followers for commits made by other connections; started by the first follower.
     let changeWatcher: ChangeWatcher
+    /// Checkpoints the WAL beside the writer (SQLite, ``Configuration/WALCheckpointing/background(pages:)``).
+    let checkpointer: BackgroundCheckpointer?
 
     /// The ledger: append-only, hash-chained events.
     public var ledger: Ledger { Ledger(context: .store(self)) }
@@ -122,6 +151,10 @@ public final class Store: Sendable {
     ///   old schema.
     public init(path: String, configuration: Configuration = Configuration()) throws(TallyError) {
         try Self.checkDatabasePath(path, creating: !configuration.readOnly)
+        guard configuration.walCheckpointing.pages >= 1 else {
+            throw TallyError.invalidInput(field: "Store.Configuration.walCheckpointing",
+                                          reason: "\(configuration.walCheckpointing.pages) pages is not a threshold; use at least 1 (SQLite's default is 1,000)")
+        }
         self.path = path
         self.postgresConninfo = nil
         self.configuration = configuration
@@ -141,6 +174,7 @@ public final class Store: Sendable {
                 throw TallyError.migrationPending(path: path, current: status.applied.last?.version ?? 0, latest: migrator.latestVersion)
             }
             writer = nil
+            checkpointer = nil
             appliedMigrations = []
         } else {
             let connection = try SQLiteConnection(path: path, mode: .readWriteCreate, busyTimeout: configuration.busyTimeout)
@@ -157,6 +191,20 @@ public final class Store: Sendable {
                 logger.info("applied migration", metadata: ["migration": "\(migration.name)", "db": "\(path)"])
             }
             appliedMigrations = applied.map(\.name)
+            switch configuration.walCheckpointing {
+            case let .background(pages):
+                let checkpointer = BackgroundCheckpointer(pages: pages, path: path, logger: logger) { () throws(TallyError) in
+                    let connection = try SQLiteConnection(path: path, mode: .readWrite, busyTimeout: connectionConfiguration.busyTimeout)
+                    // Its synchronous level decides how the checkpoint syncs: the store's.
+                    try connection.configure(connectionConfiguration)
+                    return connection
+                }
+                connection.observeWALCommits(checkpointer.observer)
+                self.checkpointer = checkpointer
+            case let .onCommit(pages):
+                connection.setAutomaticCheckpoint(pages: pages)
+                checkpointer = nil
+            }
             writer = Locked(connection)
         }
         readers = ConnectionPool(capacity: configuration.maximumReaders) { () throws(TallyError) -> Connection in
@@ -195,6 +243,7 @@ public final class Store: Sendable {
         self.queues = StoreQueues(readers: configuration.maximumReaders)
         self.changeWatcher = ChangeWatcher(postgres: conninfo, display: path, notifier: commits,
                                            logger: configuration.logger ?? Logger.current)
+        self.checkpointer = nil
         let synchronous = configuration.synchronous == .full || configuration.synchronous == .extra ? "on" : "off"
         let setup = "SET synchronous_commit = \(synchronous); SET lock_timeout = '\(Int(configuration.busyTimeout * 1000))ms'"
         func connect() throws(TallyError) -> PostgresConnection {
@@ -225,6 +274,7 @@ public final class Store: Sendable {
 
     deinit {
         changeWatcher.stop()
+        checkpointer?.stop()
     }
 
     /// Refuses paths that cannot be a database before SQLite turns them into vaguer errors:
@@ -318,23 +368,31 @@ public final class Store: Sendable {
     public func checkpointWAL(truncate: Bool = false) throws(TallyError) -> Store.WALCheckpointResult {
         let result = try withWriter { (connection: Connection) throws(TallyError) -> WALCheckpoint in
             let db = try Self.sqliteOnly(connection, "checkpointWAL(truncate:)", alternative: "PostgreSQL checkpoints its own WAL")
-            guard truncate else { return try db.checkpoint(.passive) }
-            // First without waiting: a truncating checkpoint that waits holds off every
-            // writer for the whole busy timeout. If a replicator holds its permanent read
-            // transaction, waiting cannot help: refuse at once.
-            db.setBusyTimeout(0)
-            defer { db.setBusyTimeout(configuration.busyTimeout) }
-            let first = try db.checkpoint(.truncate)
-            guard first.wasBusy else { return first }
-            if let replicator = ReplicatorProbe.replicator(of: path) {
-                throw TallyError.replicatorAttached(path: path, operation: "a truncating checkpoint",
-                                                    process: replicator.command, pid: replicator.pid)
-            }
-            db.setBusyTimeout(configuration.busyTimeout)
-            return try db.checkpoint(.truncate)
+            // After the background checkpoint in flight, if any: two at once, one would fail busy.
+            guard let checkpointer else { return try checkpoint(db, truncate: truncate) }
+            return try checkpointer.takingTurns { () throws(TallyError) in try checkpoint(db, truncate: truncate) }
         }
         return Store.WALCheckpointResult(walFrames: result.walFrames, checkpointedFrames: result.checkpointedFrames,
                                 wasBusy: result.wasBusy)
+    }
+
+    /// A passive checkpoint, or a truncating one that refuses at once when a replicator
+    /// holds the WAL.
+    private func checkpoint(_ db: SQLiteConnection, truncate: Bool) throws(TallyError) -> WALCheckpoint {
+        guard truncate else { return try db.checkpoint(.passive) }
+        // First without waiting: a truncating checkpoint that waits holds off every
+        // writer for the whole busy timeout. If a replicator holds its permanent read
+        // transaction, waiting cannot help: refuse at once.
+        db.setBusyTimeout(0)
+        defer { db.setBusyTimeout(configuration.busyTimeout) }
+        let first = try db.checkpoint(.truncate)
+        guard first.wasBusy else { return first }
+        if let replicator = ReplicatorProbe.replicator(of: path) {
+            throw TallyError.replicatorAttached(path: path, operation: "a truncating checkpoint",
+                                                process: replicator.command, pid: replicator.pid)
+        }
+        db.setBusyTimeout(configuration.busyTimeout)
+        return try db.checkpoint(.truncate)
     }
 }
 

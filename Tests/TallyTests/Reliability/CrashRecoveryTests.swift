@@ -87,6 +87,30 @@ struct CrashRecoveryTests {
         print("RELIABILITY kills=\(kills) acknowledged_events=\(acknowledged.events.count) acknowledged_states=\(acknowledged.states.count) ledger_head=\(head) lost=0 seed=\(seed)")
     }
 
+    @Test("kill -9 while the background checkpointer copies the WAL after nearly every commit")
+    func killDuringBackgroundCheckpoints() throws {
+        let kills = Self.stress ? 300 : 30
+        let seed = ProcessInfo.processInfo.environment["TALLY_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...1_000_000)
+        print("background checkpoint crash loop: seed \(seed) (rerun with TALLY_SEED=\(seed)), \(kills) kills")
+        var generator = SeededGenerator(seed: seed)
+        let path = directory.file("checkpointing.db")
+        _ = try Store(path: path)
+        var acknowledged = Acknowledgements()
+        for _ in 0..<kills {
+            // A threshold of 2 pages: every commit (2 to 4 pages) wakes the checkpointer, so
+            // the kill often lands while it copies the WAL or syncs the database file.
+            let child = try ChildProcess.start(["combined-loop", path, "5", "2"])
+            usleep(UInt32.random(in: 2_000...60_000, using: &generator))
+            kill(child.process.processIdentifier, SIGKILL)
+            let output = child.output.fileHandleForReading.readDataToEndOfFile()
+            child.process.waitUntilExit()
+            acknowledged.add(output)
+            _ = try checkRecovered(path, acknowledged, verifyChain: false)
+        }
+        _ = try checkRecovered(path, acknowledged)
+        #expect(acknowledged.events.count >= kills, "the children acknowledged too little to test anything")
+    }
+
     @Test("kill -9 during mirror: every file in the mirror is complete, before and after")
     func killDuringMirror() throws {
         let path = directory.file("mirror.db")
