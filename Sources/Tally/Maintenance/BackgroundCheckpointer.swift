@@ -2,54 +2,31 @@ import Dispatch
 import Logging
 
 /// Copies the WAL back into the database file on a thread of its own, so that no commit
-/// waits for it (``Store/Configuration/WALCheckpointing/background(pages:)``).
+/// waits for the bulk of it (``Store/Configuration/WALCheckpointing/background(pages:)``).
 ///
 /// SQLite's automatic checkpoint runs inside the commit that crosses its threshold: that
 /// commit copies about a thousand pages into the database file (and with
 /// `synchronous=FULL` or `NORMAL` syncs both files) before it returns, on the writer's
 /// thread, while every other writer waits. In the W1 bulk-append benchmark that was a fifth
 /// of the writer's time, in W3 a tenth. Here the writer's connection only reports the WAL's
-/// size after each commit (``SQLiteConnection/observeWALCommits(_:)``), and past `pages`
-/// wakes this thread, which checkpoints through a connection of its own (`PASSIVE`: it
-/// copies what no reader still needs, waits for no one, and writers go on appending
-/// meanwhile). Durability is unchanged: a commit is as durable as its WAL frames, and the
-/// checkpoint connection syncs with the store's `synchronous` level as the writer would.
+/// size after each commit (``SQLiteConnection/observeWALCommits(_:)``), and
+/// ``CheckpointSchedule`` decides: past `pages` frames this thread checkpoints through a
+/// connection of its own (`PASSIVE`: it copies what no reader still needs, waits for no
+/// one, and writers go on appending meanwhile). Durability is unchanged: a commit is as
+/// durable as its WAL frames, and the thread's connection syncs with the store's
+/// `synchronous` level as the writer would.
 ///
-/// The writer still checkpoints itself, as SQLite would, when the WAL reaches
-/// ``onCommitPages`` (this thread cannot keep up, or a long read holds the WAL back), and
-/// whenever this thread cannot run: no thread could be started, or its connection could not
-/// be opened (logged once, at `info`). The thread starts with the first checkpoint it is
-/// asked for, so a store that never fills the WAL (a command-line call) never starts it, and
-/// ``stop()`` (the store's deinit) waits for a checkpoint in flight and closes the
-/// connection.
+/// The writer still checkpoints itself in three cases: to copy the short tail the thread
+/// left behind (see ``CheckpointSchedule``: without it the WAL would never start over), when
+/// the WAL reaches ``CheckpointSchedule/writerPages`` (the thread cannot keep up, or a long
+/// read holds the WAL back), and whenever the thread cannot run: no thread could be started,
+/// or its connection could not be opened (logged at `info`). The thread starts with the first
+/// checkpoint it is asked for, so a store that never fills the WAL (a command-line call)
+/// never starts it, and ``stop()`` (the store's deinit) waits for a checkpoint in flight and
+/// closes the connection.
 final class BackgroundCheckpointer: Sendable {
-    /// How many checkpoints ran where, for the statistics tests read.
-    struct Counts: Sendable, Equatable {
-        /// Checkpoints this thread completed (whatever they found to copy).
-        var background = 0
-        /// Commits after which the writer was told to checkpoint itself.
-        var onCommit = 0
-        /// Checkpoints this thread attempted that failed (each logged).
-        var failed = 0
-    }
-
-    private struct State {
-        /// A checkpoint was asked for and the thread has not picked the request up yet.
-        var requested = false
-        var started = false
-        var stopped = false
-        /// The thread cannot run (not started, or its connection would not open): every
-        /// checkpoint falls to the writer.
-        var unavailable = false
-        var counts = Counts()
-    }
-
-    /// WAL pages at which a commit wakes the thread.
-    let pages: Int
-    /// WAL pages at which the committing writer checkpoints itself too.
-    let onCommitPages: Int
     private let path: String
-    private let state = Locked(State())
+    private let schedule: Locked<CheckpointSchedule>
     /// One signal per request (requests coalesce while one is pending) and one to stop.
     private let wake = DispatchSemaphore(value: 0)
     /// Signalled once when the thread has closed its connection and ended.
@@ -61,9 +38,6 @@ final class BackgroundCheckpointer: Sendable {
     private let startThread: @Sendable (String, @escaping @Sendable () -> Void) -> Bool
     private let logger: Logger
 
-    /// How much larger than `pages` the WAL grows before the writer checkpoints itself.
-    static let onCommitFactor = 8
-
     /// - Parameters:
     ///   - pages: The WAL size, in pages, that wakes the thread (at least 1).
     ///   - path: The database, for log messages.
@@ -73,9 +47,7 @@ final class BackgroundCheckpointer: Sendable {
     init(pages: Int, path: String, logger: Logger,
          startThread: @escaping @Sendable (String, @escaping @Sendable () -> Void) -> Bool = PlatformThread.detach(named:_:),
          openConnection: @escaping @Sendable () throws(TallyError) -> SQLiteConnection) {
-        self.pages = max(1, pages)
-        self.onCommitPages = self.pages.multipliedReportingOverflow(by: Self.onCommitFactor).overflow
-            ? Int.max : self.pages * Self.onCommitFactor
+        self.schedule = Locked(CheckpointSchedule(pages: pages))
         self.path = path
         self.logger = logger
         self.startThread = startThread
@@ -87,44 +59,23 @@ final class BackgroundCheckpointer: Sendable {
         WALCommitObserver { [self] frames in committed(walFrames: frames) }
     }
 
-    private enum Decision {
-        case nothing, checkpointOnCommit, wake, start
-    }
-
     /// Called on the writer's thread after each commit with the WAL's size in frames;
     /// returns true when the writer must checkpoint itself now.
     func committed(walFrames frames: Int) -> Bool {
-        guard frames >= pages else { return false }
-        let decision: Decision = state.withLock { state in
-            if frames >= onCommitPages || state.unavailable || state.stopped {
-                state.counts.onCommit += 1
-                return .checkpointOnCommit
-            }
-            if state.requested { return .nothing }
-            state.requested = true
-            if state.started { return .wake }
-            state.started = true
-            return .start
-        }
-        switch decision {
+        switch schedule.withLock({ $0.committed(walFrames: frames) }) {
         case .nothing:
             return false
-        case .checkpointOnCommit:
+        case .checkpointHere:
             return true
-        case .wake:
+        case .wakeThread:
             wake.signal()
             return false
-        case .start:
+        case .startThread:
             if startThread("tally checkpointer", { [self] in run() }) {
                 wake.signal()
                 return false
             }
-            state.withLock { state in
-                state.started = false
-                state.requested = false
-                state.unavailable = true
-                state.counts.onCommit += 1
-            }
+            schedule.withLock { $0.threadUnavailable(threadRan: false) }
             logger.info("no thread for background WAL checkpoints; the writer checkpoints on commit",
                         metadata: ["db": "\(path)"])
             return true
@@ -136,21 +87,17 @@ final class BackgroundCheckpointer: Sendable {
         var connection: SQLiteConnection?
         while true {
             wake.wait()
-            let stopping = state.withLock { state in
-                state.requested = false
-                return state.stopped
-            }
-            if stopping { break }
+            guard schedule.withLock({ $0.threadTakesRequest() }) else { break }
             do throws(TallyError) {
                 if connection == nil { connection = try openConnection() }
                 guard let connection else { break }
-                _ = try turn.withLock { (_: inout Void) throws(TallyError) in try connection.checkpoint(.passive) }
-                state.withLock { $0.counts.background += 1 }
+                let result = try turn.withLock { (_: inout Void) throws(TallyError) in try connection.checkpoint(.passive) }
+                schedule.withLock { $0.threadCheckpointed(result) }
             } catch {
                 let opened = connection != nil
-                state.withLock { state in
-                    state.counts.failed += 1
-                    if !opened { state.unavailable = true }
+                schedule.withLock { schedule in
+                    schedule.threadFailed()
+                    if !opened { schedule.threadUnavailable(threadRan: true) }
                 }
                 if !opened {
                     logger.info("background WAL checkpoints cannot open the database; the writer checkpoints on commit",
@@ -174,17 +121,140 @@ final class BackgroundCheckpointer: Sendable {
     /// Ends the thread, after the checkpoint in flight, and closes its connection. Commits
     /// after it (there are none once the store is gone) checkpoint on the writer.
     func stop() {
-        let started = state.withLock { state in
-            state.stopped = true
-            return state.started
-        }
-        guard started else { return }
+        guard schedule.withLock({ $0.stop() }) else { return }
         wake.signal()
         finished.wait()
     }
 
     /// How many checkpoints ran where so far.
-    var counts: Counts {
-        state.withLock { $0.counts }
+    var counts: CheckpointSchedule.Counts {
+        schedule.withLock { $0.counts }
+    }
+}
+
+/// Who checkpoints the WAL after a commit: the decisions of ``BackgroundCheckpointer``,
+/// apart from its thread, so that tests can state them with any WAL sizes.
+///
+/// The thread copies the bulk; the writer copies the tail. SQLite starts the WAL over (writes
+/// from its first frame again) only when a write transaction begins with every frame copied.
+/// A checkpoint running beside the writer is always behind by the commits made while it ran,
+/// so if the thread alone copied, the WAL would never start over: it would grow, and every
+/// commit would find it past the threshold and ask for another checkpoint (with
+/// `synchronous=FULL`, two more fsyncs each: that halved the durable-append rate when it was
+/// tried). So once a round of the thread has copied and the frames still behind are few
+/// (``tail``: an eighth of the threshold), the writer copies them itself, a short
+/// checkpoint, and the next transaction starts the WAL over. Many frames behind: the thread
+/// runs another round.
+struct CheckpointSchedule {
+    /// How many checkpoints ran where.
+    struct Counts: Sendable, Equatable {
+        /// Rounds the thread completed (whatever they found to copy).
+        var background = 0
+        /// Tails the writer copied after a round of the thread.
+        var tails = 0
+        /// Times the writer checkpointed the whole WAL as SQLite would: at
+        /// ``CheckpointSchedule/writerPages`` or without a thread.
+        var onCommit = 0
+        /// Rounds of the thread that failed (each logged).
+        var failed = 0
+    }
+
+    /// What to do after a commit.
+    enum Decision: Equatable {
+        case nothing
+        /// The writer checkpoints now, on the committing thread.
+        case checkpointHere
+        case wakeThread
+        /// Start the thread (its first request), then wake it.
+        case startThread
+    }
+
+    /// WAL frames that start a round of the thread.
+    let pages: Int
+    /// Frames behind after a round that the writer copies itself rather than waiting for
+    /// another round.
+    let tail: Int
+    /// WAL frames at which the writer checkpoints whatever the thread does.
+    let writerPages: Int
+    /// How much larger than `pages` the WAL grows before the writer checkpoints itself.
+    static let writerFactor = 8
+
+    private var requested = false
+    private var running = false
+    private var started = false
+    private var stopped = false
+    private var unavailable = false
+    /// Frames of the current WAL a round of the thread copied (0: none since it started over).
+    private var backfilled = 0
+    private(set) var counts = Counts()
+
+    init(pages: Int) {
+        self.pages = max(1, pages)
+        self.tail = max(1, self.pages / Self.writerFactor)
+        let (product, overflow) = self.pages.multipliedReportingOverflow(by: Self.writerFactor)
+        self.writerPages = overflow ? Int.max : product
+    }
+
+    /// After a commit that left `frames` frames in the WAL.
+    mutating func committed(walFrames frames: Int) -> Decision {
+        // Fewer frames than a round copied: the WAL started over since.
+        if frames < backfilled { backfilled = 0 }
+        guard frames >= pages || backfilled > 0 else { return .nothing }
+        if frames >= writerPages || unavailable || stopped {
+            counts.onCommit += 1
+            return .checkpointHere
+        }
+        if requested || running { return .nothing }
+        let behind = frames - backfilled
+        if backfilled == 0 || behind > tail {
+            requested = true
+            if started { return .wakeThread }
+            started = true
+            return .startThread
+        }
+        guard behind > 0 else { return .nothing }  // all copied: the next transaction starts over
+        counts.tails += 1
+        return .checkpointHere
+    }
+
+    /// The thread picks up the pending request; false when it is to end instead.
+    mutating func threadTakesRequest() -> Bool {
+        requested = false
+        running = !stopped
+        return running
+    }
+
+    /// A round of the thread ended with `result`.
+    mutating func threadCheckpointed(_ result: WALCheckpoint) {
+        running = false
+        counts.background += 1
+        // Busy: another connection held the checkpoint lock (the writer's own, or another
+        // process's), and the counts SQLite reports are not this round's.
+        if !result.wasBusy { backfilled = result.checkpointedFrames }
+    }
+
+    /// A round of the thread failed.
+    mutating func threadFailed() {
+        running = false
+        counts.failed += 1
+    }
+
+    /// The thread cannot run: it could not be started (`threadRan` false; the commit that
+    /// asked checkpoints itself), or its connection would not open (the thread ends): from
+    /// now on the writer checkpoints as SQLite would.
+    mutating func threadUnavailable(threadRan: Bool) {
+        unavailable = true
+        requested = false
+        running = false
+        if !threadRan {
+            started = false  // nothing to join
+            counts.onCommit += 1
+        }
+    }
+
+    /// Marks the schedule stopped; true when the thread was started and must be joined.
+    mutating func stop() -> Bool {
+        stopped = true
+        return started
     }
 }

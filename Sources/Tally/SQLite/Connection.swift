@@ -307,7 +307,6 @@ package final class SQLiteConnection: DatabaseConnection {
     /// copies what no reader still needs and waits for no one; its result is not reported,
     /// as SQLite's own is not).
     package func observeWALCommits(_ observer: WALCommitObserver) {
-        walCommitObserver = observer
         sqlite3_wal_hook(handle, { context, db, name, frames in
             guard let context else { return SQLITE_OK }
             let observer = Unmanaged<WALCommitObserver>.fromOpaque(context).takeUnretainedValue()
@@ -316,6 +315,7 @@ package final class SQLiteConnection: DatabaseConnection {
             }
             return SQLITE_OK
         }, Unmanaged.passUnretained(observer).toOpaque())
+        walCommitObserver = observer  // after the hook no longer points at the one it replaces
     }
 
     /// Copies this database into `destination` with SQLite's online backup API, a

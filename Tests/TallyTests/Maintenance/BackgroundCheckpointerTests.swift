@@ -59,6 +59,27 @@ struct BackgroundCheckpointerTests {
         #expect(try store.ledger.verifyChain().isIntact)
     }
 
+    @Test("durable appends one by one: the thread runs about once per threshold, not after every commit, and the WAL starts over")
+    func roundsPerThreshold() throws {
+        let store = try open("durable.db", .background(pages: 64))
+        let checkpointer = try #require(store.checkpointer)
+        let commits = 400
+        for index in 0..<commits {
+            try store.ledger.append(stream: "s\(index % 5)", kind: "charge", amount: 1, currency: "EUR",
+                                    payload: ["n": .number(Double(index))])
+        }
+        let counts = checkpointer.counts
+        // About 3 frames a commit, 1,200 in all: some 19 thresholds' worth. A thread that
+        // could never let the WAL start over would be asked again after every commit.
+        #expect(counts.background >= 1)
+        #expect(counts.background + counts.tails <= commits / 4, "\(counts)")
+        #expect(counts.failed == 0)
+        // The WAL file is reused from its start once everything is copied: it stays near
+        // the threshold instead of holding every commit (1,200 frames, ~5 MB).
+        let wal = size(directory.file("durable.db") + "-wal")
+        #expect(wal < 8 * 64 * 4_120, "WAL is \(wal) bytes; \(counts)")
+    }
+
     @Test("with .onCommit the committing writer copies the WAL before its commit returns, and no thread starts")
     func copiesOnCommit() throws {
         let store = try open("on-commit.db", .onCommit(pages: 16))
@@ -144,8 +165,8 @@ struct BackgroundCheckpointerFallbackTests {
         #expect(checkpointer.committed(walFrames: 10) == true)
         #expect(checkpointer.committed(walFrames: 11) == true)
         #expect(attempts.withLock { $0 } == 1)
-        #expect(checkpointer.counts == BackgroundCheckpointer.Counts(background: 0, onCommit: 2, failed: 0))
-        checkpointer.stop()
+        #expect(checkpointer.counts == CheckpointSchedule.Counts(background: 0, tails: 0, onCommit: 2, failed: 0))
+        checkpointer.stop()  // returns: there is no thread to wait for
     }
 
     @Test("its connection cannot be opened: the failure is counted, the thread ends, the writer takes over")
@@ -161,9 +182,9 @@ struct BackgroundCheckpointerFallbackTests {
         checkpointer.stop()  // returns: the thread has ended
     }
 
-    @Test("requests coalesce while one is pending; at 8 × the threshold the writer checkpoints too")
-    func coalesceAndOverflow() throws {
-        let path = try database("overflow.db")
+    @Test("a parked thread: requests coalesce while one is pending, and one round answers them")
+    func coalesce() throws {
+        let path = try database("coalesce.db")
         let parked = Locked<(@Sendable () -> Void)?>(nil)
         // A thread that is "started" but does not run until the test lets it.
         let checkpointer = BackgroundCheckpointer(pages: 10, path: path, logger: Self.quiet,
@@ -181,9 +202,113 @@ struct BackgroundCheckpointerFallbackTests {
         #expect(PlatformThread.detach(named: "test checkpointer", body))
         let deadline = ContinuousClock.now + .seconds(10)
         while checkpointer.counts.background == 0 && ContinuousClock.now < deadline { usleep(1_000) }
-        // One checkpoint for the three requests: they coalesced into the pending one.
-        #expect(checkpointer.counts == BackgroundCheckpointer.Counts(background: 1, onCommit: 1, failed: 0))
+        #expect(checkpointer.counts == CheckpointSchedule.Counts(background: 1, tails: 0, onCommit: 1, failed: 0))
         checkpointer.stop()
         #expect(checkpointer.counts.background == 1)
+    }
+}
+
+@Suite("WAL checkpoints: the thread copies the bulk, the writer the short tail, so the WAL can start over")
+struct CheckpointScheduleTests {
+    /// A schedule under test; a class, so that `#expect` can call its mutating methods.
+    final class Subject {
+        var schedule: CheckpointSchedule
+        init(pages: Int) { schedule = CheckpointSchedule(pages: pages) }
+
+        func committed(_ frames: Int) -> CheckpointSchedule.Decision { schedule.committed(walFrames: frames) }
+        func takesRequest() -> Bool { schedule.threadTakesRequest() }
+        func stop() -> Bool { schedule.stop() }
+        var counts: CheckpointSchedule.Counts { schedule.counts }
+
+        /// The thread picks up the request and its round copies up to `frames`.
+        func round(copied frames: Int, busy: Bool = false) {
+            #expect(takesRequest())
+            schedule.threadCheckpointed(WALCheckpoint(walFrames: frames, checkpointedFrames: frames, wasBusy: busy))
+        }
+    }
+
+    @Test("below the threshold nothing happens; at it the thread starts, later rounds only wake it")
+    func threshold() {
+        let schedule = Subject(pages: 1_000)
+        #expect(schedule.committed(999) == .nothing)
+        #expect(schedule.committed(1_000) == .startThread)
+        schedule.round(copied: 1_000)
+        #expect(schedule.committed(1_004) == .checkpointHere)  // the tail
+        #expect(schedule.committed(3) == .nothing)              // the WAL started over
+        #expect(schedule.committed(1_001) == .wakeThread)
+    }
+
+    @Test("while a round is pending or running, commits ask for nothing")
+    func pendingOrRunning() {
+        let schedule = Subject(pages: 100)
+        #expect(schedule.committed(100) == .startThread)
+        #expect(schedule.committed(150) == .nothing)
+        #expect(schedule.takesRequest())
+        #expect(schedule.committed(300) == .nothing)
+    }
+
+    @Test("after a round, a tail of up to an eighth of the threshold is the writer's; more is another round")
+    func tailOrRound() {
+        let schedule = Subject(pages: 800)
+        #expect(schedule.schedule.tail == 100)
+        #expect(schedule.committed(800) == .startThread)
+        schedule.round(copied: 800)
+        #expect(schedule.committed(950) == .wakeThread)  // 150 behind
+        schedule.round(copied: 950)
+        #expect(schedule.committed(1_050) == .checkpointHere)  // 100 behind
+        #expect(schedule.counts == CheckpointSchedule.Counts(background: 2, tails: 1, onCommit: 0, failed: 0))
+    }
+
+    @Test("everything copied: nothing to do, the next transaction starts the WAL over")
+    func allCopied() {
+        let schedule = Subject(pages: 10)
+        #expect(schedule.committed(12) == .startThread)
+        schedule.round(copied: 12)
+        #expect(schedule.committed(12) == .nothing)
+    }
+
+    @Test("a busy round (another connection was checkpointing) copied nothing the schedule can count on")
+    func busyRound() {
+        let schedule = Subject(pages: 10)
+        #expect(schedule.committed(10) == .startThread)
+        schedule.round(copied: 10, busy: true)
+        #expect(schedule.committed(11) == .wakeThread)
+    }
+
+    @Test("at 8 × the threshold the writer checkpoints the whole WAL, round or no round")
+    func writerLimit() {
+        let schedule = Subject(pages: 10)
+        #expect(schedule.schedule.writerPages == 80)
+        #expect(schedule.committed(10) == .startThread)
+        #expect(schedule.takesRequest())
+        #expect(schedule.committed(80) == .checkpointHere)
+        #expect(schedule.counts.onCommit == 1)
+    }
+
+    @Test("a huge threshold does not overflow the writer's limit")
+    func hugeThreshold() {
+        let schedule = CheckpointSchedule(pages: Int.max / 2)
+        #expect(schedule.writerPages == Int.max)
+    }
+
+    @Test("stopped: the writer checkpoints as SQLite would, and only a started thread is joined")
+    func stopped() {
+        let never = Subject(pages: 10)
+        #expect(never.stop() == false)
+        #expect(never.committed(10) == .checkpointHere)
+        let started = Subject(pages: 10)
+        #expect(started.committed(10) == .startThread)
+        #expect(started.stop() == true)
+        #expect(started.takesRequest() == false)
+    }
+
+    @Test("a thread that could not start leaves nothing to join; the writer checkpoints from then on")
+    func unavailable() {
+        let schedule = Subject(pages: 10)
+        #expect(schedule.committed(10) == .startThread)
+        schedule.schedule.threadUnavailable(threadRan: false)
+        #expect(schedule.committed(11) == .checkpointHere)
+        #expect(schedule.stop() == false)
+        #expect(schedule.counts.onCommit == 2)
     }
 }
