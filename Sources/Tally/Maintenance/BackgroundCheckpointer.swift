@@ -152,8 +152,9 @@ struct CheckpointSchedule {
         var background = 0
         /// Tails the writer copied after a round of the thread.
         var tails = 0
-        /// Times the writer checkpointed the whole WAL as SQLite would: at
-        /// ``CheckpointSchedule/writerPages`` or without a thread.
+        /// Times the writer was told to checkpoint the whole WAL as SQLite would: at
+        /// ``CheckpointSchedule/writerPages`` or without a thread (beside a round in flight
+        /// its attempt finds the checkpoint lock taken and copies nothing).
         var onCommit = 0
         /// Rounds of the thread that failed (each logged).
         var failed = 0

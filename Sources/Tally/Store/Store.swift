@@ -80,11 +80,13 @@ public final class Store: Sendable {
         /// thread pays for the copy.
         public enum WALCheckpointing: Sendable, Equatable {
             /// A thread of the store's own checkpoints (`PASSIVE`) once a commit leaves
-            /// `pages` pages or more in the WAL; writers go on committing meanwhile. If the
-            /// WAL still grows to 8 × `pages` (the thread cannot keep up, or a long read
-            /// holds the WAL back), the committing writer checkpoints too. The thread starts
-            /// with the first checkpoint and ends with the store. The default, 1,000 pages,
-            /// is SQLite's own threshold.
+            /// `pages` pages or more in the WAL; writers go on committing meanwhile. The
+            /// writer copies only the few pages a round leaves behind (at most `pages` / 8),
+            /// so that the WAL can start over from its beginning. If the WAL still grows to
+            /// 8 × `pages` (the thread cannot keep up, or a long read holds the WAL back), the
+            /// committing writer checkpoints as SQLite would. The thread starts with the first
+            /// checkpoint and ends with the store. The default, 1,000 pages, is SQLite's own
+            /// threshold.
             case background(pages: Int)
             /// The commit that leaves `pages` pages or more in the WAL checkpoints before it
             /// returns, on the committing thread: SQLite's automatic checkpoint
@@ -359,6 +361,10 @@ public final class Store: Sendable {
     }
 
     /// Copies the WAL's content into the database file.
+    ///
+    /// With background checkpoints (``Configuration/WALCheckpointing/background(pages:)``,
+    /// the default) it first waits for a round of the store's checkpoint thread in flight,
+    /// rather than failing busy beside it.
     ///
     /// - Parameter truncate: Also empty the `-wal` file, waiting up to the busy timeout for
     ///   readers and writers to finish. Do not truncate while a replicator such as
