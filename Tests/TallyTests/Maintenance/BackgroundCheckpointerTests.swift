@@ -80,6 +80,31 @@ struct BackgroundCheckpointerTests {
         #expect(wal < 8 * 64 * 4_120, "WAL is \(wal) bytes; \(counts)")
     }
 
+    @Test("a long read holds the WAL back: the writer takes over at 8 × the threshold, and the WAL starts over once the read ends")
+    func longReadHoldsTheWAL() throws {
+        let path = directory.file("long-read.db")
+        let store = try open("long-read.db", .background(pages: 8))
+        let checkpointer = try #require(store.checkpointer)
+        try appendBatch(store, round: 0)
+        // Another connection's read transaction pins its snapshot: no checkpoint may copy
+        // the frames committed after it began.
+        let reader = try SQLiteConnection(path: path, mode: .readOnly)
+        try reader.execute("BEGIN")
+        #expect(try reader.scalarInt("SELECT count(*) FROM ledger") == 50)
+        for round in 1...10 { try appendBatch(store, round: round) }
+        let held = try store.checkpointWAL()
+        #expect(held.walFrames > 8 * 8, "\(held)")
+        #expect(held.checkpointedFrames < held.walFrames, "the read's snapshot did not hold the WAL back: \(held)")
+        #expect(checkpointer.counts.onCommit >= 1, "\(checkpointer.counts)")
+        try reader.execute("COMMIT")
+        // The next commit's checkpoint can copy everything; the one after starts the WAL over.
+        for round in 11...13 { try appendBatch(store, round: round) }
+        let after = try store.checkpointWAL()
+        #expect(after.walFrames < held.walFrames / 2, "the WAL did not start over: \(held) → \(after)")
+        #expect(try store.ledger.head().seq == 700)
+        #expect(try store.ledger.verifyChain().isIntact)
+    }
+
     @Test("with .onCommit the committing writer copies the WAL before its commit returns, and no thread starts")
     func copiesOnCommit() throws {
         let store = try open("on-commit.db", .onCommit(pages: 16))
