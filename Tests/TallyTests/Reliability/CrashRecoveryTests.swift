@@ -111,6 +111,31 @@ struct CrashRecoveryTests {
         #expect(acknowledged.events.count >= kills, "the children acknowledged too little to test anything")
     }
 
+    @Test("three processes, each with its own checkpointer at 2 pages, killed together again and again")
+    func killCheckpointingProcesses() throws {
+        let rounds = Self.stress ? 100 : 10
+        let seed = ProcessInfo.processInfo.environment["TALLY_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...1_000_000)
+        print("multi-process checkpoint crash loop: seed \(seed) (rerun with TALLY_SEED=\(seed)), \(rounds) rounds")
+        var generator = SeededGenerator(seed: seed)
+        let path = directory.file("checkpointing-processes.db")
+        _ = try Store(path: path)
+        var acknowledged = Acknowledgements()
+        for _ in 0..<rounds {
+            // Each process's checkpointer finds the others' rounds holding the checkpoint
+            // lock (busy) and the others' transactions starting the WAL over.
+            let children = try (0..<3).map { _ in try ChildProcess.start(["combined-loop", path, "5", "2"]) }
+            usleep(UInt32.random(in: 20_000...80_000, using: &generator))
+            for child in children { kill(child.process.processIdentifier, SIGKILL) }
+            for child in children {
+                acknowledged.add(child.output.fileHandleForReading.readDataToEndOfFile())
+                child.process.waitUntilExit()
+            }
+            _ = try checkRecovered(path, acknowledged, verifyChain: false)
+        }
+        _ = try checkRecovered(path, acknowledged)
+        #expect(acknowledged.events.count >= rounds, "the children acknowledged too little to test anything")
+    }
+
     @Test("kill -9 during mirror: every file in the mirror is complete, before and after")
     func killDuringMirror() throws {
         let path = directory.file("mirror.db")
