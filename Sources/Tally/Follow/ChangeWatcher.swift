@@ -46,15 +46,22 @@ final class ChangeWatcher: @unchecked Sendable {
     private let source: Source
     private let notifier: CommitNotifier
     private let logger: Logger
+    /// Starts the watching thread; returns false when the system refuses one.
+    private let startThread: @Sendable (String, @escaping @Sendable () -> Void) -> Bool
 
     /// Seconds between checks when no notification arrives.
     let fallbackInterval: Double
 
-    init(path: String, notifier: CommitNotifier, logger: Logger) {
+    /// A watcher for a database file.
+    /// - Parameter startThread: Starts the watching thread (tests pass one that refuses:
+    ///   the watch then runs on a Dispatch queue).
+    init(path: String, notifier: CommitNotifier, logger: Logger,
+         startThread: @escaping @Sendable (String, @escaping @Sendable () -> Void) -> Bool = PlatformThread.detach(named:_:)) {
         self.path = path
         self.source = .sqlite(path: path)
         self.notifier = notifier
         self.logger = logger
+        self.startThread = startThread
         self.fallbackInterval = FileChangeMonitor.isAvailable ? 0.25 : 0.02
     }
 
@@ -64,6 +71,7 @@ final class ChangeWatcher: @unchecked Sendable {
         self.source = .postgres(conninfo: conninfo)
         self.notifier = notifier
         self.logger = logger
+        self.startThread = PlatformThread.detach(named:_:)
         self.fallbackInterval = 0.25
     }
 
@@ -76,8 +84,8 @@ final class ChangeWatcher: @unchecked Sendable {
         }
         guard shouldStart else { return }
         // A thread of its own: the watch blocks for as long as the store lives, which would
-        // hold one of Dispatch's pool workers for good.
-        if !PlatformThread.detach(named: "tally.change-watcher", { [self] in run() }) {
+        // hold one of Dispatch's pool workers for good (but is better than no watch at all).
+        if !startThread("tally.change-watcher", { [self] in run() }) {
             DispatchQueue(label: "tally.change-watcher").async { [self] in run() }
         }
     }

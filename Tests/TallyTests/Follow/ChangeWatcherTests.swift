@@ -185,6 +185,25 @@ struct ChangeWatcherTests {
         #expect(notifier.generation(after: before, within: 10) > before)
     }
 
+    @Test("when the system refuses a thread, the watch runs on a Dispatch queue and still wakes followers")
+    func dispatchFallback() throws {
+        let path = directory.file("fallback.db")
+        let writer = try SQLiteConnection(path: path)
+        try writer.configure(SQLiteConnection.Configuration())
+        try writer.execute("CREATE TABLE t (v INTEGER)")
+        let notifier = CommitNotifier()
+        let attempts = Locked(0)
+        let watcher = ChangeWatcher(path: path, notifier: notifier, logger: Logger(label: "test"),
+                                    startThread: { _, _ in attempts.withLock { $0 += 1 }; return false })
+        watcher.start()
+        defer { watcher.stop() }
+        Thread.sleep(forTimeInterval: 0.3)
+        let before = notifier.current
+        try writer.execute("INSERT INTO t VALUES (1)")
+        #expect(notifier.generation(after: before, within: 10) > before)
+        #expect(attempts.withLock { $0 } == 1)
+    }
+
     @Test("a commit whose ledger head cannot be read still wakes followers")
     func unreadableHeadWakes() throws {
         let path = directory.file("plain.db")
