@@ -50,6 +50,26 @@ enum DatabaseModes {
                     }
                     round += 1
                 }
+            case "relative-checkpoint":
+                // relative-checkpoint DIR ELSEWHERE: opens DIR/checkpoint.db by the relative
+                // path "checkpoint.db" (background checkpoints at 4 pages), changes directory to
+                // ELSEWHERE (which holds another file of that name), appends 20 batches, waits
+                // for the checkpoint thread, prints the head's seq and exits.
+                guard arguments.count == 2 else { return usage(mode, "DIR ELSEWHERE") }
+                guard FileManager.default.changeCurrentDirectoryPath(arguments[0]) else { return 2 }
+                var configuration = Store.Configuration()
+                configuration.walCheckpointing = .background(pages: 4)
+                let store = try openStore("checkpoint.db", configuration: configuration)
+                guard FileManager.default.changeCurrentDirectoryPath(arguments[1]) else { return 2 }
+                for round in 0..<20 {
+                    try store.ledger.append(contentsOf: (0..<20).map { index in
+                        NewEvent(stream: "s\(index % 3)", kind: "tick", payload: ["round": .number(Double(round)), "pad": .string(String(repeating: "x", count: 300))])
+                    })
+                }
+                Thread.sleep(forTimeInterval: 0.3)
+                // A read: the first reader connection opens only now, after the chdir.
+                acknowledge("head \(try store.ledger.head().seq)")
+                return 0
             case "export-loop":
                 // export-loop DB SNAPSHOT: exports again and again (for kill tests).
                 guard arguments.count == 2 else { return usage(mode, "DB SNAPSHOT") }

@@ -112,7 +112,10 @@ public final class Store: Sendable {
         }
     }
 
-    /// The database file's path.
+    /// The database file's path: as given to ``init(path:configuration:)``, made absolute
+    /// against the current directory when it was relative (the store opens connections and
+    /// files by it later, when the process may have changed directory); for a PostgreSQL
+    /// store, the server's connection string without its password.
     public let path: String
     /// The configuration the store was opened with.
     public let configuration: Configuration
@@ -157,29 +160,34 @@ public final class Store: Sendable {
             throw TallyError.invalidInput(field: "Store.Configuration.walCheckpointing",
                                           reason: "\(configuration.walCheckpointing.pages) pages is not a threshold; use at least 1 (SQLite's default is 1,000)")
         }
-        self.path = path
+        // Readers, the change watcher, the checkpoint thread and the file operations (backup,
+        // statistics, the replicator probe) open the file later, when first needed: by then
+        // the process may have changed directory, and a relative path would name another
+        // file (or none). It is resolved once, now.
+        let location = Self.resolved(path)
+        self.path = location
         self.postgresConninfo = nil
         self.configuration = configuration
         self.logger = configuration.logger ?? Logger.current
         self.queues = StoreQueues(readers: configuration.maximumReaders)
-        self.changeWatcher = ChangeWatcher(path: path, notifier: commits, logger: configuration.logger ?? Logger.current)
+        self.changeWatcher = ChangeWatcher(path: location, notifier: commits, logger: configuration.logger ?? Logger.current)
         let migrator = Migrator.embedded
         let connectionConfiguration = configuration.connection
 
         if configuration.readOnly {
-            let probe = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: configuration.busyTimeout)
+            let probe = try SQLiteConnection(path: location, mode: .readOnly, busyTimeout: configuration.busyTimeout)
             let status = try migrator.status(of: probe)
             guard !status.isEmpty else {
-                throw TallyError.notATallyDatabase(path: path, reason: "the file holds no Tally schema yet; open it read-write once to create it")
+                throw TallyError.notATallyDatabase(path: location, reason: "the file holds no Tally schema yet; open it read-write once to create it")
             }
             guard status.pending.isEmpty else {
-                throw TallyError.migrationPending(path: path, current: status.applied.last?.version ?? 0, latest: migrator.latestVersion)
+                throw TallyError.migrationPending(path: location, current: status.applied.last?.version ?? 0, latest: migrator.latestVersion)
             }
             writer = nil
             checkpointer = nil
             appliedMigrations = []
         } else {
-            let connection = try SQLiteConnection(path: path, mode: .readWriteCreate, busyTimeout: configuration.busyTimeout)
+            let connection = try SQLiteConnection(path: location, mode: .readWriteCreate, busyTimeout: configuration.busyTimeout)
             // Check before configuring: switching to WAL writes the file header, and a file
             // that is not ours must be left exactly as it was.
             _ = try migrator.status(of: connection)
@@ -187,18 +195,21 @@ public final class Store: Sendable {
             try connection.configure(connectionConfiguration)
             // A schema changed behind Tally's back (a dropped trigger) must not be written to.
             if let problem = try SchemaCheck.problems(of: connection, migrator: migrator).first {
-                throw TallyError.corruptDatabase(path: path, detail: problem + "; Tally will not write to it")
+                throw TallyError.corruptDatabase(path: location, detail: problem + "; Tally will not write to it")
             }
             for migration in applied {
-                logger.info("applied migration", metadata: ["migration": "\(migration.name)", "db": "\(path)"])
+                logger.info("applied migration", metadata: ["migration": "\(migration.name)", "db": "\(location)"])
             }
             appliedMigrations = applied.map(\.name)
             switch configuration.walCheckpointing {
             case let .background(pages):
-                let checkpointer = BackgroundCheckpointer(pages: pages, path: path, logger: logger) { () throws(TallyError) in
-                    let connection = try SQLiteConnection(path: path, mode: .readWrite, busyTimeout: connectionConfiguration.busyTimeout)
-                    // Its synchronous level decides how the checkpoint syncs: the store's.
-                    try connection.configure(connectionConfiguration)
+                let synchronous = configuration.synchronous
+                let checkpointer = BackgroundCheckpointer(pages: pages, path: location, logger: logger) { () throws(TallyError) in
+                    let connection = try SQLiteConnection(path: location, mode: .readWrite, busyTimeout: connectionConfiguration.busyTimeout)
+                    // Only the sync level, which decides how a checkpoint syncs: the store's.
+                    // Nothing that writes (`configure` would set the journal mode, a write to
+                    // the file's header, were the file ever not the store's).
+                    try connection.execute("PRAGMA synchronous = \(synchronous.rawValue)")
                     return connection
                 }
                 connection.observeWALCommits(checkpointer.observer)
@@ -210,7 +221,7 @@ public final class Store: Sendable {
             writer = Locked(connection)
         }
         readers = ConnectionPool(capacity: configuration.maximumReaders) { () throws(TallyError) -> Connection in
-            let connection = try SQLiteConnection(path: path, mode: .readOnly, busyTimeout: connectionConfiguration.busyTimeout)
+            let connection = try SQLiteConnection(path: location, mode: .readOnly, busyTimeout: connectionConfiguration.busyTimeout)
             try connection.configure(connectionConfiguration)
             return connection
         }
@@ -277,6 +288,13 @@ public final class Store: Sendable {
     deinit {
         changeWatcher.stop()
         checkpointer?.stop()
+    }
+
+    /// `path` made absolute against the current directory (unchanged when it is absolute
+    /// already, or when the current directory cannot be read).
+    static func resolved(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let directory = System.currentDirectory() else { return path }
+        return directory.hasSuffix("/") ? directory + path : directory + "/" + path
     }
 
     /// Refuses paths that cannot be a database before SQLite turns them into vaguer errors:

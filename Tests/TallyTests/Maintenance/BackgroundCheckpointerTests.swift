@@ -105,6 +105,33 @@ struct BackgroundCheckpointerTests {
         #expect(try store.ledger.verifyChain().isIntact)
     }
 
+    @Test("a store opened by a relative path reads and checkpoints its own file after the process changes directory, never the file of that name there")
+    func relativePathAfterChdir() throws {
+        let home = directory.file("home")
+        let elsewhere = directory.file("elsewhere")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        // Someone else's SQLite file, in rollback-journal mode, under the same name.
+        let foreign = elsewhere + "/checkpoint.db"
+        do {
+            let connection = try SQLiteConnection(path: foreign)
+            try connection.execute("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('not Tally')")
+        }
+        let before = try #require(fileBytes(foreign))
+        // A child process: changing directory would disturb every other test in this one.
+        let (status, output) = try ChildProcess.run(["relative-checkpoint", home, elsewhere])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("head 400"), "\(output)")
+        #expect(fileBytes(foreign) == before, "the checkpoint thread wrote to the other directory's file")
+        #expect(!FileManager.default.fileExists(atPath: foreign + "-wal"))
+        let store = try open("home/checkpoint.db", .background(pages: 4))
+        #expect(try store.ledger.verifyChain().isIntact)
+        #expect(try store.ledger.head().seq == 400)
+        // The store keeps the path made absolute, and every later open uses it.
+        #expect(Store.resolved("checkpoint.db") == FileManager.default.currentDirectoryPath + "/checkpoint.db")
+        #expect(Store.resolved(foreign) == foreign)
+    }
+
     @Test("with .onCommit the committing writer copies the WAL before its commit returns, and no thread starts")
     func copiesOnCommit() throws {
         let store = try open("on-commit.db", .onCommit(pages: 16))
