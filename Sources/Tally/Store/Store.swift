@@ -115,7 +115,7 @@ public final class Store: Sendable {
     /// The database file's path: as given to ``init(path:configuration:)``, made absolute
     /// against the current directory when it was relative (the store opens connections and
     /// files by it later, when the process may have changed directory); for a PostgreSQL
-    /// store, the server's connection string without its password.
+    /// store, the connection string with any password masked.
     public let path: String
     /// The configuration the store was opened with.
     public let configuration: Configuration
