@@ -876,6 +876,10 @@ package final class PlatformCondition: @unchecked Sendable {
 
 /// Threads Tally starts itself: the second stage of the bulk pipelines (``BatchHandOver``).
 package enum PlatformThread {
+    /// What starts a thread named by its first argument to run the closure, returning false
+    /// when the system refuses one: ``detach(named:_:)``, or a test's stand-in.
+    package typealias Starter = @Sendable (String, @escaping @Sendable () -> Void) -> Bool
+
     private final class Start {
         let name: String
         let body: @Sendable () -> Void

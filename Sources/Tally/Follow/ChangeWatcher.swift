@@ -47,7 +47,7 @@ final class ChangeWatcher: @unchecked Sendable {
     private let notifier: CommitNotifier
     private let logger: Logger
     /// Starts the watching thread; returns false when the system refuses one.
-    private let startThread: @Sendable (String, @escaping @Sendable () -> Void) -> Bool
+    private let startThread: PlatformThread.Starter
 
     /// Seconds between checks when no notification arrives.
     let fallbackInterval: Double
@@ -56,7 +56,7 @@ final class ChangeWatcher: @unchecked Sendable {
     /// - Parameter startThread: Starts the watching thread (tests pass one that refuses:
     ///   the watch then runs on a Dispatch queue).
     init(path: String, notifier: CommitNotifier, logger: Logger,
-         startThread: @escaping @Sendable (String, @escaping @Sendable () -> Void) -> Bool = PlatformThread.detach(named:_:)) {
+         startThread: @escaping PlatformThread.Starter = PlatformThread.detach(named:_:)) {
         self.path = path
         self.source = .sqlite(path: path)
         self.notifier = notifier

@@ -35,7 +35,7 @@ final class BackgroundCheckpointer: Sendable {
     /// one in flight instead of failing with `SQLITE_BUSY`.
     private let turn = Locked(())
     private let openConnection: @Sendable () throws(TallyError) -> SQLiteConnection
-    private let startThread: @Sendable (String, @escaping @Sendable () -> Void) -> Bool
+    private let startThread: PlatformThread.Starter
     private let logger: Logger
 
     /// - Parameters:
@@ -45,7 +45,7 @@ final class BackgroundCheckpointer: Sendable {
     ///     thread, at its first checkpoint).
     ///   - startThread: Starts the thread (tests pass one that refuses).
     init(pages: Int, path: String, logger: Logger,
-         startThread: @escaping @Sendable (String, @escaping @Sendable () -> Void) -> Bool = PlatformThread.detach(named:_:),
+         startThread: @escaping PlatformThread.Starter = PlatformThread.detach(named:_:),
          openConnection: @escaping @Sendable () throws(TallyError) -> SQLiteConnection) {
         self.schedule = Locked(CheckpointSchedule(pages: pages))
         self.path = path
@@ -89,9 +89,9 @@ final class BackgroundCheckpointer: Sendable {
             wake.wait()
             guard schedule.withLock({ $0.threadTakesRequest() }) else { break }
             do throws(TallyError) {
-                if connection == nil { connection = try openConnection() }
-                guard let connection else { break }
-                let result = try turn.withLock { (_: inout Void) throws(TallyError) in try connection.checkpoint(.passive) }
+                let open: SQLiteConnection  // (not `??`: its autoclosure throws untyped errors)
+                if let connection { open = connection } else { open = try openConnection(); connection = open }
+                let result = try turn.withLock { (_: inout Void) throws(TallyError) in try open.checkpoint(.passive) }
                 schedule.withLock { $0.threadCheckpointed(result) }
             } catch {
                 let opened = connection != nil

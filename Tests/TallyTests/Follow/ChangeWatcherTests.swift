@@ -185,38 +185,42 @@ struct ChangeWatcherTests {
         #expect(notifier.generation(after: before, within: 10) > before)
     }
 
-    @Test("when the system refuses a thread, the watch runs on a Dispatch queue and still wakes followers")
-    func dispatchFallback() throws {
-        let path = directory.file("fallback.db")
+    /// Starts the watcher `makeWatcher` builds on a database holding one plain table (no
+    /// ledger: reading the head fails), commits a row from another connection, and returns
+    /// the notifier's generations before the commit and after it (or after 10 s).
+    private func generationsAroundCommit(
+        _ name: String, makeWatcher: (String, CommitNotifier) -> ChangeWatcher
+    ) throws -> (before: UInt64, after: UInt64) {
+        let path = directory.file(name)
         let writer = try SQLiteConnection(path: path)
         try writer.configure(SQLiteConnection.Configuration())
         try writer.execute("CREATE TABLE t (v INTEGER)")
         let notifier = CommitNotifier()
-        let attempts = Locked(0)
-        let watcher = ChangeWatcher(path: path, notifier: notifier, logger: Logger(label: "test"),
-                                    startThread: { _, _ in attempts.withLock { $0 += 1 }; return false })
+        let watcher = makeWatcher(path, notifier)
         watcher.start()
         defer { watcher.stop() }
         Thread.sleep(forTimeInterval: 0.3)
         let before = notifier.current
         try writer.execute("INSERT INTO t VALUES (1)")
-        #expect(notifier.generation(after: before, within: 10) > before)
+        return (before, notifier.generation(after: before, within: 10))
+    }
+
+    @Test("when the system refuses a thread, the watch runs on a Dispatch queue and still wakes followers")
+    func dispatchFallback() throws {
+        let attempts = Locked(0)
+        let generations = try generationsAroundCommit("fallback.db") { path, notifier in
+            ChangeWatcher(path: path, notifier: notifier, logger: Logger(label: "test"),
+                          startThread: { _, _ in attempts.withLock { $0 += 1 }; return false })
+        }
+        #expect(generations.after > generations.before)
         #expect(attempts.withLock { $0 } == 1)
     }
 
     @Test("a commit whose ledger head cannot be read still wakes followers")
     func unreadableHeadWakes() throws {
-        let path = directory.file("plain.db")
-        let writer = try SQLiteConnection(path: path)
-        try writer.configure(SQLiteConnection.Configuration())
-        try writer.execute("CREATE TABLE t (v INTEGER)")  // no ledger table: the head read fails
-        let notifier = CommitNotifier()
-        let watcher = ChangeWatcher(path: path, notifier: notifier, logger: Logger(label: "test"))
-        watcher.start()
-        defer { watcher.stop() }
-        Thread.sleep(forTimeInterval: 0.3)
-        let before = notifier.current
-        try writer.execute("INSERT INTO t VALUES (1)")
-        #expect(notifier.generation(after: before, within: 10) > before)
+        let generations = try generationsAroundCommit("plain.db") { path, notifier in
+            ChangeWatcher(path: path, notifier: notifier, logger: Logger(label: "test"))
+        }
+        #expect(generations.after > generations.before)
     }
 }

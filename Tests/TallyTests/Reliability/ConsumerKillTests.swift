@@ -12,9 +12,7 @@ struct ConsumerKillTests {
     @Test("kill -9 the consumer again and again while events are appended; the projection matches the ledger")
     func killLoop() throws {
         let kills = CrashRecoveryTests.stress ? 1_000 : 50
-        let seed = ProcessInfo.processInfo.environment["TALLY_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...1_000_000)
-        print("consumer kill loop: seed \(seed) (rerun with TALLY_SEED=\(seed)), \(kills) kills")
-        var generator = SeededGenerator(seed: seed)
+        var (generator, _) = SeededGenerator.announced("consumer kill loop", "\(kills) kills")
         let path = directory.file("consume.db")
         let store = try Store(path: path)
 

@@ -23,6 +23,21 @@ struct Acknowledgements {
     }
 }
 
+extension Acknowledgements {
+    /// Starts `processes` harness children with `arguments`, kills them all with SIGKILL
+    /// after a random number of microseconds in `delay`, and adds what they acknowledged.
+    mutating func addKilled(_ arguments: [String], processes: Int = 1, after delay: ClosedRange<UInt32>,
+                            using generator: inout SeededGenerator) throws {
+        let children = try (0..<processes).map { _ in try ChildProcess.start(arguments) }
+        usleep(UInt32.random(in: delay, using: &generator))
+        for child in children { kill(child.process.processIdentifier, SIGKILL) }
+        for child in children {
+            add(child.output.fileHandleForReading.readDataToEndOfFile())
+            child.process.waitUntilExit()
+        }
+    }
+}
+
 /// The checks after every crash: nothing acknowledged lost, chain and file intact, every
 /// document consistent with the event that last changed it.
 func checkRecovered(_ path: String, _ acknowledged: Acknowledgements, verifyChain: Bool = true) throws -> Int64 {
@@ -64,20 +79,13 @@ struct CrashRecoveryTests {
     @Test("kill -9 a writer of durable appends and combined writes, again and again")
     func killLoop() throws {
         let kills = Self.stress ? 1000 : 50
-        let seed = ProcessInfo.processInfo.environment["TALLY_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...1_000_000)
-        print("crash loop: seed \(seed) (rerun with TALLY_SEED=\(seed)), \(kills) kills")
-        var generator = SeededGenerator(seed: seed)
+        var (generator, seed) = SeededGenerator.announced("crash loop", "\(kills) kills")
         let path = directory.file("crash.db")
         _ = try Store(path: path)
         var acknowledged = Acknowledgements()
         var head: Int64 = 0
         for round in 0..<kills {
-            let child = try ChildProcess.start(["combined-loop", path, "5"])
-            usleep(UInt32.random(in: 2_000...60_000, using: &generator))
-            kill(child.process.processIdentifier, SIGKILL)
-            let output = child.output.fileHandleForReading.readDataToEndOfFile()
-            child.process.waitUntilExit()
-            acknowledged.add(output)
+            try acknowledged.addKilled(["combined-loop", path, "5"], after: 2_000...60_000, using: &generator)
             // The full chain check is O(ledger); in the long run do it every 25th kill.
             head = try checkRecovered(path, acknowledged, verifyChain: !Self.stress || round % 25 == 24)
         }
@@ -90,21 +98,14 @@ struct CrashRecoveryTests {
     @Test("kill -9 while the background checkpointer copies the WAL after nearly every commit")
     func killDuringBackgroundCheckpoints() throws {
         let kills = Self.stress ? 300 : 30
-        let seed = ProcessInfo.processInfo.environment["TALLY_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...1_000_000)
-        print("background checkpoint crash loop: seed \(seed) (rerun with TALLY_SEED=\(seed)), \(kills) kills")
-        var generator = SeededGenerator(seed: seed)
+        var (generator, _) = SeededGenerator.announced("background checkpoint crash loop", "\(kills) kills")
         let path = directory.file("checkpointing.db")
         _ = try Store(path: path)
         var acknowledged = Acknowledgements()
         for _ in 0..<kills {
             // A threshold of 2 pages: every commit (2 to 4 pages) wakes the checkpointer, so
             // the kill often lands while it copies the WAL or syncs the database file.
-            let child = try ChildProcess.start(["combined-loop", path, "5", "2"])
-            usleep(UInt32.random(in: 2_000...60_000, using: &generator))
-            kill(child.process.processIdentifier, SIGKILL)
-            let output = child.output.fileHandleForReading.readDataToEndOfFile()
-            child.process.waitUntilExit()
-            acknowledged.add(output)
+            try acknowledged.addKilled(["combined-loop", path, "5", "2"], after: 2_000...60_000, using: &generator)
             _ = try checkRecovered(path, acknowledged, verifyChain: false)
         }
         _ = try checkRecovered(path, acknowledged)
@@ -114,22 +115,14 @@ struct CrashRecoveryTests {
     @Test("three processes, each with its own checkpointer at 2 pages, killed together again and again")
     func killCheckpointingProcesses() throws {
         let rounds = Self.stress ? 100 : 10
-        let seed = ProcessInfo.processInfo.environment["TALLY_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...1_000_000)
-        print("multi-process checkpoint crash loop: seed \(seed) (rerun with TALLY_SEED=\(seed)), \(rounds) rounds")
-        var generator = SeededGenerator(seed: seed)
+        var (generator, _) = SeededGenerator.announced("multi-process checkpoint crash loop", "\(rounds) rounds")
         let path = directory.file("checkpointing-processes.db")
         _ = try Store(path: path)
         var acknowledged = Acknowledgements()
         for _ in 0..<rounds {
             // Each process's checkpointer finds the others' rounds holding the checkpoint
             // lock (busy) and the others' transactions starting the WAL over.
-            let children = try (0..<3).map { _ in try ChildProcess.start(["combined-loop", path, "5", "2"]) }
-            usleep(UInt32.random(in: 20_000...80_000, using: &generator))
-            for child in children { kill(child.process.processIdentifier, SIGKILL) }
-            for child in children {
-                acknowledged.add(child.output.fileHandleForReading.readDataToEndOfFile())
-                child.process.waitUntilExit()
-            }
+            try acknowledged.addKilled(["combined-loop", path, "5", "2"], processes: 3, after: 20_000...80_000, using: &generator)
             _ = try checkRecovered(path, acknowledged, verifyChain: false)
         }
         _ = try checkRecovered(path, acknowledged)
