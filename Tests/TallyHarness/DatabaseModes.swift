@@ -70,6 +70,22 @@ enum DatabaseModes {
                 // A read: the first reader connection opens only now, after the chdir.
                 acknowledge("head \(try store.ledger.head().seq)")
                 return 0
+            case "memory-statistics":
+                // memory-statistics DB default|keep|preinitialized: opens DB (after setting
+                // Store.keepsSQLiteMemoryStatistics for "keep"; after SQLite was initialized
+                // by someone else for "preinitialized"), appends and reads, and prints
+                // "turned-off=BOOL in-use=BYTES".
+                guard arguments.count == 2, ["default", "keep", "preinitialized"].contains(arguments[1]) else {
+                    return usage(mode, "DB default|keep|preinitialized")
+                }
+                if arguments[1] == "keep" { Store.keepsSQLiteMemoryStatistics = true }
+                if arguments[1] == "preinitialized" { try SQLiteLibrary.initializeAsAnotherLibraryWould() }
+                let store = try openStore(arguments[0])
+                try store.ledger.append(stream: "s", kind: "tick", payload: ["n": 1])
+                try store.state.put("k", body: ["n": 1])
+                _ = try store.ledger.head()
+                acknowledge("turned-off=\(SQLiteLibrary.turnedOffMemoryStatistics) in-use=\(SQLiteLibrary.memoryInUse)")
+                return 0
             case "export-loop":
                 // export-loop DB SNAPSHOT: exports again and again (for kill tests).
                 guard arguments.count == 2 else { return usage(mode, "DB SNAPSHOT") }

@@ -15,6 +15,7 @@ public enum TallyPeer {
         var logger = Logger(label: "tally-bench")
         logger.logLevel = .warning
         configuration.logger = logger
+        if Synchronous.keepMemoryStatistics { Store.keepsSQLiteMemoryStatistics = true }
         if Synchronous.checkpointOnCommit { configuration.walCheckpointing = .onCommit(pages: 1_000) }
         if Synchronous.experimentalCacheKiB != nil {
             try? FileHandle.standardError.write(contentsOf: Data("note: TALLY_BENCH_CACHE_KIB is not applied to Tally (its connections are not public)\n".utf8))
@@ -124,6 +125,11 @@ enum Synchronous {
     /// other peers do (SQLite's automatic checkpoint) instead of on its own thread, for the
     /// comparison in Profiles/README.md; unset in the published runs.
     static let checkpointOnCommit = ProcessInfo.processInfo.environment["TALLY_BENCH_CHECKPOINT"] == "commit"
+
+    /// `TALLY_BENCH_MEMSTATUS=keep`: Tally leaves SQLite's memory statistics on, as the
+    /// other peers do (SQLite's default), to measure what turning them off gives; unset in
+    /// the published runs.
+    static let keepMemoryStatistics = ProcessInfo.processInfo.environment["TALLY_BENCH_MEMSTATUS"] == "keep"
 
     static func check(_ level: Int64, expected: String, peer: String) throws {
         let names: [Int64: String] = [0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"]

@@ -160,17 +160,56 @@ enum StateTable {
                                           checksum: current.checksum, updatedAt: current.updatedAt, ledgerSeq: current.ledgerSeq)
             return (unchanged, false, collisions)
         }
-        // After a deletion the key continues from its tombstone's version.
-        let version: Int64
-        if let current { version = current.version + 1 } else { version = try lastHistoryVersion(write.key, on: db) + 1 }
-        let document = StateDocument(key: write.key, version: version, status: status, body: body, checksum: checksum,
-                                     updatedAt: Timestamp.now(), ledgerSeq: write.causedBy)
+        var row = Row(key: write.key, version: 0, status: status, checksum: checksum, updatedAt: Timestamp.now(),
+                      ledgerSeq: write.causedBy)
         try canonical.withBytes { (bytes) throws(TallyError) in
-            try writeRow(Row(key: document.key, version: version, status: status, checksum: checksum,
-                             updatedAt: document.updatedAt, ledgerSeq: document.ledgerSeq),
-                         canonicalBody: bytes, replacing: current != nil, on: db)
+            if let current {
+                row.version = current.version + 1
+                try writeRow(row, canonicalBody: bytes, replacing: true, on: db)
+            } else {
+                row.version = try insertNewKey(row, canonicalBody: bytes, on: db)
+            }
         }
+        let document = StateDocument(key: row.key, version: row.version, status: status, body: body, checksum: checksum,
+                                     updatedAt: row.updatedAt, ledgerSeq: row.ledgerSeq)
         return (document, true, collisions)
+    }
+
+    /// Inserts the row of a key that has no current row, and returns the version it got: one
+    /// above the key's last version in the history (a deleted key continues from its
+    /// tombstone), else 1.
+    ///
+    /// On SQLite it tries version 1 first, without reading the history: nearly every new key
+    /// has none, and the schema's insert trigger (`state_version_on_insert`) reads it anyway
+    /// and refuses a version at or below it. Only that refusal, which rolls back the
+    /// statement alone and not the transaction, costs the history read and a second insert.
+    /// On PostgreSQL a failed statement aborts the whole transaction, so the history is read
+    /// first.
+    private static func insertNewKey(_ row: Row, canonicalBody: UnsafeBufferPointer<UInt8>,
+                                     on db: Connection) throws(TallyError) -> Int64 {
+        var row = row
+        if db.dialect == .sqlite {
+            row.version = 1
+            do {
+                try writeRow(row, canonicalBody: canonicalBody, replacing: false, on: db)
+                return row.version
+            } catch {
+                guard isVersionRefusal(error) else { throw error }
+            }
+        }
+        row.version = try lastHistoryVersion(row.key, on: db) + 1
+        try writeRow(row, canonicalBody: canonicalBody, replacing: false, on: db)
+        return row.version
+    }
+
+    /// The message of the schema triggers that keep a key's versions moving forward
+    /// (`Migrations/0001_initial.sql`, never edited once released).
+    static let versionRefusal = "state version must be above the key's last version"
+
+    /// Whether `error` is the schema's refusal of a version at or below the key's last one.
+    static func isVersionRefusal(_ error: TallyError) -> Bool {
+        guard let sqlite = error.sqliteError, sqlite.code == .constraintTrigger else { return false }
+        return sqlite.message.contains(versionRefusal)
     }
 
     /// The columns of a state row but its body, which writers pass as canonical bytes (so a

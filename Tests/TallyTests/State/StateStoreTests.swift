@@ -179,6 +179,30 @@ struct StateStoreTests {
         #expect(entries[1].status == "a")
     }
 
+    @Test("re-creating a deleted key inside a larger transaction continues from its tombstone, and the transaction's other writes stand", arguments: Backend.available)
+    func recreateInsideTransaction(backend: Backend) throws {
+        // On SQLite the first insert tries version 1, the schema's trigger refuses it, and
+        // only that statement rolls back before the insert at the right version.
+        let stores = TestStores(backend)
+        let store = try stores.store()
+        try store.state.put("r/1", body: ["n": 1])
+        try store.state.update("r/1", body: ["n": 2])
+        let (recreated, fresh, event) = try store.write { tx in
+            let event = try tx.ledger.append(stream: "r", kind: "tick", payload: ["n": 1])
+            try tx.state.delete("r/1")
+            let recreated = try tx.state.put("r/1", body: ["n": 3], causedBy: event)
+            let fresh = try tx.state.put("r/2", body: ["n": 1])
+            return (recreated, fresh, event)
+        }
+        #expect(recreated.version == 4)
+        #expect(fresh.version == 1)
+        #expect(try store.state.get("r/1") == recreated)
+        #expect(try store.state.get("r/2") == fresh)
+        #expect(try store.ledger.head().seq == event.seq)
+        var cursor = try store.state.history("r/1")
+        #expect(try cursor.collect().map(\.version) == [1, 2, 3, 4])
+    }
+
     @Test("invalid keys and statuses are refused with the reason", arguments: Backend.available)
     func invalidKeys(backend: Backend) throws {
         let stores = TestStores(backend)

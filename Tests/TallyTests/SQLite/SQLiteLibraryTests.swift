@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+@testable import Tally
+
+/// Each case runs in a child process: SQLite's library settings are process-wide and fixed
+/// once SQLite initializes, which in this process happened long ago.
+@Suite("SQLiteLibrary: Tally turns SQLite's memory statistics off at its first open, unless kept or SQLite was already in use")
+struct SQLiteLibraryTests {
+    let directory = TemporaryDirectory()
+
+    /// What the harness reports after opening a store, appending, writing a document and
+    /// reading, for `setup`.
+    private func report(_ setup: String) throws -> (turnedOff: Bool, bytesInUse: Int64) {
+        let (status, output) = try ChildProcess.run(["memory-statistics", directory.file("\(setup).db"), setup])
+        #expect(status == 0, "\(output)")
+        let fields = Dictionary(uniqueKeysWithValues: output.split(whereSeparator: \.isWhitespace).compactMap { field -> (String, String)? in
+            let parts = field.split(separator: "=", maxSplits: 1)
+            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+        })
+        let turnedOff = try #require(fields["turned-off"].flatMap { Bool($0) }, "\(output)")
+        let inUse = try #require(fields["in-use"].flatMap { Int64($0) }, "\(output)")
+        return (turnedOff, inUse)
+    }
+
+    @Test("by default the statistics are off: SQLite counts no bytes while the store works")
+    func offByDefault() throws {
+        let (turnedOff, inUse) = try report("default")
+        #expect(turnedOff)
+        #expect(inUse == 0)
+    }
+
+    @Test("Store.keepsSQLiteMemoryStatistics = true before the first open leaves them on")
+    func keptWhenAsked() throws {
+        let (turnedOff, inUse) = try report("keep")
+        #expect(!turnedOff)
+        #expect(inUse > 0)
+    }
+
+    @Test("when another library initialized SQLite first, Tally changes nothing and the store still opens")
+    func leftAloneWhenSQLiteIsInUse() throws {
+        let (turnedOff, inUse) = try report("preinitialized")
+        #expect(!turnedOff)
+        #expect(inUse > 0)
+    }
+}
