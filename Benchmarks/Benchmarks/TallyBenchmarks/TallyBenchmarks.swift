@@ -23,7 +23,9 @@ let benchmarks: @Sendable () -> Void = {
                 maxIterations: item.iterations
             )
         ) { benchmark in
+            try SQLiteProcessSettings.settle(for: item)
             let prepared = try item.prepare()
+            try SQLiteProcessSettings.check(item)
             benchmark.startMeasurement()
             try prepared.run()
             benchmark.stopMeasurement()

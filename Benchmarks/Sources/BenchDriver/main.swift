@@ -44,8 +44,10 @@ func main() throws {
         let rest = Array(arguments.dropFirst())
         guard let name = rest.first, let item = Cases.all().first(where: { $0.name == name }) else { usage() }
         let count = rest.count > 1 ? Int(rest[1]) ?? 1 : 1
+        try SQLiteProcessSettings.settle(for: item)
         for _ in 0..<count {
             let prepared = try item.prepare()
+            try SQLiteProcessSettings.check(item)
             let start = DispatchTime.now().uptimeNanoseconds
             try prepared.run()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -563,6 +563,10 @@ int raw_concurrent_append(raw_peer **peers, int writers, int per_writer, const c
 
 // MARK: The disk's limit
 
+int raw_sqlite_initialize(void) { return sqlite3_initialize(); }
+
+int64_t raw_sqlite_memory_highwater(void) { return sqlite3_memory_highwater(0); }
+
 int raw_fdatasync_loop(const char *path, int count, char *error, int error_length) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) { copy_error(error, error_length, strerror(errno)); return -1; }

@@ -457,7 +457,7 @@ extension Store {
     /// off when Tally opens its first SQLite connection in the process.
     ///
     /// SQLite's memory statistics make every allocation inside SQLite take a process-wide
-    /// mutex; turning them off made state writes 7–13 % faster in Tally's benchmarks, and
+    /// mutex; turning them off made state writes 13–15 % faster in Tally's benchmarks, and
     /// SQLite recommends it for builds that do not need them. The setting belongs to the
     /// SQLite library, not to a store, so it changes SQLite for the whole process: with it
     /// off, SQLite's count of memory in use, its high-water mark and its soft and hard heap

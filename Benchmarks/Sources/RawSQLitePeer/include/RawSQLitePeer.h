@@ -107,6 +107,13 @@ int raw_mirror_write(const raw_mirror_set *set, const char *root, char *error, i
 /// or -1 on the first difference, unexpected or missing file.
 int64_t raw_mirror_compare(raw_mirror_set *set, const char *root, char *error, int error_length);
 
+/// sqlite3_initialize(): SQLite's process-wide settings are fixed from here on (its
+/// defaults, unless someone configured it before). Returns the SQLite result code.
+int raw_sqlite_initialize(void);
+
+/// sqlite3_memory_highwater(0): 0 while SQLite's memory statistics are off.
+int64_t raw_sqlite_memory_highwater(void);
+
 /// Appends one 4 KiB block and fdatasyncs, `count` times, to a fresh file at `path`
 /// (removed afterwards): the disk's durable-append limit. Returns 0 on success.
 int raw_fdatasync_loop(const char *path, int count, char *error, int error_length);
