@@ -71,14 +71,19 @@ enum DatabaseModes {
                 acknowledge("head \(try store.ledger.head().seq)")
                 return 0
             case "memory-statistics":
-                // memory-statistics DB default|keep|preinitialized: opens DB (after setting
-                // Store.keepsSQLiteMemoryStatistics for "keep"; after SQLite was initialized
-                // by someone else for "preinitialized"), appends and reads, and prints
-                // "turned-off=BOOL in-use=BYTES".
-                guard arguments.count == 2, ["default", "keep", "preinitialized"].contains(arguments[1]) else {
-                    return usage(mode, "DB default|keep|preinitialized")
+                // memory-statistics DB default|keep|keep-late|preinitialized: opens DB (after
+                // setting Store.keepsSQLiteMemoryStatistics for "keep"; after opening another
+                // store first for "keep-late", which sets it only then; after SQLite was
+                // initialized by someone else for "preinitialized"), appends and reads, and
+                // prints "turned-off=BOOL in-use=BYTES".
+                guard arguments.count == 2, ["default", "keep", "keep-late", "preinitialized"].contains(arguments[1]) else {
+                    return usage(mode, "DB default|keep|keep-late|preinitialized")
                 }
                 if arguments[1] == "keep" { Store.keepsSQLiteMemoryStatistics = true }
+                if arguments[1] == "keep-late" {
+                    _ = try openStore(arguments[0] + "-first")
+                    Store.keepsSQLiteMemoryStatistics = true
+                }
                 if arguments[1] == "preinitialized" { try SQLiteLibrary.initializeAsAnotherLibraryWould() }
                 let store = try openStore(arguments[0])
                 try store.ledger.append(stream: "s", kind: "tick", payload: ["n": 1])

@@ -17,9 +17,9 @@ struct SQLiteLibraryTests {
             let parts = field.split(separator: "=", maxSplits: 1)
             return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
         })
-        let turnedOff = try #require(fields["turned-off"].flatMap { Bool($0) }, "\(output)")
-        let inUse = try #require(fields["in-use"].flatMap { Int64($0) }, "\(output)")
-        return (turnedOff, inUse)
+        let turnedOff: Bool? = fields["turned-off"].flatMap { Bool($0) }
+        let inUse: Int64? = fields["in-use"].flatMap { Int64($0) }
+        return (try #require(turnedOff as Bool?, "\(output)"), try #require(inUse, "\(output)"))
     }
 
     @Test("by default the statistics are off: SQLite counts no bytes while the store works")
@@ -34,6 +34,13 @@ struct SQLiteLibraryTests {
         let (turnedOff, inUse) = try report("keep")
         #expect(!turnedOff)
         #expect(inUse > 0)
+    }
+
+    @Test("setting Store.keepsSQLiteMemoryStatistics after the first store opened changes nothing")
+    func keptTooLate() throws {
+        let (turnedOff, inUse) = try report("keep-late")
+        #expect(turnedOff)
+        #expect(inUse == 0)
     }
 
     @Test("when another library initialized SQLite first, Tally changes nothing and the store still opens")
