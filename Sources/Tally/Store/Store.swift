@@ -461,8 +461,8 @@ extension Store {
     /// SQLite recommends it for builds that do not need them. The setting belongs to the
     /// SQLite library, not to a store, so it changes SQLite for the whole process: with it
     /// off, SQLite's count of memory in use, its high-water mark and its soft and hard heap
-    /// limits no longer work, for other SQLite users in the process too. Set this to `true` before opening the first
-    /// store if anything in your process relies on them.
+    /// limits no longer work, for other SQLite users in the process too. Set this to `true`
+    /// before opening the first store if anything in your process relies on them.
     ///
     /// Tally changes nothing when SQLite is already in use in the process (SQLite accepts
     /// the change only before it initializes), and a value set after the first store opened
