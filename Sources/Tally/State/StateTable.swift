@@ -236,9 +236,18 @@ enum StateTable {
                 (6, .string(row.updatedAt)),
             ]) { () throws(TallyError) in try statement.run() }
         } catch {
-            guard error.sqliteError?.code == .constraintForeignKey else { throw error }
-            throw TallyError.invalidInput(field: "causedBy", reason: "ledger seq \(row.ledgerSeq ?? 0) does not exist")
+            guard isForeignKeyViolation(error) else { throw error }
+            throw TallyError.invalidInput(
+                field: "causedBy",
+                reason: "ledger seq \(row.ledgerSeq ?? 0) is not in this store's ledger; pass an event this store appended, or nil")
         }
+    }
+
+    /// Whether `error` is a foreign-key violation (the only foreign key a state row has is
+    /// its `ledger_seq`), on either engine.
+    static func isForeignKeyViolation(_ error: TallyError) -> Bool {
+        if case let .postgres(code, _, _) = error { return code == PGErrorCode.foreignKeyViolation.rawValue }
+        return error.sqliteError?.code == .constraintForeignKey
     }
 
     /// Whether no document was ever written: no current row and no history (a deleted key

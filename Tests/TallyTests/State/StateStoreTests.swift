@@ -203,6 +203,30 @@ struct StateStoreTests {
         #expect(try cursor.collect().map(\.version) == [1, 2, 3, 4])
     }
 
+    @Test("a cause that is not in this ledger is refused, for a new key and for one re-created after a deletion, and nothing is written", arguments: Backend.available)
+    func causeNotInLedger(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
+        let elsewhere = try stores.store("elsewhere")
+        try elsewhere.ledger.append(stream: "a", kind: "tick", payload: ["n": 1])
+        let foreign = try elsewhere.ledger.append(stream: "a", kind: "tick", payload: ["n": 2])
+        try store.state.put("c/gone", body: ["n": 1])
+        try store.state.delete("c/gone")
+        for key in ["c/new", "c/gone"] {
+            let error = try #require(throws: TallyError.self) { try store.state.put(key, body: ["n": 2], causedBy: foreign) }
+            guard case let .invalidInput(field, reason) = error else {
+                Issue.record("expected invalidInput for \(key), got \(error)")
+                continue
+            }
+            #expect(field == "causedBy")
+            #expect(reason.contains("\(foreign.seq)"))
+            #expect(try store.state.get(key) == nil)
+        }
+        var history = try store.state.history("c/gone")
+        #expect(try history.collect().map(\.version) == [1, 2])
+        #expect(try store.state.put("c/gone", body: ["n": 3]).version == 3)
+    }
+
     @Test("invalid keys and statuses are refused with the reason", arguments: Backend.available)
     func invalidKeys(backend: Backend) throws {
         let stores = TestStores(backend)
