@@ -9,9 +9,10 @@ import Testing
 struct StoreAsyncTests {
     let directory = TemporaryDirectory("tally-async")
 
-    @Test("1,000 tasks append, put and read at once: every event lands once, in a valid chain")
-    func manyTasks() async throws {
-        let store = try Store(path: directory.file("a.db"))
+    @Test("1,000 tasks append, put and read at once: every event lands once, in a valid chain", arguments: Backend.available)
+    func manyTasks(backend: Backend) async throws {
+        let stores = TestStores(backend)
+        let store = try stores.store("a")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<1_000 {
                 group.addTask {
@@ -31,11 +32,13 @@ struct StoreAsyncTests {
         #expect(try store.ledger.head().seq == 500)
         #expect(try store.state.count() == 250)
         #expect(try store.ledger.verifyChain().isIntact)
+        withExtendedLifetime(stores) {}
     }
 
-    @Test("async and blocking appenders group-commit together; a bad request fails alone with a typed error")
-    func mixedCallers() async throws {
-        let store = try Store(path: directory.file("b.db"))
+    @Test("async and blocking appenders group-commit together; a bad request fails alone with a typed error", arguments: Backend.available)
+    func mixedCallers(backend: Backend) async throws {
+        let stores = TestStores(backend)
+        let store = try stores.store("b")
         let blocking = Task.detached {
             for index in 0..<200 { try store.ledger.append(stream: "blocking", kind: "k", eventID: "b-\(index)") }
         }
@@ -54,6 +57,7 @@ struct StoreAsyncTests {
         }
         #expect(try store.ledger.head().seq == 400)
         #expect(try store.ledger.streamVersion("async") == 200)
+        withExtendedLifetime(stores) {}
     }
 
     @Test("for try await pages through a cursor; an async write transaction commits ledger and state together")
@@ -128,9 +132,10 @@ struct StoreAsyncTests {
     /// The blocking `verify()`: outside an async context, overload resolution picks it.
     private static func verifyBlocking(_ store: Store) throws -> VerifyReport { try store.verify() }
 
-    @Test("async update and delete keep the blocking calls' version rules, with typed errors")
-    func asyncUpdateAndDelete() async throws {
-        let store = try Store(path: directory.file("f.db"))
+    @Test("async update and delete keep the blocking calls' version rules, with typed errors", arguments: Backend.available)
+    func asyncUpdateAndDelete(backend: Backend) async throws {
+        let stores = TestStores(backend)
+        let store = try stores.store("f")
         let created = try await store.state.put("k", body: ["n": .number(1)])
         let updated = try await store.state.update("k", status: .set("paid"), expectedVersion: created.version)
         #expect(updated.version == 2 && updated.status == "paid" && updated.body == ["n": .number(1)])
@@ -142,5 +147,6 @@ struct StoreAsyncTests {
         }
         _ = try await store.state.delete("k", expectedVersion: 2)
         #expect(try await store.state.get("k") == nil)
+        withExtendedLifetime(stores) {}
     }
 }
