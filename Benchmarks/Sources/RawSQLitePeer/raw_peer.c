@@ -561,11 +561,13 @@ int raw_concurrent_append(raw_peer **peers, int writers, int per_writer, const c
     return result;
 }
 
-// MARK: The disk's limit
+// MARK: SQLite's process-wide settings
 
 int raw_sqlite_initialize(void) { return sqlite3_initialize(); }
 
 int64_t raw_sqlite_memory_highwater(void) { return sqlite3_memory_highwater(0); }
+
+// MARK: The disk's limit
 
 int raw_fdatasync_loop(const char *path, int count, char *error, int error_length) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
