@@ -115,21 +115,24 @@ struct BrokenSnapshotTests {
 
     /// Built once for all cases: a valid snapshot of the seeded store, and a target database
     /// (as bytes) holding a prefix of it.
-    private static let shared: Result<(snapshot: Data, target: Data), any Error> = Result {
+    private static let shared: Result<(snapshot: Data, target: Data, prefix: Data), any Error> = Result {
         let directory = TemporaryDirectory("tally-broken-fixture")
         let source = try Store(path: directory.file("source.db"))
         try seedCollections(source, invoices: 1...4)
         let targetPath = directory.file("target.db")
         try copyDatabase(source, to: targetPath)
+        let prefixPath = directory.file("prefix.jsonl")
+        try source.exportSnapshot(to: prefixPath)
         try seedCollections(source, invoices: 5...6)
         let path = directory.file("valid.jsonl")
         try source.exportSnapshot(to: path)
-        return (try Data(contentsOf: URL(fileURLWithPath: path)), try Data(contentsOf: URL(fileURLWithPath: targetPath)))
+        return (try Data(contentsOf: URL(fileURLWithPath: path)), try Data(contentsOf: URL(fileURLWithPath: targetPath)),
+                try Data(contentsOf: URL(fileURLWithPath: prefixPath)))
     }
 
     /// A valid snapshot, and a fresh copy of the target database for this test.
     private func fixture() throws -> (snapshot: Data, target: Store) {
-        let (snapshot, target) = try Self.shared.get()
+        let (snapshot, target, _) = try Self.shared.get()
         let targetPath = directory.file("target.db")
         try target.write(to: URL(fileURLWithPath: targetPath))
         return (snapshot, try Store(path: targetPath))
@@ -145,9 +148,8 @@ struct BrokenSnapshotTests {
         #expect(report.eventsMatched > 0 && report.eventsAppended > 0)
     }
 
-    @Test("broken snapshot", arguments: brokenSnapshots)
-    func broken(_ broken: BrokenSnapshot) throws {
-        let (snapshot, target) = try fixture()
+    /// Writes `broken`'s damaged copy of `snapshot` to a file and returns its path.
+    private func writeDamaged(_ broken: BrokenSnapshot, of snapshot: Data) throws -> String {
         var damaged: Data
         if let transform = broken.bytes {
             damaged = transform(snapshot)
@@ -158,9 +160,20 @@ struct BrokenSnapshotTests {
         }
         let path = directory.file("broken.jsonl")
         try damaged.write(to: URL(fileURLWithPath: path))
-        let before = try databaseDump(target.path)
+        return path
+    }
+
+    /// Imports the file at `path` into `target` in every mode and checks the error each gives.
+    private func expectRefused(_ broken: BrokenSnapshot, path: String, target: Store) {
         for mode in Store.ImportMode.allCases {
-            let error = try #require(throws: TallyError.self) { try target.importSnapshot(from: path, mode: mode) }
+            let error: TallyError
+            do {
+                try target.importSnapshot(from: path, mode: mode)
+                Issue.record("\(broken.name): the \(mode) import was accepted")
+                return
+            } catch let caught {
+                error = caught
+            }
             guard case let .snapshot(reportedPath, line, reason) = error else {
                 Issue.record("\(broken.name): expected a snapshot error, got \(error)")
                 return
@@ -171,7 +184,33 @@ struct BrokenSnapshotTests {
             #expect(error.exitCode == 2)
             #expect(!error.description.contains("\n"))
         }
+    }
+
+    @Test("broken snapshot", arguments: brokenSnapshots)
+    func broken(_ broken: BrokenSnapshot) throws {
+        let (snapshot, target) = try fixture()
+        let path = try writeDamaged(broken, of: snapshot)
+        let before = try databaseDump(target.path)
+        expectRefused(broken, path: path, target: target)
         #expect(try databaseDump(target.path) == before, "\(broken.name): the database changed")
+    }
+
+    /// The broken snapshots again on PostgreSQL, where one runs (`.ci/run` starts one).
+    static var brokenSnapshotsOnPostgres: [BrokenSnapshot] { Backend.available.contains(.postgres) ? brokenSnapshots : [] }
+
+    @Test("broken snapshot into a PostgreSQL store: the same error, and the store unchanged", arguments: brokenSnapshotsOnPostgres)
+    func brokenOnPostgres(_ broken: BrokenSnapshot) throws {
+        let (snapshot, _, prefix) = try Self.shared.get()
+        let stores = TestStores(.postgres)
+        let target = try stores.store("target")
+        // The same target as on SQLite: the first four invoices, imported from their snapshot.
+        let prefixPath = directory.file("prefix.jsonl")
+        try prefix.write(to: URL(fileURLWithPath: prefixPath))
+        try target.importSnapshot(from: prefixPath)
+        let path = try writeDamaged(broken, of: snapshot)
+        let before = try databaseDump(stores, "target")
+        expectRefused(broken, path: path, target: target)
+        #expect(try databaseDump(stores, "target") == before, "\(broken.name): the database changed")
     }
 
     @Test("a ledger that diverges from the database's is a conflict (exit 4) naming the seq and the line")
