@@ -32,9 +32,10 @@ struct LedgerProofTests {
         try store.sql { db in try MerkleTree(nodes: MerkleLog.NodeSource(db: db, leafLimit: size)).root(size: size) }
     }
 
-    @Test("single appends, batches, combined writes, group commit and imports all keep the stored tree equal to RFC 9162's")
-    func treeMatchesReference() throws {
-        let stores = TestStores(.sqlite)
+    @Test("single appends, batches, combined writes, group commit and imports all keep the stored tree equal to RFC 9162's",
+          arguments: Backend.available)
+    func treeMatchesReference(backend: Backend) throws {
+        let stores = TestStores(backend)
         let store = try store(stores)
         for index in 0..<37 { try store.ledger.append(stream: "one", kind: "k", payload: ["i": .number(Double(index))]) }
         try store.ledger.append(contentsOf: (0..<100).map { NewEvent(stream: "batch", kind: "k", eventID: "b-\($0)") })
@@ -54,7 +55,7 @@ struct LedgerProofTests {
             #expect(try root(store, size: Int64(checked)) == reference.mth(0..<checked), "root at \(checked)")
         }
         // Another store instance (a fresh cache) and an import both continue the same tree.
-        let other = try Store(path: store.path)
+        let other = try self.store(stores)
         try other.ledger.append(stream: "other", kind: "k")
         try store.exportSnapshot(to: directory.file("s.jsonl"))
         let copy = try self.store(stores, "copy")
