@@ -184,13 +184,28 @@ struct LedgerProofTests {
         #expect(honest.isClean && honest.checkpointsChecked == 2)
     }
 
-    @Test("verify rebuilds the tree: an altered stored node, nodes of removed events and a cut-off ledger under a checkpoint are found")
-    func verifyTree() throws {
-        let stores = TestStores(.sqlite)
+    /// Runs `sql` on `name`'s database past Tally's triggers, as a user at the prompt could:
+    /// on SQLite dropping `triggers` first, on PostgreSQL in a replica-role session.
+    private func tamper(_ stores: TestStores, _ name: String, _ sql: String, dropping triggers: [String]) throws {
+        switch stores.backend {
+        case .sqlite:
+            try ReconcileFixture.tamper(stores.directory.file(name + ".db"), sql, dropping: triggers)
+        case .postgres:
+            let db = try stores.raw(name)
+            try db.execute("SET session_replication_role = replica")
+            try db.execute(sql)
+        }
+    }
+
+    @Test("verify rebuilds the tree: an altered stored node, nodes of removed events and a cut-off ledger under a checkpoint are found",
+          arguments: Backend.available)
+    func verifyTree(backend: Backend) throws {
+        let stores = TestStores(backend)
         let store = try store(stores, events: 64)
         _ = try store.signCheckpoint(with: try key(for: store))
-        try ReconcileFixture.tamper(store.path, "UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 1",
-                                    dropping: ["merkle_nodes_no_update"])
+        let zeros = backend == .sqlite ? "zeroblob(32)" : "decode(repeat('00', 32), 'hex')"
+        try tamper(stores, "p", "UPDATE merkle_nodes SET hash = \(zeros) WHERE level = 4 AND idx = 1",
+                   dropping: ["merkle_nodes_no_update"])
         let altered = try store.verify()
         #expect(altered.findings.contains { $0.kind == .corrupt && $0.detail.contains("disagree") }, "\(altered.findings)")
         // A proof built from the altered node does not verify against the checkpoint.
@@ -200,7 +215,7 @@ struct LedgerProofTests {
 
         let cut = try self.store(stores, "cut", events: 64)
         _ = try cut.signCheckpoint(with: try key(for: cut))
-        try ReconcileFixture.tamper(cut.path, "DELETE FROM ledger WHERE seq > 40", dropping: ["ledger_no_delete"])
+        try tamper(stores, "cut", "DELETE FROM ledger WHERE seq > 40", dropping: ["ledger_no_delete"])
         let report = try cut.verify()
         #expect(report.findings.contains { $0.detail.contains("covers 64 events but the ledger has 40") }, "\(report.findings)")
         #expect(report.findings.contains { $0.detail.contains("beyond the tree") }, "\(report.findings)")
