@@ -159,17 +159,18 @@ struct LedgerProofTests {
         #expect(try store.checkpoints() == [checkpoint])
     }
 
-    @Test("a history rewritten with every hash recomputed passes its own chain check but fails the checkpoint kept elsewhere")
-    func rewrittenHistory() throws {
-        let stores = TestStores(.sqlite)
+    @Test("a history rewritten with every hash recomputed passes its own chain check but fails the checkpoint kept elsewhere",
+          arguments: Backend.available)
+    func rewrittenHistory(backend: Backend) throws {
+        let stores = TestStores(backend)
         let original = try store(stores, "original", events: 30)
         let key = try key(for: original)
         let published = try original.signCheckpoint(with: key)
         // The rewriter builds a new ledger under the same identity: every chain hash and
         // Merkle node is valid for the new events.
-        let forged = try store(stores, "forged")
-        try ReconcileFixture.tamper(forged.path, "UPDATE ledger_identity SET ledger_id = '\(try original.ledgerID())'")
-        let reopened = try Store(path: forged.path)
+        _ = try store(stores, "forged")  // created (and migrated) under its own identity first
+        try tamper(stores, "forged", "UPDATE ledger_identity SET ledger_id = '\(try original.ledgerID())'", dropping: [])
+        let reopened = try store(stores, "forged")
         try reopened.ledger.append(contentsOf: (0..<30).map {
             NewEvent(stream: "s/\($0 % 5)", kind: "charge", amount: $0 == 7 ? 1 : Int64($0 + 1), currency: "EUR", payload: ["n": .number(Double($0))])
         })
@@ -259,13 +260,14 @@ struct LedgerProofTests {
         #expect(appendError.problem.contains("ledger seq \(tip.seq) has a payload that is not valid JSON"), "\(appendError)")
     }
 
-    @Test("an event deleted behind Tally's back where the tree must be rebuilt stops the next append, naming the seq and what to do")
-    func deletedEventStopsTheRebuild() throws {
-        let stores = TestStores(.sqlite)
-        let path = try store(stores, events: 40).path
+    @Test("an event deleted behind Tally's back where the tree must be rebuilt stops the next append, naming the seq and what to do",
+          arguments: Backend.available)
+    func deletedEventStopsTheRebuild(backend: Backend) throws {
+        let stores = TestStores(backend)
+        _ = try store(stores, events: 40)
         // Seqs 33…40 are past the last stored level-4 node: a new store replays them.
-        try ReconcileFixture.tamper(path, "DELETE FROM ledger WHERE seq = 35", dropping: ["ledger_no_delete"])
-        let reopened = try Store(path: path)
+        try tamper(stores, "p", "DELETE FROM ledger WHERE seq = 35", dropping: ["ledger_no_delete"])
+        let reopened = try store(stores)
         let error = try #require(throws: TallyError.self) { try reopened.ledger.append(stream: "s/0", kind: "charge") }
         #expect(error.problem.contains("ledger seq 35 is missing, below the ledger's last seq 40"), "\(error)")
         #expect(error.problem.contains("Store.restore(from:to:)"), "\(error)")
