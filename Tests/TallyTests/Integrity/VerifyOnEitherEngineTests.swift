@@ -21,19 +21,13 @@ struct VerifyOnEitherEngineTests {
         return (store, documents)
     }
 
-    /// A raw connection that edits past Tally's triggers: on SQLite they are dropped (which
-    /// verify also reports as schema damage), on PostgreSQL a replica-role session skips them.
-    private func tampering(_ stores: TestStores) throws -> Connection {
-        let db = try stores.raw()
-        switch stores.backend {
-        case .sqlite:
-            for trigger in ["ledger_no_update", "state_history_on_update", "state_version_on_update"] {
-                try db.execute("DROP TRIGGER \(trigger)")
-            }
-        case .postgres:
-            try db.execute("SET session_replication_role = replica")
-        }
-        return db
+    /// The seeded store's report after `sql` ran past Tally's `triggers`
+    /// (``TestStores/tamper(_:dropping:in:)``), and the documents as seeded.
+    private func report(after sql: String, dropping triggers: [String],
+                        on stores: TestStores) throws -> (report: VerifyReport, documents: [StateDocument], store: Store) {
+        let (store, documents) = try seeded(stores)
+        try stores.tamper(sql, dropping: triggers)
+        return (try store.verify(), documents, store)
     }
 
     @Test("an untouched store is clean", arguments: Backend.available)
@@ -51,11 +45,8 @@ struct VerifyOnEitherEngineTests {
 
     @Test("an event edited behind Tally's back breaks the chain at its seq: exit 3", arguments: Backend.available)
     func editedEvent(backend: Backend) throws {
-        let stores = TestStores(backend)
-        let (store, _) = try seeded(stores)
-        let db = try tampering(stores)
-        try db.execute("UPDATE ledger SET amount = 999 WHERE seq = 2")
-        let report = try store.verify()
+        let (report, _, _) = try report(after: "UPDATE ledger SET amount = 999 WHERE seq = 2", dropping: ["ledger_no_update"],
+                                        on: TestStores(backend))
         let broken = try #require(report.chain.firstBreak)
         #expect(broken.seq == 2)
         guard case .hashMismatch = broken.reason else {
@@ -69,10 +60,8 @@ struct VerifyOnEitherEngineTests {
     @Test("a body edited behind Tally's back is one corrupt finding for its key: exit 3", arguments: Backend.available)
     func editedBody(backend: Backend) throws {
         let stores = TestStores(backend)
-        let (store, documents) = try seeded(stores)
-        let db = try tampering(stores)
-        try db.execute(#"UPDATE state SET body = '{"amount":1}' WHERE key = 'invoices/INV-2'"#)
-        let report = try store.verify()
+        let (report, documents, store) = try report(after: #"UPDATE state SET body = '{"amount":1}' WHERE key = 'invoices/INV-2'"#,
+                                                    dropping: ["state_history_on_update", "state_version_on_update"], on: stores)
         #expect(report.chain.isIntact)
         #expect(report.documentsChecked == 3)
         #expect(report.findings.map(\.kind) == [.corrupt], "\(report.findings)")

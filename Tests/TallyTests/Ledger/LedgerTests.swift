@@ -104,13 +104,7 @@ struct LedgerTests {
         for index in 1...3 {
             try store.ledger.append(stream: "s", kind: "charge", amount: Int64(index), currency: "EUR", payload: ["n": .number(Double(index))])
         }
-        let db = try stores.raw()
-        switch backend {
-        case .sqlite: try db.execute("DROP TRIGGER ledger_no_update")
-        // A superuser session can skip triggers the way a DROP TRIGGER does in SQLite.
-        case .postgres: try db.execute("SET session_replication_role = replica")
-        }
-        try db.execute(#"UPDATE ledger SET payload = '{"n":30}' WHERE seq = 3"#)
+        try stores.tamper(#"UPDATE ledger SET payload = '{"n":30}' WHERE seq = 3"#, dropping: ["ledger_no_update"])
         let error = try #require(throws: TallyError.self) {
             try store.ledger.append(stream: "s", kind: "charge", amount: 4, currency: "EUR")
         }

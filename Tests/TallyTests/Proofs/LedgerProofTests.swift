@@ -169,7 +169,7 @@ struct LedgerProofTests {
         // The rewriter builds a new ledger under the same identity: every chain hash and
         // Merkle node is valid for the new events.
         _ = try store(stores, "forged")  // created (and migrated) under its own identity first
-        try tamper(stores, "forged", "UPDATE ledger_identity SET ledger_id = '\(try original.ledgerID())'", dropping: [])
+        try stores.tamper("UPDATE ledger_identity SET ledger_id = '\(try original.ledgerID())'", dropping: [], in: "forged")
         let reopened = try store(stores, "forged")
         try reopened.ledger.append(contentsOf: (0..<30).map {
             NewEvent(stream: "s/\($0 % 5)", kind: "charge", amount: $0 == 7 ? 1 : Int64($0 + 1), currency: "EUR", payload: ["n": .number(Double($0))])
@@ -185,19 +185,6 @@ struct LedgerProofTests {
         #expect(honest.isClean && honest.checkpointsChecked == 2)
     }
 
-    /// Runs `sql` on `name`'s database past Tally's triggers, as a user at the prompt could:
-    /// on SQLite dropping `triggers` first, on PostgreSQL in a replica-role session.
-    private func tamper(_ stores: TestStores, _ name: String, _ sql: String, dropping triggers: [String]) throws {
-        switch stores.backend {
-        case .sqlite:
-            try ReconcileFixture.tamper(stores.directory.file(name + ".db"), sql, dropping: triggers)
-        case .postgres:
-            let db = try stores.raw(name)
-            try db.execute("SET session_replication_role = replica")
-            try db.execute(sql)
-        }
-    }
-
     @Test("verify rebuilds the tree: an altered stored node, nodes of removed events and a cut-off ledger under a checkpoint are found",
           arguments: Backend.available)
     func verifyTree(backend: Backend) throws {
@@ -205,8 +192,8 @@ struct LedgerProofTests {
         let store = try store(stores, events: 64)
         _ = try store.signCheckpoint(with: try key(for: store))
         let zeros = backend == .sqlite ? "zeroblob(32)" : "decode(repeat('00', 32), 'hex')"
-        try tamper(stores, "p", "UPDATE merkle_nodes SET hash = \(zeros) WHERE level = 4 AND idx = 1",
-                   dropping: ["merkle_nodes_no_update"])
+        try stores.tamper("UPDATE merkle_nodes SET hash = \(zeros) WHERE level = 4 AND idx = 1",
+                          dropping: ["merkle_nodes_no_update"], in: "p")
         let altered = try store.verify()
         #expect(altered.findings.contains { $0.kind == .corrupt && $0.detail.contains("disagree") }, "\(altered.findings)")
         // A proof built from the altered node does not verify against the checkpoint.
@@ -216,7 +203,7 @@ struct LedgerProofTests {
 
         let cut = try self.store(stores, "cut", events: 64)
         _ = try cut.signCheckpoint(with: try key(for: cut))
-        try tamper(stores, "cut", "DELETE FROM ledger WHERE seq > 40", dropping: ["ledger_no_delete"])
+        try stores.tamper("DELETE FROM ledger WHERE seq > 40", dropping: ["ledger_no_delete"], in: "cut")
         let report = try cut.verify()
         #expect(report.findings.contains { $0.detail.contains("covers 64 events but the ledger has 40") }, "\(report.findings)")
         #expect(report.findings.contains { $0.detail.contains("beyond the tree") }, "\(report.findings)")
@@ -266,7 +253,7 @@ struct LedgerProofTests {
         let stores = TestStores(backend)
         _ = try store(stores, events: 40)
         // Seqs 33…40 are past the last stored level-4 node: a new store replays them.
-        try tamper(stores, "p", "DELETE FROM ledger WHERE seq = 35", dropping: ["ledger_no_delete"])
+        try stores.tamper("DELETE FROM ledger WHERE seq = 35", dropping: ["ledger_no_delete"], in: "p")
         let reopened = try store(stores)
         let error = try #require(throws: TallyError.self) { try reopened.ledger.append(stream: "s/0", kind: "charge") }
         #expect(error.problem.contains("ledger seq 35 is missing, below the ledger's last seq 40"), "\(error)")

@@ -95,38 +95,37 @@ struct CrashRecoveryTests {
         print("RELIABILITY kills=\(kills) acknowledged_events=\(acknowledged.events.count) acknowledged_states=\(acknowledged.states.count) ledger_head=\(head) lost=0 seed=\(seed)")
     }
 
-    @Test("kill -9 while the background checkpointer copies the WAL after nearly every commit")
-    func killDuringBackgroundCheckpoints() throws {
-        let kills = Self.stress ? 300 : 30
-        var (generator, _) = SeededGenerator.announced("background checkpoint crash loop", "\(kills) kills")
-        let path = directory.file("checkpointing.db")
-        _ = try Store(path: path)
-        var acknowledged = Acknowledgements()
-        for _ in 0..<kills {
-            // A threshold of 2 pages: every commit (2 to 4 pages) wakes the checkpointer, so
-            // the kill often lands while it copies the WAL or syncs the database file.
-            try acknowledged.addKilled(["combined-loop", path, "5", "2"], after: 2_000...60_000, using: &generator)
-            _ = try checkRecovered(path, acknowledged, verifyChain: false)
-        }
-        _ = try checkRecovered(path, acknowledged)
-        #expect(acknowledged.events.count >= kills, "the children acknowledged too little to test anything")
-    }
-
-    @Test("three processes, each with its own checkpointer at 2 pages, killed together again and again")
-    func killCheckpointingProcesses() throws {
-        let rounds = Self.stress ? 100 : 10
-        var (generator, _) = SeededGenerator.announced("multi-process checkpoint crash loop", "\(rounds) rounds")
-        let path = directory.file("checkpointing-processes.db")
+    /// Kills `processes` harness children running the combined loop with a 2-page checkpoint
+    /// threshold on `file`, `rounds` times, checking after each round that nothing
+    /// acknowledged was lost.
+    private func checkpointCrashLoop(_ name: String, file: String, rounds: Int, processes: Int,
+                                     after delay: ClosedRange<UInt32>) throws {
+        var (generator, _) = SeededGenerator.announced(name, "\(rounds) rounds")
+        let path = directory.file(file)
         _ = try Store(path: path)
         var acknowledged = Acknowledgements()
         for _ in 0..<rounds {
-            // Each process's checkpointer finds the others' rounds holding the checkpoint
-            // lock (busy) and the others' transactions starting the WAL over.
-            try acknowledged.addKilled(["combined-loop", path, "5", "2"], processes: 3, after: 20_000...80_000, using: &generator)
+            try acknowledged.addKilled(["combined-loop", path, "5", "2"], processes: processes, after: delay, using: &generator)
             _ = try checkRecovered(path, acknowledged, verifyChain: false)
         }
         _ = try checkRecovered(path, acknowledged)
         #expect(acknowledged.events.count >= rounds, "the children acknowledged too little to test anything")
+    }
+
+    @Test("kill -9 while the background checkpointer copies the WAL after nearly every commit")
+    func killDuringBackgroundCheckpoints() throws {
+        // A threshold of 2 pages: every commit (2 to 4 pages) wakes the checkpointer, so
+        // the kill often lands while it copies the WAL or syncs the database file.
+        try checkpointCrashLoop("background checkpoint crash loop", file: "checkpointing.db", rounds: Self.stress ? 300 : 30,
+                                processes: 1, after: 2_000...60_000)
+    }
+
+    @Test("three processes, each with its own checkpointer at 2 pages, killed together again and again")
+    func killCheckpointingProcesses() throws {
+        // Each process's checkpointer finds the others' rounds holding the checkpoint
+        // lock (busy) and the others' transactions starting the WAL over.
+        try checkpointCrashLoop("multi-process checkpoint crash loop", file: "checkpointing-processes.db",
+                                rounds: Self.stress ? 100 : 10, processes: 3, after: 20_000...80_000)
     }
 
     @Test("kill -9 during mirror: every file in the mirror is complete, before and after")

@@ -22,31 +22,31 @@ struct SQLiteLibraryTests {
         return (try #require(turnedOff as Bool?, "\(output)"), try #require(inUse, "\(output)"))
     }
 
-    @Test("by default the statistics are off: SQLite counts no bytes while the store works")
-    func offByDefault() throws {
-        let (turnedOff, inUse) = try report("default")
-        #expect(turnedOff)
-        #expect(inUse == 0)
+    /// One way a process comes to its first store, and whether the statistics end up off.
+    struct Setup: Sendable, CustomTestStringConvertible {
+        /// The harness's name for it.
+        let name: String
+        let testDescription: String
+        /// Off: SQLite counts no bytes while the store works; on: it counts some.
+        let turnedOff: Bool
     }
 
-    @Test("Store.keepsSQLiteMemoryStatistics = true before the first open leaves them on")
-    func keptWhenAsked() throws {
-        let (turnedOff, inUse) = try report("keep")
-        #expect(!turnedOff)
-        #expect(inUse > 0)
-    }
+    static let setups = [
+        Setup(name: "default", testDescription: "by default the statistics are off: SQLite counts no bytes while the store works",
+              turnedOff: true),
+        Setup(name: "keep", testDescription: "Store.keepsSQLiteMemoryStatistics = true before the first open leaves them on",
+              turnedOff: false),
+        Setup(name: "keep-late", testDescription: "setting Store.keepsSQLiteMemoryStatistics after the first store opened changes nothing",
+              turnedOff: true),
+        Setup(name: "preinitialized",
+              testDescription: "when another library initialized SQLite first, Tally changes nothing and the store still opens",
+              turnedOff: false),
+    ]
 
-    @Test("setting Store.keepsSQLiteMemoryStatistics after the first store opened changes nothing")
-    func keptTooLate() throws {
-        let (turnedOff, inUse) = try report("keep-late")
-        #expect(turnedOff)
-        #expect(inUse == 0)
-    }
-
-    @Test("when another library initialized SQLite first, Tally changes nothing and the store still opens")
-    func leftAloneWhenSQLiteIsInUse() throws {
-        let (turnedOff, inUse) = try report("preinitialized")
-        #expect(!turnedOff)
-        #expect(inUse > 0)
+    @Test("each way to the first store leaves the statistics as documented", arguments: setups)
+    func statistics(_ setup: Setup) throws {
+        let (turnedOff, inUse) = try report(setup.name)
+        #expect(turnedOff == setup.turnedOff)
+        if setup.turnedOff { #expect(inUse == 0) } else { #expect(inUse > 0) }
     }
 }

@@ -68,6 +68,21 @@ final class TestStores: @unchecked Sendable {
         }
     }
 
+    /// Runs `sql` on `name`'s database past Tally's triggers, as a user at the prompt could:
+    /// on SQLite with `triggers` dropped for the statement and put back after it
+    /// (``ReconcileFixture/tamper(_:_:dropping:)``), on PostgreSQL in a replica-role session,
+    /// which skips every trigger.
+    func tamper(_ sql: String, dropping triggers: [String], in name: String = "tally") throws {
+        switch backend {
+        case .sqlite:
+            try ReconcileFixture.tamper(directory.file(name + ".db"), sql, dropping: triggers)
+        case .postgres:
+            let db = try raw(name)
+            try db.execute("SET session_replication_role = replica")
+            try db.execute(sql)
+        }
+    }
+
     /// The PostgreSQL connection string of `name`'s schema, created on first use.
     func conninfo(_ name: String) throws -> String {
         guard let uri = Backend.postgresURI else {
