@@ -234,6 +234,51 @@ struct BackgroundCheckpointerFallbackTests {
         checkpointer.stop()  // returns: the thread has ended
     }
 
+    /// The connection the checkpointer's thread opened, for the test to act on while the
+    /// thread is parked between rounds (SQLite serializes calls on one connection).
+    final class OpenedConnection: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: SQLiteConnection?
+        var connection: SQLiteConnection? {
+            get { lock.withLock { value } }
+            set { lock.withLock { value = newValue } }
+        }
+    }
+
+    @Test("a round that fails is counted and logged; the thread lives on, and the next request runs another round")
+    func failedRound() throws {
+        let path = try database("failed-round.db")
+        let writer = try SQLiteConnection(path: path, mode: .readWrite)
+        try writer.configure(SQLiteConnection.Configuration())
+        writer.setAutomaticCheckpoint(pages: 0)
+        try writer.execute("INSERT INTO t VALUES (2); INSERT INTO t VALUES (3)")  // frames to copy
+        let opened = OpenedConnection()
+        let log = LogRecorder()
+        let checkpointer = BackgroundCheckpointer(pages: 1, path: path, logger: log.logger) { () throws(TallyError) in
+            let connection = try SQLiteConnection(path: path, mode: .readWrite)
+            try connection.configure(SQLiteConnection.Configuration())
+            // A read transaction left open: SQLite refuses to checkpoint through a connection
+            // inside a transaction (SQLITE_LOCKED), a real failure of the round.
+            try connection.execute("BEGIN; SELECT count(*) FROM t")
+            opened.connection = connection
+            return connection
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        #expect(checkpointer.committed(walFrames: 1) == false)  // starts the thread
+        while checkpointer.counts.failed == 0 && ContinuousClock.now < deadline { usleep(1_000) }
+        #expect(checkpointer.counts == CheckpointSchedule.Counts(background: 0, tails: 0, onCommit: 0, failed: 1))
+        while log.messages(at: .info).isEmpty && ContinuousClock.now < deadline { usleep(1_000) }
+        #expect(log.messages(at: .info) == ["background WAL checkpoint failed; the next commit past the threshold tries again"])
+
+        // Unlike a connection that would not open, a failed round leaves the thread and its
+        // connection in place: the writer is not told to take over below 8 × the threshold.
+        try #require(opened.connection).execute("COMMIT")
+        #expect(checkpointer.committed(walFrames: 2) == false)  // wakes the thread again
+        while checkpointer.counts.background == 0 && ContinuousClock.now < deadline { usleep(1_000) }
+        #expect(checkpointer.counts == CheckpointSchedule.Counts(background: 1, tails: 0, onCommit: 0, failed: 1))
+        checkpointer.stop()  // joins the thread
+    }
+
     @Test("a parked thread: requests coalesce while one is pending, and one round answers them")
     func coalesce() throws {
         let path = try database("coalesce.db")

@@ -209,13 +209,14 @@ struct LedgerProofTests {
         #expect(report.findings.contains { $0.detail.contains("beyond the tree") }, "\(report.findings)")
     }
 
-    @Test("a proof verifies the events of its own tree and reads none beyond it; a re-hashed payload that is not JSON is refused by proofs and appends")
-    func proofsReadTheirOwnTreeOnly() throws {
-        let stores = TestStores(.sqlite)
+    @Test("a proof verifies the events of its own tree and reads none beyond it; a re-hashed payload that is not JSON is refused by proofs and appends",
+          arguments: Backend.available)
+    func proofsReadTheirOwnTreeOnly(backend: Backend) throws {
+        let stores = TestStores(backend)
         let store = try store(stores, events: 40)
         var reference = try self.reference(store)
         // Seq 37 is altered behind Tally's back, in the same block of 16 events as sizes 33…48.
-        try ReconcileFixture.tamper(store.path, "UPDATE ledger SET amount = amount + 1 WHERE seq = 37", dropping: ["ledger_no_update"])
+        try stores.tamper("UPDATE ledger SET amount = amount + 1 WHERE seq = 37", dropping: ["ledger_no_update"], in: "p")
 
         let inside36 = try store.consistencyProof(from: 5, to: 36)
         #expect(inside36.newRoot == reference.mth(0..<36).hex)
@@ -227,22 +228,22 @@ struct LedgerProofTests {
         }
 
         // A payload replaced by bytes that are not JSON by Tally's rules (SQLite's json_valid
-        // accepts a repeated name), with the hash recomputed over them, passes the hash check
-        // but not the payload check.
+        // and PostgreSQL's jsonb, which the schema checks with, accept a repeated name), with
+        // the hash recomputed over them, passes the hash check but not the payload check.
         var cursor = store.ledger.events(from: 33, through: 33)
         let event = try #require(try cursor.collect().first)
         let garbage = Array(#"{"a":1,"a":2}"#.utf8)
         let hash = garbage.withUnsafeBufferPointer { LedgerHash.hash(LedgerHash.Fields(event), canonicalPayload: $0) }
-        try ReconcileFixture.tamper(store.path, #"UPDATE ledger SET payload = '{"a":1,"a":2}', hash = '\#(hash)' WHERE seq = 33"#,
-                                    dropping: ["ledger_no_update"])
+        try stores.tamper(#"UPDATE ledger SET payload = '{"a":1,"a":2}', hash = '\#(hash)' WHERE seq = 33"#,
+                          dropping: ["ledger_no_update"], in: "p")
         let error = try #require(throws: TallyError.self) { try store.consistencyProof(from: 5, to: 34) }
         #expect(error.problem.contains("ledger seq 33 has a payload that is not valid JSON"), "\(error)")
         // The tip an append extends is read the same way.
         let tip = try store.ledger.head()
         let tipEvent = try #require(try { var cursor = store.ledger.events(from: tip.seq, through: tip.seq); return try cursor.collect().first }())
         let tipHash = garbage.withUnsafeBufferPointer { LedgerHash.hash(LedgerHash.Fields(tipEvent), canonicalPayload: $0) }
-        try ReconcileFixture.tamper(store.path, #"UPDATE ledger SET payload = '{"a":1,"a":2}', hash = '\#(tipHash)' WHERE seq = \#(tip.seq)"#,
-                                    dropping: ["ledger_no_update"])
+        try stores.tamper(#"UPDATE ledger SET payload = '{"a":1,"a":2}', hash = '\#(tipHash)' WHERE seq = \#(tip.seq)"#,
+                          dropping: ["ledger_no_update"], in: "p")
         let appendError = try #require(throws: TallyError.self) { try store.ledger.append(stream: "s/0", kind: "charge") }
         #expect(appendError.problem.contains("ledger seq \(tip.seq) has a payload that is not valid JSON"), "\(appendError)")
     }
@@ -261,15 +262,16 @@ struct LedgerProofTests {
         #expect(try reopened.ledger.head().seq == 40)
     }
 
-    @Test("events added without Tally leave nodes missing (reported); the next append through Tally rebuilds them")
-    func eventsFromElsewhere() throws {
-        let stores = TestStores(.sqlite)
+    @Test("events added without Tally leave nodes missing (reported); the next append through Tally rebuilds them",
+          arguments: Backend.available)
+    func eventsFromElsewhere(backend: Backend) throws {
+        let stores = TestStores(backend)
         let store = try store(stores, events: 10)
-        // Events inserted through SQL with a valid chain, as another tool might.
-        try store.sql { _ in }
+        // Events inserted through SQL with a valid chain, as another tool might (Tally's
+        // triggers check the chain on either engine).
         let head = try store.ledger.head()
         var previous = head.hash
-        let connection = try SQLiteConnection(path: store.path)
+        let connection = try stores.raw("p")
         for seq in Int64(11)...40 {
             let recordedAt = "2026-11-29T00:00:00.000Z"
             let fields = LedgerHash.Fields(prevHash: previous, seq: seq, eventID: "sql-\(seq)", stream: "sql", streamVersion: seq - 10,
