@@ -889,6 +889,12 @@ package enum PlatformThread {
         }
     }
 
+    /// Offers the rest of the calling thread's time slice to another runnable thread
+    /// (`sched_yield`); returns at once when there is none.
+    package static func yield() {
+        _ = sched_yield()
+    }
+
     /// Starts a detached thread that runs `body` and ends. `name` names it in debuggers on
     /// Darwin (Glibc's module does not export `pthread_setname_np`). Returns false when the
     /// system refuses another thread.
