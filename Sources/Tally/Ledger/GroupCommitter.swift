@@ -24,8 +24,8 @@ import Dispatch
 /// again, and only then sleeps until a caller signals. The callers it waits for are usually
 /// back within a few tens of microseconds, about what a sleeping leader takes to be woken and
 /// scheduled again; yielding also hands its core to those callers when they are short of
-/// one. With four durable writers on two cores that made the group commit 5–8 % faster and
-/// used less CPU (fewer sleeps and wake-ups).
+/// one. With four durable writers on two cores that made the group commit about 5 % faster
+/// (medians of interleaved runs) and use less CPU (fewer sleeps and wake-ups).
 ///
 /// "Writers at the last commit" counts the requests that were already queued for the next
 /// batch when the last one committed, not only those in it. Counting only the batch lets a
