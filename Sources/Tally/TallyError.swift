@@ -219,7 +219,8 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
         switch Errno(number) {
         case .permissionDenied, .notPermitted, .readOnlyFileSystem: return "Check the permissions of the file and its directory."
         case .noSpace, .quotaExceeded: return "Free some disk space and retry."
-        case .noSuchFile, .notDirectory: return "Check that the path exists."
+        case .noSuchFile: return "Check that the path exists."
+        case .notDirectory: return "A part of the path that must be a directory is a file; check the path."
         case .tooManySymbolicLinks: return "The path is a symbolic link; Tally refuses to write through it."
         case .fileExists: return "Something already exists at that path."
         case .isDirectory: return "It is a directory; name a file."

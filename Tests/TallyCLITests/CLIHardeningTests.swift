@@ -121,11 +121,26 @@ struct CLIHardeningTests {
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
     }
 
-    @Test("a database path that is a directory is bad input (exit 2) saying so, for reads and writes alike")
-    func databaseIsADirectory() throws {
-        for command in [["log"], ["init"], ["put", "k", "{}"], ["verify"]] {
-            expectError(try CLI.run(command, database: scratch.path), exit: 2, mentions: ["is a directory"])
+    @Test("a database path that is a directory, a FIFO or a device is bad input (exit 2) saying so, for reads and writes alike, and never blocks")
+    func databaseIsNotAFile() throws {
+        let fifo = scratch.file("fifo.db")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for (database, kind) in [(scratch.path, "is a directory"), (fifo, "is a FIFO (named pipe), not a file"),
+                                 ("/dev/null", "is a character device, not a file")] {
+            for command in [["log"], ["init"], ["put", "k", "{}"], ["verify"]] {
+                expectError(try CLI.run(command, database: database), exit: 2, mentions: [kind])
+            }
         }
+    }
+
+    @Test("a mirror or backup directory that is a file, or a snapshot path that is a directory, is exit 2 naming the path")
+    func wrongKindOfTarget() throws {
+        try populate()
+        #expect(FileManager.default.createFile(atPath: scratch.file("a-file"), contents: Data()))
+        for command in [["mirror", scratch.file("a-file")], ["backup", scratch.file("a-file")]] {
+            expectError(try CLI.run(command, database: scratch.database), exit: 2, mentions: ["a-file is a regular file, not a directory"])
+        }
+        expectError(try CLI.run(["export", scratch.path], database: scratch.database), exit: 2, mentions: ["is a directory; name the file to write"])
     }
 
     @Test("a missing input file is exit 2 in reconcile as in import")

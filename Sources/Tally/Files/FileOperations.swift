@@ -113,6 +113,22 @@ package struct FileOperations {
         }
     }
 
+    /// Fails with ``TallyError/invalidInput(field:reason:)`` when `path` exists and is not a
+    /// directory, so that a call writing into a directory it creates when missing (a mirror,
+    /// a backup) says so before it starts, instead of at its first `mkdir` or `open`.
+    package static func requireDirectoryOrAbsent(_ path: String, field: String) throws(TallyError) {
+        guard case let .success(info) = System.statInfo(path), info.kind != .directory else { return }
+        throw TallyError.invalidInput(
+            field: field, reason: "\(path) is \(info.kind.description), not a directory; name a directory (it is created when missing)")
+    }
+
+    /// Fails with ``TallyError/invalidInput(field:reason:)`` when `path` is a directory, for a
+    /// call that writes one file at `path`.
+    package static func requireNotDirectory(_ path: String, field: String) throws(TallyError) {
+        guard case let .success(info) = System.statInfo(path), info.kind == .directory else { return }
+        throw TallyError.invalidInput(field: field, reason: "\(path) is a directory; name the file to write")
+    }
+
     package func makeDirectories(_ directory: String) throws(TallyError) {
         switch try fileKind(directory) {
         case .some(.directory), .some(.symbolicLink):

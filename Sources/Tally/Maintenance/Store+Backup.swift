@@ -99,6 +99,7 @@ extension Store {
         if let keep, keep < 1 {
             throw TallyError.invalidInput(field: "keep", reason: "\(keep) would delete the backup just made; keep at least 1")
         }
+        try FileOperations.requireDirectoryOrAbsent(directory, field: "directory")
         // Orphans of backups interrupted long ago (a minute is far above any copy's pause).
         _ = try? TempFileSweeper(minimumAge: 60, syscalls: syscalls).sweep(directory)
         let now = Int64((Clock.secondsSince1970() * 1000).rounded(.down))

@@ -86,7 +86,7 @@ package struct Migrator: Sendable {
         let objects = try db.scalarInt("SELECT count(*) FROM sqlite_schema") ?? 0
         if appID == 0 {
             guard objects == 0 else {
-                throw TallyError.notATallyDatabase(path: path, reason: "it is an SQLite database with \(objects) schema objects but without Tally's application_id")
+                throw TallyError.notATallyDatabase(path: path, reason: "it is an SQLite database with \(objects) schema \(objects == 1 ? "object" : "objects") but without Tally's application_id")
             }
             return Status(isEmpty: true, userVersion: 0, applied: [], pending: migrations)
         }

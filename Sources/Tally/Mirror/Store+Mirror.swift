@@ -25,6 +25,7 @@ extension Store {
     package func mirror(to directory: String, progress: (@Sendable (OperationProgress) -> Void)?,
                         syscalls: FileSyscalls, keysRememberedAtMost: Int = 250_000) throws(TallyError) -> MirrorReport {
         let root = Self.trimmed(directory)
+        try FileOperations.requireDirectoryOrAbsent(root, field: "directory")
         return try readTransaction { (db: Connection) throws(TallyError) -> MirrorReport in
             var writer = MirrorWriter(db: db, root: root, databasePath: path, progress: progress, syscalls: syscalls,
                                       keysRememberedAtMost: keysRememberedAtMost)

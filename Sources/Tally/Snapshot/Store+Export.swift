@@ -25,6 +25,7 @@ extension Store {
     package func exportSnapshot(to path: String, options: Store.ExportOptions,
                                 progress: (@Sendable (OperationProgress) -> Void)?,
                                 syscalls: FileSyscalls) throws(TallyError) -> Store.ExportSummary {
+        try FileOperations.requireNotDirectory(path, field: "path")
         let writer = try AtomicFile.Writer(path: path, permissions: options.permissions, backups: options.keepPrevious,
                                            syscalls: syscalls)
         do throws(TallyError) {

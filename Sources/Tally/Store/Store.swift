@@ -309,6 +309,11 @@ public final class Store: Sendable {
             if info.kind == .directory {
                 throw TallyError.invalidInput(field: "database path", reason: "\(path) is a directory; name a database file")
             }
+            // SQLite would open a FIFO (and block on it, or fail with a misleading "disk I/O
+            // error"), a socket or a device; none of them can hold a database.
+            if info.kind != .regular {
+                throw TallyError.invalidInput(field: "database path", reason: "\(path) is \(info.kind.description), not a file; name a database file")
+            }
         case .failure(.noSuchFile):
             guard creating else {
                 throw TallyError.io(step: "open", path: path, errno: Errno.noSuchFile.rawValue)

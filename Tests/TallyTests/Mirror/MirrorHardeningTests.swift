@@ -38,6 +38,25 @@ struct MirrorHardeningTests {
         #expect(reconciled.findings.first?.key == "invoices/INV-2")
     }
 
+    @Test("a mirror, backup or snapshot aimed at the wrong kind of path is refused as bad input before anything is written")
+    func wrongKindOfTarget() throws {
+        let fixture = try mirrored()
+        let file = fixture.mirror + "/" + MirrorFile.manifestName  // a regular file
+        for attempt in [{ _ = try fixture.store.mirror(to: file) }, { _ = try fixture.store.backup(toDirectory: file) }] {
+            let error = try #require(throws: TallyError.self) { try attempt() }
+            guard case let .invalidInput(field, reason) = error else {
+                Issue.record("expected invalidInput, got \(error)")
+                continue
+            }
+            #expect(field == "directory")
+            #expect(reason.contains("is a regular file, not a directory"), "\(reason)")
+        }
+        let export = try #require(throws: TallyError.self) { try fixture.store.exportSnapshot(to: fixture.mirror) }
+        #expect(export == .invalidInput(field: "path", reason: "\(fixture.mirror) is a directory; name the file to write"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: fixture.mirror).sorted()
+        #expect(!names.contains { $0.hasPrefix(".") || $0.hasSuffix(".db") }, "nothing staged: \(names)")
+    }
+
     @Test("a whole mirror lists each directory once: regular files are opened without a stat each, anything else is still looked at and refused")
     func listedDirectories() throws {
         let fixture = try mirrored(20)
