@@ -55,7 +55,7 @@ public struct Checkpoint: Sendable, Hashable, Codable {
         do {
             note = try CheckpointNote.verify(note: signedNote, verifiers: NoteVerifiers([key]))
         } catch {
-            throw TallyError.proofRejected(reason: "the checkpoint's signature does not verify with the key \(key.name): \(Self.describe(error))")
+            throw TallyError.proofRejected(reason: "the checkpoint's signature does not verify with the key \(key.name): \(error)")
         }
         self.init(note: note, signedNote: signedNote)
     }
@@ -70,7 +70,7 @@ public struct Checkpoint: Sendable, Hashable, Codable {
             let body = String(signedNote[..<separator.lowerBound]) + "\n"
             self.init(note: try CheckpointNote(parsingBody: body), signedNote: signedNote)
         } catch {
-            throw TallyError.proofRejected(reason: "the checkpoint body is malformed: \(Self.describe(error))")
+            throw TallyError.proofRejected(reason: "the checkpoint body is malformed: \(error)")
         }
     }
 
@@ -82,13 +82,6 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     }
 
     static let originPrefix = "tally/"
-
-    static func describe(_ error: CheckpointError) -> String {
-        switch error {
-        case let .note(noteError): return "\(noteError)"
-        default: return "\(error)"
-        }
-    }
 
     /// An Ed25519 key that signs checkpoints, in the format of Go's `golang.org/x/mod/sumdb/note`
     /// (so Go's tools read Tally's checkpoints and keys): the private form

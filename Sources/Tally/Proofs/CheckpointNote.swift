@@ -143,3 +143,21 @@ package struct CheckpointNote: Hashable, Sendable {
         return value
     }
 }
+
+extension CheckpointError: CustomStringConvertible {
+    /// The broken rule, as a phrase.
+    package var description: String {
+        switch self {
+        case .missingFinalNewline: return "the checkpoint body does not end in a newline"
+        case .tooFewLines: return "the checkpoint has fewer than its three lines (origin, size, root hash)"
+        case let .emptyLine(line): return "line \(line) of the checkpoint is empty"
+        case .controlCharacter: return "the checkpoint contains a control character"
+        case .invalidOrigin: return "the checkpoint's origin is empty or contains a space or '+'"
+        case let .invalidSize(text): return "the checkpoint's size '\(TallyError.printable(text))' is not a canonical decimal number"
+        case .invalidRootHash: return "the checkpoint's root hash is not padded base64 of 32 bytes"
+        case .invalidExtension: return "an extension line contains a newline"
+        case let .note(error): return error.description
+        case .noSignatureFromOrigin: return "no verified signature is by a key named like the checkpoint's origin"
+        }
+    }
+}

@@ -201,3 +201,17 @@ extension NoteVerifierKey {
         self.publicKeyBytes = publicKeyBytes
     }
 }
+
+extension NoteKeyError: CustomStringConvertible {
+    /// What is wrong with the key, as a phrase (never the key itself: it may be a secret).
+    package var description: String {
+        switch self {
+        case .invalidName: return "its name is empty or contains a space or '+'"
+        case .malformed: return "it does not have that shape, or its hex or base64 is malformed"
+        case let .unknownAlgorithm(byte): return "its algorithm byte is \(byte), not 1 (Ed25519, the only one supported)"
+        case let .wrongKeyLength(count): return "its key is \(count) bytes, not 32"
+        case let .keyIDMismatch(expected, found):
+            return "its key id \(NoteKeyMath.hex8(found)) does not match its name and key (\(NoteKeyMath.hex8(expected)))"
+        }
+    }
+}

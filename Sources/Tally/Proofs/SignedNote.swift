@@ -219,3 +219,41 @@ package enum SignedNote {
         return nil
     }
 }
+
+extension SignedNoteError: CustomStringConvertible {
+    /// A phrase for error messages, e.g. "the note is malformed: no empty line separates the
+    /// text from the signatures".
+    package var description: String {
+        switch self {
+        case let .malformed(reason): return "the note is malformed: \(reason)"
+        case .tooManySignatures: return "the note has more than \(SignedNote.maxSignatures) signatures"
+        case let .tooLarge(bytes): return "the note is \(bytes) bytes long, more than the \(SignedNote.maxNoteBytes) a note may have"
+        case let .invalidSignature(name, keyID):
+            return "the signature by \(name) (key id \(NoteKeyMath.hex8(keyID))) does not verify"
+        case let .ambiguousKey(name, keyID): return "two keys named \(name) share the key id \(NoteKeyMath.hex8(keyID))"
+        case let .noVerifiedSignature(unverified):
+            let names = unverified.map { "\($0.name)+\(NoteKeyMath.hex8($0.keyID))" }
+            return names.isEmpty ? "it has no signature" : "no signature is by the key given (signed by \(names.joined(separator: ", ")))"
+        case .textMustEndWithNewline: return "the text to sign is empty or does not end in a newline"
+        case .noSigners: return "no key was given to sign with"
+        case let .signingFailed(detail): return "signing failed: \(detail)"
+        }
+    }
+}
+
+extension MalformedNoteReason: CustomStringConvertible {
+    /// The broken rule, as a phrase.
+    package var description: String {
+        switch self {
+        case .invalidUTF8: return "it is not valid UTF-8"
+        case .controlCharacter: return "it contains a control character other than a newline"
+        case .missingSignatureSeparator: return "no empty line separates the text from the signatures"
+        case .noSignatureLines: return "nothing follows the empty line that should precede the signatures"
+        case .missingFinalNewline: return "the last signature line does not end in a newline"
+        case .badSignaturePrefix: return "a signature line does not start with \"— \" (an em dash and a space)"
+        case .badKeyName: return "a signature line's key name is empty or contains a space or '+'"
+        case .badSignatureEncoding: return "a signature is empty or not canonical base64"
+        case .signatureTooShort: return "a signature is shorter than 5 bytes"
+        }
+    }
+}

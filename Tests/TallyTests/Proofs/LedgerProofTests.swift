@@ -146,9 +146,23 @@ struct LedgerProofTests {
         let key = try key(for: store)
         let checkpoint = try store.signCheckpoint(with: key)
         let stranger = try Checkpoint.SigningKey.generate(forLedger: try store.ledgerID())
-        #expect(throws: TallyError.self) { try Checkpoint(signedNote: checkpoint.signedNote, publicKey: stranger.publicKeyText) }
+        // Every refusal says which rule broke in words, never a Swift enum's spelling.
+        func refusal(_ attempt: () throws -> Void) throws -> String {
+            let error = try #require(throws: TallyError.self) { try attempt() }
+            #expect(!error.problem.contains("Tally."), "\(error.problem)")
+            return error.problem
+        }
+        #expect(try refusal { _ = try Checkpoint(signedNote: checkpoint.signedNote, publicKey: stranger.publicKeyText) }
+            .contains("no signature is by the key given (signed by tally/"))
         let edited = checkpoint.signedNote.replacingOccurrences(of: "\n5\n", with: "\n6\n")
-        #expect(throws: TallyError.self) { try Checkpoint(signedNote: edited, publicKey: key.publicKeyText) }
+        #expect(try refusal { _ = try Checkpoint(signedNote: edited, publicKey: key.publicKeyText) }
+            .contains("the signature by tally/"))
+        #expect(try refusal { _ = try Checkpoint(signedNote: "no signatures\n", publicKey: key.publicKeyText) }
+            .hasSuffix("the note is malformed: no empty line separates the text from the signatures"))
+        #expect(try refusal { _ = try Checkpoint(signedNote: checkpoint.signedNote, publicKey: "not a key") }
+            .hasSuffix("its name is empty or contains a space or '+'"))
+        #expect(try refusal { _ = try Checkpoint.SigningKey(privateKeyText: "PRIVATE+KEY+name+zz+AAAA") }
+            .hasSuffix("it does not have that shape, or its hex or base64 is malformed"))
         let otherLedger = try Checkpoint.SigningKey.generate(forLedger: UUID().uuidString.lowercased())
         let refused = try #require(throws: TallyError.self) { try store.signCheckpoint(with: otherLedger) }
         #expect(refused.problem.contains("made for"), "\(refused)")
