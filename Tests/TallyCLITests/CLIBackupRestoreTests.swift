@@ -80,7 +80,9 @@ struct CLIBackupRestoreTests {
         let random = scratch.file("random.db")
         var generator = SystemRandomNumberGenerator()
         try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: random))
-        expectError(try CLI.run(["restore", random], database: scratch.database), exit: 2, mentions: ["not a Tally database"])
+        let refused = try CLI.run(["restore", random], database: scratch.database)
+        expectError(refused, exit: 2, mentions: ["random.db is not a Tally backup", "name a file a Tally backup wrote"])
+        #expect(!refused.stderr.contains("--db"), "the advice is about the backup, not the database: \(refused.stderr)")
 
         #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.database)) == original)
         #expect(FileManager.default.contents(atPath: scratch.database + "-wal") == originalWAL)

@@ -167,9 +167,14 @@ extension Store {
 
     /// Verifies a backup file before anything relies on it.
     static func verifyBackup(_ backup: String) throws(TallyError) -> VerifiedDatabase {
-        try checkHeader(backup)
-        let connection = try SQLiteConnection(path: backup, mode: .readOnly, busyTimeout: 1)
-        return try verifyDatabase(connection, displayPath: backup, progress: nil)
+        do {
+            try checkHeader(backup)
+            let connection = try SQLiteConnection(path: backup, mode: .readOnly, busyTimeout: 1)
+            return try verifyDatabase(connection, displayPath: backup, progress: nil)
+        } catch let .notATallyDatabase(_, reason) {
+            // Said of the backup, so that no one is told to fix the database being restored.
+            throw TallyError.invalidInput(field: "backup", reason: "\(backup) is not a Tally backup: \(reason); name a file a Tally backup wrote")
+        }
     }
 
     /// Refuses files that are not SQLite databases, and WAL-mode files whose `-wal` still

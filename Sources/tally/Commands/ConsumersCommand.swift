@@ -8,6 +8,15 @@ struct ConsumersCommand: ParsableCommand {
         abstract: "List, reset or remove the ledger's durable consumers (`tally consumers [list]`).",
         subcommands: [ConsumersListCommand.self, ConsumersResetCommand.self, ConsumersRemoveCommand.self],
         defaultSubcommand: ConsumersListCommand.self)
+
+    /// The position of the consumer `name`; bad input naming the command that lists them when
+    /// there is none (the library's own error names its API).
+    static func position(of name: String, in store: Store) throws -> Int64 {
+        guard let consumer = try store.consumers().first(where: { $0.name == name }) else {
+            throw TallyError.invalidInput(field: "consumer", reason: "there is no consumer named '\(Output.printable(name))'; list them with `tally consumers`")
+        }
+        return consumer.position
+    }
 }
 
 /// `tally consumers list`.
@@ -27,7 +36,7 @@ struct ConsumersListCommand: ParsableCommand {
         }
         guard !global.quiet else { return }
         if consumers.isEmpty {
-            try Console.out.line("no consumers (create one with `tally log --follow --consumer NAME` or Store.consumer(_:))")
+            try Console.out.line("no consumers (create one with `tally log --follow --consumer NAME`)")
             return
         }
         let rows = consumers.map { consumer in
@@ -58,12 +67,12 @@ struct ConsumersResetCommand: ParsableCommand {
 
     func run() throws {
         let store = try global.openExistingStore()
-        let before = try store.consumers().first { $0.name == name }?.position
+        let before = try ConsumersCommand.position(of: name, in: store)
         try store.resetConsumer(name, to: to)
         if global.json {
             try Console.out.json(["name": JSONValue.string(name), "position": .number(Double(to))])
         } else if !global.quiet {
-            try Console.out.line("consumer \(name): position \(before.map(String.init) ?? "?") → \(to)")
+            try Console.out.line("consumer \(name): position \(before) → \(to)")
         }
     }
 }
@@ -81,6 +90,7 @@ struct ConsumersRemoveCommand: ParsableCommand {
 
     func run() throws {
         let store = try global.openExistingStore()
+        _ = try ConsumersCommand.position(of: name, in: store)
         try store.removeConsumer(name)
         if global.json {
             try Console.out.json(["removed": name])
