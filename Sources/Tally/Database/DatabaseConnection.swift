@@ -52,6 +52,41 @@ package protocol DatabaseConnection: AnyObject {
 package enum SQLDialect: Sendable, Equatable {
     case sqlite
     case postgres
+
+    /// Refuses JSON text this engine cannot keep. PostgreSQL's `jsonb`, which the schema's
+    /// checks and views read every body and payload with, has no room for the character
+    /// U+0000 (`\u0000` in JSON): the insert would fail with PostgreSQL error 22P05, and a
+    /// row that got in another way would break every query that reads it as `jsonb`. SQLite
+    /// keeps it. Checked before the statement runs, so the transaction goes on.
+    ///
+    /// - Parameters:
+    ///   - json: JSON text (canonical or not: only its escapes are looked at).
+    ///   - field: What the text is, for the error: `payload`, `body of 'KEY'`.
+    func checkStorable(json: UnsafeBufferPointer<UInt8>, field: String) throws(TallyError) {
+        guard self == .postgres, Self.holdsEscapedNUL(json) else { return }
+        throw TallyError.invalidInput(
+            field: field,
+            reason: "it holds the character U+0000 (\\u0000), which PostgreSQL's jsonb cannot store; remove it, or keep such data in a SQLite store")
+    }
+
+    /// Whether JSON text holds a `\u0000` escape (and not, say, an escaped backslash
+    /// followed by `u0000`).
+    static func holdsEscapedNUL(_ json: UnsafeBufferPointer<UInt8>) -> Bool {
+        let backslash = UInt8(ascii: "\\"), zero = UInt8(ascii: "0")
+        var index = 0
+        while index < json.count {
+            guard json[index] == backslash else {
+                index += 1
+                continue
+            }
+            if index + 5 < json.count, json[index + 1] == UInt8(ascii: "u"), json[index + 2] == zero, json[index + 3] == zero,
+               json[index + 4] == zero, json[index + 5] == zero {
+                return true
+            }
+            index += 2  // the escaped character (a \uXXXX's digits cannot start an escape)
+        }
+        return false
+    }
 }
 
 /// Transaction behaviours of `BEGIN`.

@@ -303,6 +303,7 @@ enum LedgerTable {
         try statement.bind(event.amount, at: 6)
         try statement.bind(event.quantity, at: 8)
         try canonicalPayload.withBytes { (payload) throws(TallyError) in
+            try db.dialect.checkStorable(json: payload, field: "payload")
             try statement.withTexts([
                 (2, .string(event.eventID)), (3, .string(event.stream)), (5, .string(event.kind)), (7, .string(event.currency)),
                 (9, .utf8(payload)), (10, .string(event.recordedAt)), (11, .string(event.prevHash)), (12, .string(event.hash)),

@@ -227,6 +227,7 @@ enum StateTable {
     /// key's row. The schema's triggers still require the version to move forward.
     static func writeRow(_ row: Row, canonicalBody: UnsafeBufferPointer<UInt8>, replacing: Bool,
                          on db: Connection) throws(TallyError) {
+        try db.dialect.checkStorable(json: canonicalBody, field: "body of '\(row.key)'")
         let statement = try db.statement(replacing ? updateSQL : insertSQL)
         try statement.bind(row.version, at: 2)
         try statement.bind(row.ledgerSeq, at: 7)

@@ -56,4 +56,39 @@ struct CrossBackendTests {
         try back.exportSnapshot(to: third)
         #expect(try records(third) == records(first))
     }
+
+    @Test("the character U+0000 is kept by SQLite and refused by PostgreSQL with the reason, in a put, an append and an import, writing nothing")
+    func nulCharacter() throws {
+        let sqlite = TestStores(.sqlite)
+        let postgres = TestStores(.postgres)
+        let body: JSONValue = ["note": "a\u{0}b"]
+        let source = try sqlite.store("source")
+        try source.state.put("docs/nul", body: body)
+        try source.ledger.append(stream: "s", kind: "k", payload: ["\u{0}": 1])
+        #expect(try source.state.get("docs/nul")?.body == body)
+        let snapshot = sqlite.directory.file("nul.jsonl")
+        try source.exportSnapshot(to: snapshot)
+
+        let target = try postgres.store("target")
+        // Inside a larger transaction the refusal fails the call, and the transaction goes on.
+        try target.write { tx in
+            #expect(throws: TallyError.self) { _ = try tx.state.put("docs/nul", body: body) }
+            try tx.state.put("docs/kept", body: ["n": 1])
+        }
+        #expect(try target.state.get("docs/kept")?.body == ["n": 1])
+        let before = try databaseDump(postgres, "target")
+        func expectRefused(_ field: String, _ attempt: () throws -> Void) throws {
+            let error = try #require(throws: TallyError.self) { try attempt() }
+            #expect(error.problem.contains("\(field)"), "\(error)")
+            #expect(error.problem.contains("holds the character U+0000 (\\u0000), which PostgreSQL's jsonb cannot store"), "\(error)")
+        }
+        try expectRefused("body of 'docs/nul'") { _ = try target.state.put("docs/nul", body: body) }
+        try expectRefused("payload") { _ = try target.ledger.append(stream: "s", kind: "k", payload: ["\u{0}": 1]) }
+        let imported = try #require(throws: TallyError.self) { try target.importSnapshot(from: snapshot, mode: .merge) }
+        #expect(imported.problem.contains("U+0000"), "\(imported)")
+        #expect(try databaseDump(postgres, "target") == before)
+        // A backslash followed by "u0000" is not the character and is kept.
+        try target.state.put("docs/backslash", body: ["path": "C:\\u0000"])
+        #expect(try target.state.get("docs/backslash")?.body == ["path": "C:\\u0000"])
+    }
 }
