@@ -26,6 +26,11 @@ struct CLIPostgresTests {
     @Test("init, append, log, balance, put, get, list, delete, export, import, mirror, reconcile, verify, stats, follow")
     func commands() throws {
         let db = try database()
+        // Before `init`, commands say what to run, as for a missing database file, and
+        // create nothing.
+        for command in [["put", "k", "{}"], ["log"]] {
+            expectError(try CLI.run(["--db", db] + command), exit: 2, mentions: ["holds no Tally schema yet; create it with `tally init`"])
+        }
         expectSuccess(try CLI.run(["--db", db, "init"]))
         expectSuccess(try CLI.run(["--db", db, "append", "--stream", "invoice/1", "--kind", "charge", "--amount", "12.50", "--currency", "EUR"]))
         let replay = try CLI.run(["--db", db, "append", "--stream", "invoice/1", "--kind", "note", "--event-id", "e-1"])

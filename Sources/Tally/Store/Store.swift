@@ -248,6 +248,10 @@ public final class Store: Sendable {
     /// - Throws: ``TallyError/postgres(code:message:sql:)`` when the server cannot be reached,
     ///   ``TallyError/notATallyDatabase(path:reason:)`` for a database holding someone else's
     ///   tables, and the migration errors of ``init(path:configuration:)``.
+    /// Why a read-only store refuses a PostgreSQL database without Tally's tables (the
+    /// command line recognizes it to give its own advice).
+    package static let noPostgresSchemaYet = "the database holds no Tally schema yet; open it read-write once to create it"
+
     public init(postgres conninfo: String, configuration: Configuration = Configuration()) throws(TallyError) {
         path = PostgresConnection.displayName(conninfo)
         postgresConninfo = conninfo
@@ -267,7 +271,7 @@ public final class Store: Sendable {
             let applied = try PostgresMigrator.applied(on: connection)
             guard applied.count == PostgresMigrator.latestVersion else {
                 throw applied.isEmpty
-                    ? TallyError.notATallyDatabase(path: path, reason: "the database holds no Tally schema yet; open it read-write once to create it")
+                    ? TallyError.notATallyDatabase(path: path, reason: Self.noPostgresSchemaYet)
                     : TallyError.migrationPending(path: path, current: applied.count, latest: PostgresMigrator.latestVersion)
             }
             writer = nil

@@ -126,7 +126,12 @@ extension CommonOptions {
     /// a database, and a mistyped --db fails instead of leaving an empty file behind.
     func openStoreForReading() throws -> Store {
         try requireDatabase()
-        return try openStore(readOnly: true)
+        do {
+            return try openStore(readOnly: true)
+        } catch let TallyError.notATallyDatabase(_, reason) where isPostgres && reason == Store.noPostgresSchemaYet {
+            // Said as for a database file that does not exist yet.
+            throw TallyError.invalidInput(field: "--db", reason: "\(PostgresConnection.displayName(databasePath)) holds no Tally schema yet; create it with `tally init`, or point --db (or $TALLY_DB) at a Tally database")
+        }
     }
 
     /// Opens an existing store for writing; only `init`, `import` and `restore` create one,
@@ -134,7 +139,7 @@ extension CommonOptions {
     func openExistingStore() throws -> Store {
         if isPostgres {
             // A database without Tally's schema is refused here as a missing file would be.
-            _ = try openStore(readOnly: true)
+            _ = try openStoreForReading()
             return try openStore()
         }
         try requireDatabase()
