@@ -45,15 +45,15 @@ public final class Store: Sendable {
         /// `PRAGMA synchronous`; ``Synchronous/full`` (the default) makes every acknowledged
         /// write survive power loss.
         public var synchronous: Synchronous = .full
-        /// Seconds to wait for another process's write lock before failing.
+        /// Seconds to wait for another process's write lock before failing (finite, 0 or more).
         public var busyTimeout: Double = 10
-        /// Most read-only connections kept open for concurrent reads.
+        /// Most read-only connections kept open for concurrent reads (at least 1).
         public var maximumReaders = 4
         /// Open without writing: no migration, every write throws.
         public var readOnly = false
-        /// Largest ledger payload accepted, in bytes of canonical JSON.
+        /// Largest ledger payload accepted, in bytes of canonical JSON (at least 2, `{}`).
         public var maximumPayloadBytes = 1 << 20
-        /// Largest state document body accepted, in bytes of canonical JSON.
+        /// Largest state document body accepted, in bytes of canonical JSON (at least 2, `{}`).
         public var maximumDocumentBytes = 8 << 20
         /// Where Tally logs (at `info` and below, as a library should). Nil uses the
         /// task-local `Logger.current` of the task that opens the store.
@@ -102,6 +102,27 @@ public final class Store: Sendable {
 
         /// The defaults: read-write, `synchronous=FULL`, 10 s busy timeout, 4 readers.
         public init() {}
+
+        /// Refuses values no store can work with, naming the property: both initializers
+        /// call it before they touch the database.
+        func validate() throws(TallyError) {
+            func refuse(_ property: String, _ reason: String) -> TallyError {
+                .invalidInput(field: "Store.Configuration.\(property)", reason: reason)
+            }
+            guard busyTimeout.isFinite, busyTimeout >= 0 else {
+                throw refuse("busyTimeout", "\(busyTimeout) is not a number of seconds; use 0 or more (the default is 10)")
+            }
+            guard maximumReaders >= 1 else {
+                throw refuse("maximumReaders", "\(maximumReaders) readers cannot serve a read; use at least 1 (the default is 4)")
+            }
+            for (property, value, defaultValue) in [("maximumPayloadBytes", maximumPayloadBytes, 1 << 20),
+                                                    ("maximumDocumentBytes", maximumDocumentBytes, 8 << 20)] where value < 2 {
+                throw refuse(property, "\(value) bytes would refuse even an empty object ({}, 2 bytes); use at least 2 (the default is \(defaultValue))")
+            }
+            guard walCheckpointing.pages >= 1 else {
+                throw refuse("walCheckpointing", "\(walCheckpointing.pages) pages is not a threshold; use at least 1 (SQLite's default is 1,000)")
+            }
+        }
 
         var connection: SQLiteConnection.Configuration {
             var configuration = SQLiteConnection.Configuration()
@@ -152,14 +173,12 @@ public final class Store: Sendable {
     ///   Tally database (it is left untouched), ``TallyError/schemaTooNew(path:found:known:)``,
     ///   ``TallyError/migrationChanged(path:version:name:applied:embedded:)``,
     ///   ``TallyError/corruptDatabase(path:detail:)`` for a schema changed behind Tally's back,
-    ///   and ``TallyError/migrationPending(path:current:latest:)`` for a read-only open of an
-    ///   old schema.
+    ///   ``TallyError/migrationPending(path:current:latest:)`` for a read-only open of an
+    ///   old schema, and ``TallyError/invalidInput(field:reason:)`` for a configuration no
+    ///   store can work with (a negative busy timeout, no readers), naming the property.
     public init(path: String, configuration: Configuration = Configuration()) throws(TallyError) {
+        try configuration.validate()
         try Self.checkDatabasePath(path, creating: !configuration.readOnly)
-        guard configuration.walCheckpointing.pages >= 1 else {
-            throw TallyError.invalidInput(field: "Store.Configuration.walCheckpointing",
-                                          reason: "\(configuration.walCheckpointing.pages) pages is not a threshold; use at least 1 (SQLite's default is 1,000)")
-        }
         // Readers, the change watcher, the checkpoint thread and the file operations (backup,
         // statistics, the replicator probe) open the file later, when first needed: by then
         // the process may have changed directory, and a relative path would name another
@@ -227,6 +246,10 @@ public final class Store: Sendable {
         }
     }
 
+    /// Why a read-only store refuses a PostgreSQL database without Tally's tables (the
+    /// command line recognizes it to give its own advice).
+    package static let noPostgresSchemaYet = "the database holds no Tally schema yet; open it read-write once to create it"
+
     /// Opens the Tally database on a PostgreSQL server, creating and migrating its schema
     /// when needed. Everything else is as with a file: the same API, rules and reports.
     ///
@@ -248,11 +271,8 @@ public final class Store: Sendable {
     /// - Throws: ``TallyError/postgres(code:message:sql:)`` when the server cannot be reached,
     ///   ``TallyError/notATallyDatabase(path:reason:)`` for a database holding someone else's
     ///   tables, and the migration errors of ``init(path:configuration:)``.
-    /// Why a read-only store refuses a PostgreSQL database without Tally's tables (the
-    /// command line recognizes it to give its own advice).
-    package static let noPostgresSchemaYet = "the database holds no Tally schema yet; open it read-write once to create it"
-
     public init(postgres conninfo: String, configuration: Configuration = Configuration()) throws(TallyError) {
+        try configuration.validate()
         path = PostgresConnection.displayName(conninfo)
         postgresConninfo = conninfo
         self.configuration = configuration
@@ -262,7 +282,7 @@ public final class Store: Sendable {
                                            logger: configuration.logger ?? Logger.current)
         self.checkpointer = nil
         let synchronous = configuration.synchronous == .full || configuration.synchronous == .extra ? "on" : "off"
-        let setup = "SET synchronous_commit = \(synchronous); SET lock_timeout = '\(Int(configuration.busyTimeout * 1000))ms'"
+        let setup = "SET synchronous_commit = \(synchronous); SET lock_timeout = '\(Int(min(configuration.busyTimeout * 1000, Double(Int32.max))))ms'"
         func connect() throws(TallyError) -> PostgresConnection {
             try PostgresConnection(conninfo: conninfo, sessionSetup: setup)
         }
