@@ -262,6 +262,10 @@ enum StateTable {
     /// Deletes `key`, leaving a tombstone in the history. Returns the deleted version.
     static func delete(_ key: String, expectedVersion: Int64?, on db: Connection) throws(TallyError) -> Int64 {
         try SafePath.validateKey(key)
+        if let expectedVersion, expectedVersion < 1 {
+            throw TallyError.invalidInput(field: "expected version",
+                                          reason: "\(expectedVersion) names no version a document can have; a deletion expects the current version, 1 or more")
+        }
         try lockKey(key, on: db)
         let version = try currentVersion(key, on: db)
         guard version > 0 else { throw TallyError.notFound(key: key) }

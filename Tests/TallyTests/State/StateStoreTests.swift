@@ -26,6 +26,24 @@ struct StateStoreTests {
         #expect(stored == #"{"customer":"ACME","lines":[{"sku":"A1"}],"total":1250}"#)
     }
 
+    @Test("a deletion expecting a version no document can have (0 or below) is bad input, not a version conflict; the document stays",
+          arguments: Backend.available)
+    func deleteExpectingNoVersion(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try stores.store()
+        try store.state.put("k", body: ["a": 1])
+        for expected: Int64 in [0, -1, .min] {
+            let error = try #require(throws: TallyError.self) { try store.state.delete("k", expectedVersion: expected) }
+            guard case let .invalidInput(field, reason) = error else {
+                Issue.record("expected invalidInput, got \(error)")
+                continue
+            }
+            #expect(field == "expected version" && reason.hasPrefix("\(expected) names no version"), "\(reason)")
+        }
+        #expect(try store.state.get("k")?.version == 1)
+        #expect(try store.state.delete("k", expectedVersion: 1) == 1)
+    }
+
     #if os(Linux)
     @Test("state writes keep SQLite's statement journal in memory: a transaction of puts opens no temporary file")
     func statementJournalInMemory() throws {
