@@ -132,6 +132,17 @@ private struct DecodingCore: Decoder {
         return number
     }
 
+    /// A number as a `Float`, refusing one beyond `Float`'s range (it would become an
+    /// infinity); within it, the nearest `Float`, as Foundation's decoder gives.
+    static func float(_ value: JSONValue, path: [any CodingKey]) throws -> Float {
+        let number = try double(value, path: path)
+        let narrowed = Float(number)
+        guard narrowed.isFinite else {
+            throw DecodingProblem(path: path, reason: "\(JSONNumberFormatter.string(number)) is beyond the range of Float")
+        }
+        return narrowed
+    }
+
     static func string(_ value: JSONValue, path: [any CodingKey]) throws -> String {
         guard case let .string(text) = value else {
             throw DecodingProblem(path: path, reason: "expected a string, found \(kind(value))")
@@ -166,7 +177,7 @@ private struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try DecodingCore.bool(member(key), path: codingPath + [key]) }
     func decode(_ type: String.Type, forKey key: Key) throws -> String { try DecodingCore.string(member(key), path: codingPath + [key]) }
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try DecodingCore.double(member(key), path: codingPath + [key]) }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { Float(try DecodingCore.double(member(key), path: codingPath + [key])) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try DecodingCore.float(member(key), path: codingPath + [key]) }
     func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try DecodingCore.integer(member(key), as: type, path: codingPath + [key]) }
     func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try DecodingCore.integer(member(key), as: type, path: codingPath + [key]) }
     func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try DecodingCore.integer(member(key), as: type, path: codingPath + [key]) }
@@ -235,7 +246,7 @@ private struct UnkeyedReader: UnkeyedDecodingContainer {
     mutating func decode(_ type: Bool.Type) throws -> Bool { let (v, p) = try next(); return try DecodingCore.bool(v, path: p) }
     mutating func decode(_ type: String.Type) throws -> String { let (v, p) = try next(); return try DecodingCore.string(v, path: p) }
     mutating func decode(_ type: Double.Type) throws -> Double { let (v, p) = try next(); return try DecodingCore.double(v, path: p) }
-    mutating func decode(_ type: Float.Type) throws -> Float { let (v, p) = try next(); return Float(try DecodingCore.double(v, path: p)) }
+    mutating func decode(_ type: Float.Type) throws -> Float { let (v, p) = try next(); return try DecodingCore.float(v, path: p) }
     mutating func decode(_ type: Int.Type) throws -> Int { let (v, p) = try next(); return try DecodingCore.integer(v, as: type, path: p) }
     mutating func decode(_ type: Int8.Type) throws -> Int8 { let (v, p) = try next(); return try DecodingCore.integer(v, as: type, path: p) }
     mutating func decode(_ type: Int16.Type) throws -> Int16 { let (v, p) = try next(); return try DecodingCore.integer(v, as: type, path: p) }
@@ -275,7 +286,7 @@ private struct SingleReader: SingleValueDecodingContainer {
     func decode(_ type: Bool.Type) throws -> Bool { try DecodingCore.bool(value, path: codingPath) }
     func decode(_ type: String.Type) throws -> String { try DecodingCore.string(value, path: codingPath) }
     func decode(_ type: Double.Type) throws -> Double { try DecodingCore.double(value, path: codingPath) }
-    func decode(_ type: Float.Type) throws -> Float { Float(try DecodingCore.double(value, path: codingPath)) }
+    func decode(_ type: Float.Type) throws -> Float { try DecodingCore.float(value, path: codingPath) }
     func decode(_ type: Int.Type) throws -> Int { try DecodingCore.integer(value, as: type, path: codingPath) }
     func decode(_ type: Int8.Type) throws -> Int8 { try DecodingCore.integer(value, as: type, path: codingPath) }
     func decode(_ type: Int16.Type) throws -> Int16 { try DecodingCore.integer(value, as: type, path: codingPath) }

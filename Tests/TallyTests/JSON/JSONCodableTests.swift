@@ -100,4 +100,20 @@ struct JSONCodableTests {
         #expect(wrongType.problem.contains("missing"), "\(wrongType)")
         #expect(try store.ledger.verifyChain().isIntact)
     }
+
+    @Test("a number beyond Float's range is refused for a Float, naming the path, not turned into an infinity; within it, the nearest Float")
+    func floatRange() throws {
+        struct Reading: Decodable { var value: Float; var values: [Float] }
+        let tooLarge = try #require(throws: TallyError.self) {
+            try JSONValue.object(["value": 1e300, "values": []]).decode(Reading.self)
+        }
+        #expect(tooLarge.problem.contains("$.value: 1e+300 is beyond the range of Float"), "\(tooLarge)")
+        let inArray = try #require(throws: TallyError.self) {
+            try JSONValue.object(["value": 1, "values": [2, -4e38]]).decode(Reading.self)
+        }
+        #expect(inArray.problem.contains("$.values[1]: -4e+38 is beyond the range of Float"), "\(inArray)")
+        let reading = try JSONValue.object(["value": 0.1, "values": [3.4e38]]).decode(Reading.self)
+        #expect(reading.value == Float(0.1) && reading.values == [Float(3.4e38)])
+        #expect(try JSONValue.number(1e-50).decode(Float.self) == 0)
+    }
 }
