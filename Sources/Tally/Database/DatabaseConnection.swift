@@ -53,11 +53,11 @@ package enum SQLDialect: Sendable, Equatable {
     case sqlite
     case postgres
 
-    /// Refuses JSON text this engine cannot keep. PostgreSQL's `jsonb`, which the schema's
-    /// checks and views read every body and payload with, has no room for the character
-    /// U+0000 (`\u0000` in JSON): the insert would fail with PostgreSQL error 22P05, and a
-    /// row that got in another way would break every query that reads it as `jsonb`. SQLite
-    /// keeps it. Checked before the statement runs, so the transaction goes on.
+    /// Refuses JSON text this engine cannot keep. The PostgreSQL schema checks every body
+    /// and payload by casting it to `jsonb`, which has no room for the character U+0000
+    /// (`\u0000` in JSON): the insert would fail with PostgreSQL error 22P05 and abort the
+    /// transaction. SQLite keeps it. Checked before the statement runs, so the caller gets
+    /// the reason and its transaction goes on.
     ///
     /// - Parameters:
     ///   - json: JSON text (canonical or not: only its escapes are looked at).
