@@ -121,7 +121,7 @@ struct CLIHardeningTests {
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
     }
 
-    @Test("a database path that is a directory, a FIFO or a device is bad input (exit 2) saying so, for reads and writes alike, and never blocks")
+    @Test("a database path that is empty, a directory, a FIFO or a device is bad input (exit 2) saying so, for reads and writes alike, and never blocks")
     func databaseIsNotAFile() throws {
         let fifo = scratch.file("fifo.db")
         #expect(mkfifo(fifo, 0o600) == 0)
@@ -131,6 +131,10 @@ struct CLIHardeningTests {
                 expectError(try CLI.run(command, database: database), exit: 2, mentions: [kind])
             }
         }
+        for command in [["log"], ["init"], ["put", "k", "{}"]] {
+            expectError(try CLI.run(["--db", ""] + command, in: scratch.path), exit: 2, mentions: ["empty"])
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("tally.db")))
     }
 
     @Test("a mirror or backup directory that is a file, or a snapshot path that is a directory, is exit 2 naming the path")

@@ -158,6 +158,9 @@ extension CommonOptions {
 
     private func requireDatabase() throws {
         if isPostgres { return }
+        guard !databasePath.isEmpty else {
+            throw TallyError.invalidInput(field: "--db", reason: "it is empty; name a database file, or leave --db out to use $TALLY_DB or ./tally.db")
+        }
         switch System.statInfo(databasePath) {
         case let .success(info) where info.kind == .directory:
             throw TallyError.invalidInput(field: "--db", reason: "\(databasePath) is a directory; point --db (or $TALLY_DB) at a database file")
