@@ -226,6 +226,7 @@ public enum TallyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .isDirectory: return "It is a directory; name a file."
         case .ioError: return "The device reported an I/O error; check the disk."
         case .brokenPipe: return "The reader went away."
+        case .badFileDescriptor: return "The descriptor is not open for this (a closed standard input or output?); open it and retry."
         default: return "Check the path and retry."
         }
     }

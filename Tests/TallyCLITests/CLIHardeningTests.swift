@@ -166,6 +166,8 @@ struct CLIHardeningTests {
         #expect(devStdin.status == 0, "\(devStdin)")
         let dash = try CLI.run(["put", "c", "-"], database: scratch.database, stdin: #"{"z": 3}"#)
         #expect(dash.status == 0, "\(dash)")
+        let closed = try CLI.shell(#""$TALLY" --db tally.db put e - <&-"#, in: scratch.path)
+        expectError(closed, exit: 5, mentions: ["standard input", "a closed standard input or output?"])
         let huge = try CLI.shell(#""$TALLY" --db tally.db put d @/dev/zero"#, in: scratch.path)
         #expect(huge.status == 5, "\(huge)")
         #expect(huge.stderr.contains("more than"), "\(huge)")
