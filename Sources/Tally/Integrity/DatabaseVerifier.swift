@@ -339,7 +339,9 @@ struct DatabaseVerifier {
         var differing: [String] = []
         let events = try db.prepare("SELECT \(LedgerTable.columns) FROM ledger ORDER BY seq")
         while try events.step() {
-            let (_, leaf) = try LedgerTable.eventAndLeaf(from: events, path: db.path)
+            // The leaf alone: the payload is checked to be JSON (without building a tree when
+            // it is canonical) and the row's hash against its content, as the chain check did.
+            let leaf = try LedgerTable.verifiedLink(from: events, path: db.path).leaf
             let completed: [MerkleNode]
             do {
                 completed = try frontier.append(leafHash: leaf)
@@ -353,7 +355,11 @@ struct DatabaseVerifier {
                 default: break
                 }
             }
-            compare(frontier.size, frontier.root, findings: &findings)
+            // The root only where a checkpoint was signed: computing it costs a hash per
+            // level, and doing so after every event was a fifth of a whole verify.
+            if next < expected.count, expected[next].size == frontier.size {
+                compare(frontier.size, frontier.root, findings: &findings)
+            }
         }
         events.finalize()
         let size = frontier.size

@@ -199,6 +199,28 @@ struct LedgerProofTests {
         #expect(honest.isClean && honest.checkpointsChecked == 2)
     }
 
+    @Test("verify checks every signed checkpoint at its own size, in the middle of the ledger too", arguments: Backend.available)
+    func checkpointsAtEverySize(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let store = try store(stores, events: 5)
+        let key = try key(for: store)
+        var signed = [try store.signCheckpoint(with: key)]
+        for more in [12, 23] {
+            try store.ledger.append(contentsOf: (0..<more).map { NewEvent(stream: "m/\($0 % 3)", kind: "k", payload: ["n": .number(Double($0))]) })
+            signed.append(try store.signCheckpoint(with: key))
+        }
+        #expect(signed.map(\.size) == [5, 17, 40])
+        let report = try store.verify(checkpoints: [signed[1]])
+        #expect(report.isClean, "\(report.findings)")
+        #expect(report.checkpointsChecked == 4)  // the three stored, and the one given again
+        // One that names the middle size with another root is found, whatever comes after it.
+        let other = try self.store(stores, "other", events: 17)
+        let foreign = try other.signCheckpoint(with: try self.key(for: other))
+        let mismatch = try store.verify(checkpoints: [foreign])
+        #expect(mismatch.findings.contains { $0.kind == .corrupt && $0.detail.contains("the checkpoint given (size 17)") }, "\(mismatch.findings)")
+        #expect(mismatch.checkpointsChecked == 3)
+    }
+
     @Test("verify rebuilds the tree: an altered stored node, nodes of removed events and a cut-off ledger under a checkpoint are found",
           arguments: Backend.available)
     func verifyTree(backend: Backend) throws {
