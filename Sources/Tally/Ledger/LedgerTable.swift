@@ -50,6 +50,16 @@ enum LedgerTable {
     /// rest (a payload someone rewrote and re-hashed at the sqlite3 prompt).
     static func verifiedLink(from row: Statement, path: String) throws(TallyError) -> (seq: Int64, hash: String, leaf: Hash32) {
         let seq = row.int64(0)
+        try checkPayloadIsJSON(row, seq: seq, path: path)
+        let (fields, stored) = (hashedFields(of: row), row.string(11))
+        let (computed, leaf) = row.withUTF8(8) { LedgerHash.hashes(fields, canonicalPayload: $0) }
+        guard computed == stored else { throw altered(seq: seq, computed: computed, stored: stored, path: path) }
+        return (seq, stored, leaf)
+    }
+
+    /// Checks that the current row's payload is JSON without building it: the canonical
+    /// recognizer vouches for what Tally wrote, the strict parser decides the rest.
+    static func checkPayloadIsJSON(_ row: Statement, seq: Int64, path: String) throws(TallyError) {
         do {
             try row.withUTF8(8) { (bytes) throws(JSONParseError) in
                 if CanonicalJSON.canonicalValueEnd(in: bytes, from: 0) == bytes.count { return }
@@ -58,10 +68,6 @@ enum LedgerTable {
         } catch {
             throw TallyError.corruptDatabase(path: path, detail: "ledger seq \(seq) has a payload that is not valid JSON: \(error)")
         }
-        let (fields, stored) = (hashedFields(of: row), row.string(11))
-        let (computed, leaf) = row.withUTF8(8) { LedgerHash.hashes(fields, canonicalPayload: $0) }
-        guard computed == stored else { throw altered(seq: seq, computed: computed, stored: stored, path: path) }
-        return (seq, stored, leaf)
     }
 
     private static func altered(seq: Int64, computed: String, stored: String, path: String) -> TallyError {
