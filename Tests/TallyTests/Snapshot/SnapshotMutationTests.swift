@@ -72,7 +72,6 @@ struct SnapshotMutationTests {
           arguments: Backend.available)
     func mutatedSnapshots(backend: Backend) throws {
         let stores = TestStores(backend)
-        let directory = TemporaryDirectory()
         let source = try stores.store("source")
         for index in 0..<8 {
             let event = try source.ledger.append(stream: "invoice/\(index % 3)", kind: index % 2 == 0 ? "charge" : "payment",
@@ -84,7 +83,7 @@ struct SnapshotMutationTests {
             }
         }
         _ = try source.signCheckpoint(with: try Checkpoint.SigningKey.generate(forLedger: try source.ledgerID()))
-        let original = try records(of: source, in: directory)
+        let original = try records(of: source, in: stores.directory)
 
         let (generator, _) = SeededGenerator.announced("mutated snapshots", backend.rawValue)
         var random = generator
@@ -92,7 +91,7 @@ struct SnapshotMutationTests {
         var imported = 0
         var refusedLines = Set<Int>()
         for round in 0..<rounds {
-            let path = directory.file("mutated-\(round).jsonl")
+            let path = stores.directory.file("mutated-\(round).jsonl")
             try snapshot(mutate(original, &random)).write(toFile: path, atomically: true, encoding: .utf8)
             let name = "target\(round)"
             let target = try stores.store(name)
@@ -102,7 +101,7 @@ struct SnapshotMutationTests {
                 imported += 1
                 let report = try target.verify()
                 #expect(report.isClean, "round \(round): imported, but verify found \(report.findings)")
-                try target.exportSnapshot(to: directory.file("again-\(round).jsonl"))
+                try target.exportSnapshot(to: stores.directory.file("again-\(round).jsonl"))
             } catch let TallyError.snapshot(_, line, reason) {
                 #expect(line >= 1, "round \(round): \(reason)")
                 refusedLines.insert(line)

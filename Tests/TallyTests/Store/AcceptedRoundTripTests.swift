@@ -20,11 +20,10 @@ struct AcceptedRoundTripTests {
     @Test("random bodies and payloads: what is accepted reads back equal and round-trips; on PostgreSQL only U+0000 is refused, saying so",
           arguments: Backend.available)
     func randomDocuments(backend: Backend) throws {
-        let stores = TestStores(backend)
-        let directory = TemporaryDirectory()
-        let store = try stores.store("source")
         let (seeded, _) = SeededGenerator.announced("accepted round trip", backend.rawValue)
         var generator = JSONRoundTripTests.Generator(random: seeded)
+        let stores = TestStores(backend)
+        let store = try stores.store("source")
         var bodies: [String: JSONValue] = [:]
         var refused = 0
         for index in 0..<60 {
@@ -56,7 +55,7 @@ struct AcceptedRoundTripTests {
         #expect(try store.verify().isClean)
 
         // Export, import into a fresh store, export again: the same records.
-        let first = directory.file("first.jsonl"), second = directory.file("second.jsonl")
+        let first = stores.directory.file("first.jsonl"), second = stores.directory.file("second.jsonl")
         try store.exportSnapshot(to: first)
         let copy = try stores.store("copy")
         try copy.importSnapshot(from: first)
@@ -68,7 +67,7 @@ struct AcceptedRoundTripTests {
         for (key, body) in bodies { #expect(try copy.state.get(key)?.body == body, "\(key)") }
 
         // Mirrored, the files reconcile clean with either store and with the snapshot.
-        let mirror = directory.file("mirror")
+        let mirror = stores.directory.file("mirror")
         try store.mirror(to: mirror)
         #expect(try store.reconcile(against: .directory(mirror)).isClean)
         #expect(try copy.reconcile(against: .directory(mirror)).isClean)
