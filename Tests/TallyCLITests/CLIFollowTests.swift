@@ -125,6 +125,8 @@ struct CLIFollowTests {
         expectError(try CLI.run(["log", "--follow", "--consumer", "p", "--since", "2"], database: database), exit: 2, mentions: ["--since", "--consumer"])
         expectSuccess(try CLI.run(["consumers", "remove", "p"], database: database))
         expectError(try CLI.run(["consumers", "remove", "p"], database: database), exit: 2, mentions: ["no consumer named 'p'", "list them with `tally consumers`"])
+        expectError(try CLI.run(["consumers", "reset", "p", "--to", "0"], database: database), exit: 2,
+                    mentions: ["no consumer named 'p'", "list them with `tally consumers`"])
     }
 
     @Test("a consumer that runs in another process cannot be run, reset or removed meanwhile (exit 5, consumer_busy)")

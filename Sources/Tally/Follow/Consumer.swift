@@ -350,7 +350,9 @@ extension Store {
         lock.removeFile()
     }
 
-    private static func unknownConsumer(_ name: String) -> TallyError {
+    /// The error for a consumer name the ledger does not know (the command line recognizes
+    /// it to name its own command instead of ``consumers()``).
+    package static func unknownConsumer(_ name: String) -> TallyError {
         .invalidInput(field: "consumer", reason: "there is no consumer named '\(TallyError.printable(name))'; list them with Store.consumers()")
     }
 

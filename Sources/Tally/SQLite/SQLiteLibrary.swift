@@ -8,9 +8,10 @@ import CSQLite
 /// `sqlite3_free` takes a process-wide mutex to count bytes, and SQLite allocates inside
 /// nearly every statement: that lock and unlock alone were 9 % of the writing thread's
 /// samples in the W3 benchmark (state writes). SQLite's own list of recommended
-/// compile-time options turns them off (`SQLITE_DEFAULT_MEMSTATUS=0`) for that reason. What is lost: `sqlite3_memory_used()`,
-/// `sqlite3_memory_highwater()`, `sqlite3_status64()`'s memory counters and the soft and hard
-/// heap limits stop working, for every SQLite user in the process. Hence
+/// compile-time options turns them off (`SQLITE_DEFAULT_MEMSTATUS=0`) for that reason. What
+/// is lost: `sqlite3_memory_used()`, `sqlite3_memory_highwater()`, `sqlite3_status64()`'s
+/// memory counters and the soft and hard heap limits stop working, for every SQLite user in
+/// the process. Hence
 /// ``Store/keepsSQLiteMemoryStatistics`` to keep them, and hence only before SQLite is
 /// initialized: when another library in the process used SQLite first, SQLite refuses the
 /// change (`SQLITE_MISUSE`) and Tally leaves things as they are.

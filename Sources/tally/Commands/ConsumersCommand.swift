@@ -9,13 +9,14 @@ struct ConsumersCommand: ParsableCommand {
         subcommands: [ConsumersListCommand.self, ConsumersResetCommand.self, ConsumersRemoveCommand.self],
         defaultSubcommand: ConsumersListCommand.self)
 
-    /// The position of the consumer `name`; bad input naming the command that lists them when
-    /// there is none (the library's own error names its API).
-    static func position(of name: String, in store: Store) throws -> Int64 {
-        guard let consumer = try store.consumers().first(where: { $0.name == name }) else {
+    /// Runs `body`, saying an unknown consumer `name` in the command line's terms (the
+    /// library's own error names its API).
+    static func naming<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as TallyError where error == Store.unknownConsumer(name) {
             throw TallyError.invalidInput(field: "consumer", reason: "there is no consumer named '\(Output.printable(name))'; list them with `tally consumers`")
         }
-        return consumer.position
     }
 }
 
@@ -67,12 +68,12 @@ struct ConsumersResetCommand: ParsableCommand {
 
     func run() throws {
         let store = try global.openExistingStore()
-        let before = try ConsumersCommand.position(of: name, in: store)
-        try store.resetConsumer(name, to: to)
+        let before = try store.consumers().first { $0.name == name }?.position
+        try ConsumersCommand.naming(name) { try store.resetConsumer(name, to: to) }
         if global.json {
             try Console.out.json(["name": JSONValue.string(name), "position": .number(Double(to))])
         } else if !global.quiet {
-            try Console.out.line("consumer \(name): position \(before) → \(to)")
+            try Console.out.line("consumer \(name): position \(before.map(String.init) ?? "?") → \(to)")
         }
     }
 }
@@ -90,8 +91,7 @@ struct ConsumersRemoveCommand: ParsableCommand {
 
     func run() throws {
         let store = try global.openExistingStore()
-        _ = try ConsumersCommand.position(of: name, in: store)
-        try store.removeConsumer(name)
+        try ConsumersCommand.naming(name) { try store.removeConsumer(name) }
         if global.json {
             try Console.out.json(["removed": name])
         } else if !global.quiet {

@@ -159,6 +159,8 @@ struct LedgerProofTests {
             .contains("the signature by tally/"))
         #expect(try refusal { _ = try Checkpoint(signedNote: "no signatures\n", publicKey: key.publicKeyText) }
             .hasSuffix("the note is malformed: no empty line separates the text from the signatures"))
+        #expect(try refusal { _ = try Checkpoint(unverifiedNote: "tally/x\n5\n\n— sig\n") }
+            .hasSuffix("the checkpoint has fewer than its three lines (origin, size, root hash)"))
         #expect(try refusal { _ = try Checkpoint(signedNote: checkpoint.signedNote, publicKey: "not a key") }
             .hasSuffix("its name is empty or contains a space or '+'"))
         #expect(try refusal { _ = try Checkpoint.SigningKey(privateKeyText: "PRIVATE+KEY+name+zz+AAAA") }
