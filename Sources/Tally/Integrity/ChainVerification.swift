@@ -17,49 +17,67 @@ public struct ChainReport: Sendable, Equatable, Codable {
     }
 }
 
+/// The hash chain's check, one row at a time in seq order: what
+/// ``LedgerTable/verifyChain(on:progress:)`` and the verifier's single walk of the ledger
+/// share. It stops caring at the first break, which the report names.
+struct ChainWalk {
+    private(set) var report = ChainReport(eventsChecked: 0, headSeq: 0, headHash: Digest.zeroHash, firstBreak: nil)
+    private var expectedSeq: Int64 = 1
+    private var previousHash = Digest.zeroHash
+
+    /// True until the chain breaks; later rows are not the chain check's concern.
+    var isIntact: Bool { report.firstBreak == nil }
+
+    /// The row at `seq` cannot be read (its payload is not JSON): the chain breaks there.
+    mutating func unreadable(seq: Int64, _ detail: String) {
+        report.firstBreak = ChainReport.Break(seq: seq, reason: .unreadable(detail))
+    }
+
+    /// Checks one row: its seq follows the previous one, its `prev_hash` is the previous
+    /// row's hash, and its content (`computedHash`, over the payload as stored, which is
+    /// canonical text: a payload rewritten in another spelling no longer hashes the same)
+    /// hashes to its stored hash.
+    mutating func check(_ fields: LedgerHash.Fields, storedHash: String, computedHash: String) {
+        let seq = fields.seq
+        report.eventsChecked += 1
+        report.headSeq = seq
+        report.headHash = storedHash
+        if seq != expectedSeq {
+            report.firstBreak = ChainReport.Break(seq: seq, reason: .gap(expected: expectedSeq))
+        } else if fields.prevHash != previousHash {
+            report.firstBreak = ChainReport.Break(seq: seq, reason: .prevHashMismatch(expected: previousHash, found: fields.prevHash))
+        } else if computedHash != storedHash {
+            report.firstBreak = ChainReport.Break(seq: seq, reason: .hashMismatch(stored: storedHash, computed: computedHash))
+        } else {
+            previousHash = storedHash
+            expectedSeq = seq + 1
+        }
+    }
+}
+
 extension LedgerTable {
     /// Recomputes every hash in seq order on `db` (call inside a read transaction for a
     /// consistent view). Stops at the first break; memory stays flat.
     static func verifyChain(on db: Connection, progress: ((Int64) -> Void)? = nil) throws(TallyError) -> ChainReport {
         let statement = try db.prepare("SELECT \(columns) FROM ledger ORDER BY seq")
-        var report = ChainReport(eventsChecked: 0, headSeq: 0, headHash: Digest.zeroHash, firstBreak: nil)
-        var expectedSeq: Int64 = 1
-        var previousHash = Digest.zeroHash
-        while try statement.step() {
+        defer { statement.finalize() }
+        var walk = ChainWalk()
+        while walk.isIntact, try statement.step() {
             let seq = statement.int64(0)
             // The row's columns as stored, without building the event: its payload is only
             // checked to be JSON (a parse only when it is not canonical text).
             do {
                 try Self.checkPayloadIsJSON(statement, seq: seq, path: db.path)
             } catch {
-                report.firstBreak = ChainReport.Break(seq: seq, reason: .unreadable("\(error)"))
-                return report
+                walk.unreadable(seq: seq, "\(error)")
+                break
             }
             let fields = Self.hashedFields(of: statement)
-            let storedHash = statement.string(11)
-            report.eventsChecked += 1
-            report.headSeq = seq
-            report.headHash = storedHash
-            if seq != expectedSeq {
-                report.firstBreak = ChainReport.Break(seq: seq, reason: .gap(expected: expectedSeq))
-                return report
-            }
-            if fields.prevHash != previousHash {
-                report.firstBreak = ChainReport.Break(seq: seq, reason: .prevHashMismatch(expected: previousHash, found: fields.prevHash))
-                return report
-            }
-            // Stored payloads are canonical text, so hashing them as stored is JCS; a payload
-            // rewritten in another spelling no longer hashes to the same value, and shows here.
             let computed = statement.withUTF8(8) { LedgerHash.hash(fields, canonicalPayload: $0) }
-            if computed != storedHash {
-                report.firstBreak = ChainReport.Break(seq: seq, reason: .hashMismatch(stored: storedHash, computed: computed))
-                return report
-            }
-            previousHash = storedHash
-            expectedSeq = seq + 1
+            walk.check(fields, storedHash: statement.string(11), computedHash: computed)
             if seq % 10_000 == 0 { progress?(seq) }
         }
-        return report
+        return walk.report
     }
 }
 

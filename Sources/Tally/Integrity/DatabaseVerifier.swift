@@ -28,13 +28,7 @@ struct DatabaseVerifier {
         let integrity = try integrityCheck()
         let schema = try schemaCheck()
         let foreignKeys = try foreignKeyCheck()
-        let chain = try chainCheck()
-        var tree: (root: String, checkpoints: Int64)?
-        do throws(TallyError) {
-            tree = try treeCheck()
-        } catch where error.isCorruption {
-            findings.append(Self.damaged("the ledger for its Merkle tree", error))
-        }
+        let (chain, tree) = try ledgerCheck()
         do throws(TallyError) {
             try checkStates()
         } catch where error.isCorruption {
@@ -151,16 +145,61 @@ struct DatabaseVerifier {
 
     // MARK: The ledger
 
-    private func chainCheck() throws(TallyError) -> ChainReport {
+    /// The hash chain and the Merkle tree, checked in one walk of the ledger in seq order:
+    /// each row is read once and hashed once (the chain hash and the leaf hash come from one
+    /// layout of its bytes). The chain check stops at its first break; the tree check goes
+    /// on past a gap or a relinked row, and stops, saying the ledger is damaged, at a row
+    /// that cannot be read or does not hash to its stored hash.
+    private mutating func ledgerCheck() throws(TallyError) -> (chain: ChainReport, tree: (root: String, checkpoints: Int64)?) {
         let total = (try? db.scalarInt("SELECT coalesce(max(seq), 0) FROM ledger")) ?? 0
-        var report: ChainReport
+        var chain = ChainWalk()
+        var chainUnreadable: TallyError?
+        var tree: MerkleTreeCheck?
+        var treeDamage: TallyError?
         do throws(TallyError) {
-            report = try LedgerTable.verifyChain(on: db) { [progress] seq in
-                progress?(OperationProgress(phase: .ledger, done: seq, total: total))
+            tree = try MerkleTreeCheck(checkpoints: checkpoints, on: db)
+        } catch where error.isCorruption {
+            treeDamage = error
+        }
+        var treeGoes: Bool { tree != nil && treeDamage == nil }
+        do throws(TallyError) {
+            let events = try db.prepare("SELECT \(LedgerTable.columns) FROM ledger ORDER BY seq")
+            defer { events.finalize() }
+            while chain.isIntact || treeGoes, try events.step() {
+                let seq = events.int64(0)
+                do throws(TallyError) {
+                    try LedgerTable.checkPayloadIsJSON(events, seq: seq, path: db.path)
+                } catch {
+                    if chain.isIntact { chain.unreadable(seq: seq, "\(error)") }
+                    if treeGoes { treeDamage = error }
+                    break
+                }
+                let fields = LedgerTable.hashedFields(of: events)
+                let stored = events.string(11)
+                let (computed, leaf) = events.withUTF8(8) { LedgerHash.hashes(fields, canonicalPayload: $0) }
+                if chain.isIntact { chain.check(fields, storedHash: stored, computedHash: computed) }
+                if treeGoes {
+                    if computed != stored {
+                        treeDamage = LedgerTable.altered(seq: seq, computed: computed, stored: stored, path: db.path)
+                    } else {
+                        do throws(TallyError) {
+                            try tree?.add(leaf: leaf, on: db)
+                        } catch where error.isCorruption {
+                            treeDamage = error
+                        }
+                    }
+                }
+                if seq % 10_000 == 0 { progress?(OperationProgress(phase: .ledger, done: seq, total: total)) }
             }
         } catch where error.isCorruption {
-            return ChainReport(eventsChecked: 0, headSeq: 0, headHash: Digest.zeroHash, firstBreak: ChainReport.Break(
-                seq: 0, reason: .unreadable("the ledger could not be read to the end: \(error.problem)")))
+            if chain.isIntact { chainUnreadable = error }
+            if treeGoes { treeDamage = error }
+        }
+
+        var report = chain.report
+        if let chainUnreadable {
+            report = ChainReport(eventsChecked: 0, headSeq: 0, headHash: Digest.zeroHash, firstBreak: ChainReport.Break(
+                seq: 0, reason: .unreadable("the ledger could not be read to the end: \(chainUnreadable.problem)")))
         }
         // AUTOINCREMENT remembers the highest seq ever inserted, even after the rows are
         // gone: a ledger whose tail was deleted (triggers dropped, rows removed, triggers put
@@ -170,7 +209,20 @@ struct DatabaseVerifier {
            remembered > report.headSeq {
             report.firstBreak = ChainReport.Break(seq: report.headSeq + 1, reason: .tailRemoved(rememberedSeq: remembered))
         }
-        return report
+
+        var treeResult: (root: String, checkpoints: Int64)?
+        if var check = tree {
+            if treeDamage == nil {
+                do throws(TallyError) {
+                    treeResult = try check.finish(on: db)
+                } catch where error.isCorruption {
+                    treeDamage = error
+                }
+            }
+            findings += check.findings
+        }
+        if let treeDamage { findings.append(Self.damaged("the ledger for its Merkle tree", treeDamage)) }
+        return (report, treeResult)
     }
 
     // MARK: State documents
@@ -302,91 +354,5 @@ struct DatabaseVerifier {
                                         + "it processed are missing, and new events would take their seqs unprocessed. Restore "
                                         + "the ledger from a backup, or reset the consumer (Store.resetConsumer(_:to:))"))
         }
-    }
-
-    // MARK: The Merkle tree and checkpoints
-
-    /// Rebuilds the Merkle tree from the events, compares every stored node with it, and
-    /// every checkpoint (stored, and given) with its root at the checkpoint's size.
-    private mutating func treeCheck() throws(TallyError) -> (root: String, checkpoints: Int64) {
-        // Checkpoints by size: (size, root, what to call it).
-        var expected: [(size: Int64, root: String, label: String)] = checkpoints.map {
-            ($0.size, $0.rootHash, "the checkpoint given (size \($0.size))")
-        }
-        for row in try db.rows("SELECT id, size, root FROM checkpoints ORDER BY id") {
-            guard row.count == 3, case let .integer(id) = row[0], case let .integer(size) = row[1], case let .text(root) = row[2] else { continue }
-            expected.append((size, root, "stored checkpoint #\(id) (size \(size))"))
-        }
-        expected.sort { $0.size < $1.size }
-        var next = 0
-        var matched: Int64 = 0
-        func compare(_ size: Int64, _ root: Hash32, findings: inout [Finding]) {
-            while next < expected.count, expected[next].size == size {
-                let checkpoint = expected[next]
-                if checkpoint.root.lowercased() == root.hex {
-                    matched += 1
-                } else {
-                    findings.append(Finding(kind: .corrupt, detail: "\(checkpoint.label) signed Merkle root \(checkpoint.root), but the ledger's first "
-                        + "\(size) events now hash to \(root.hex): the history was rewritten after it was signed. Restore from a backup older than the rewrite"))
-                }
-                next += 1
-            }
-        }
-
-        var frontier = MerkleFrontier()
-        compare(0, frontier.root, findings: &findings)
-        var missing: [String] = []
-        var differing: [String] = []
-        let events = try db.prepare("SELECT \(LedgerTable.columns) FROM ledger ORDER BY seq")
-        while try events.step() {
-            // The leaf alone: the payload is checked to be JSON (without building a tree when
-            // it is canonical) and the row's hash against its content, as the chain check did.
-            let leaf = try LedgerTable.verifiedLink(from: events, path: db.path).leaf
-            let completed: [MerkleNode]
-            do {
-                completed = try frontier.append(leafHash: leaf)
-            } catch {
-                throw TallyError.internal("the Merkle tree cannot grow: \(error)")
-            }
-            for node in completed where node.level >= MerkleLog.lowestStoredLevel {
-                switch try MerkleLog.storedNode(level: node.level, index: node.index, on: db) {
-                case nil: missing.append("(\(node.level), \(node.index))")
-                case let stored? where stored != node.hash: differing.append("(\(node.level), \(node.index))")
-                default: break
-                }
-            }
-            // The root only where a checkpoint was signed: computing it costs a hash per
-            // level, and doing so after every event was a fifth of a whole verify.
-            if next < expected.count, expected[next].size == frontier.size {
-                compare(frontier.size, frontier.root, findings: &findings)
-            }
-        }
-        events.finalize()
-        let size = frontier.size
-        if !differing.isEmpty {
-            findings.append(Finding(kind: .corrupt, detail: "\(differing.count) stored Merkle node(s) disagree with the events under them, "
-                + "first \(differing.prefix(3).joined(separator: ", ")) (level, index): the ledger or the tree was changed behind Tally's back, "
-                + "so proofs made from them will not verify"))
-        }
-        if !missing.isEmpty {
-            findings.append(Finding(kind: .missing, detail: "\(missing.count) Merkle node(s) are missing, first \(missing.prefix(3).joined(separator: ", ")) "
-                + "(level, index): events were added without Tally; the next append through Tally rebuilds them"))
-        }
-        var stored: Int64 = 0
-        var level = MerkleLog.lowestStoredLevel
-        while (Int64(1) << Int64(level)) <= size {
-            stored += size >> Int64(level)
-            level += 1
-        }
-        let present = try db.scalarInt("SELECT count(*) FROM merkle_nodes") ?? 0
-        if present > stored - Int64(missing.count) {
-            findings.append(Finding(kind: .corrupt, detail: "merkle_nodes holds \(present - (stored - Int64(missing.count))) node(s) beyond the tree of "
-                + "\(size) events: events they covered were removed"))
-        }
-        for checkpoint in expected[next...] {
-            findings.append(Finding(kind: .corrupt, detail: "\(checkpoint.label) covers \(checkpoint.size) events but the ledger has \(size): "
-                + "events it signed were removed"))
-        }
-        return (frontier.root.hex, matched)
     }
 }

@@ -70,7 +70,7 @@ enum LedgerTable {
         }
     }
 
-    private static func altered(seq: Int64, computed: String, stored: String, path: String) -> TallyError {
+    static func altered(seq: Int64, computed: String, stored: String, path: String) -> TallyError {
         .corruptDatabase(path: path, detail: "ledger seq \(seq) was altered: its content hashes to \(computed) but its stored hash is \(stored)")
     }
 

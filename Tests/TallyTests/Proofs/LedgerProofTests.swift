@@ -223,6 +223,37 @@ struct LedgerProofTests {
         #expect(mismatch.checkpointsChecked == 3)
     }
 
+    @Test("verify reads the ledger once for both checks: a gap stops the chain check while the tree check goes on; an altered event stops both",
+          arguments: Backend.available)
+    func oneWalkForChainAndTree(backend: Backend) throws {
+        let stores = TestStores(backend)
+        let gapped = try store(stores, "gap", events: 64)
+        _ = try gapped.signCheckpoint(with: try key(for: gapped))
+        try stores.tamper("DELETE FROM ledger WHERE seq = 10", dropping: ["ledger_no_delete"], in: "gap")
+        let gap = try gapped.verify()
+        #expect(gap.chain.firstBreak == ChainReport.Break(seq: 11, reason: .gap(expected: 10)), "\(gap.chain)")
+        #expect(gap.chain.eventsChecked == 10)
+        #expect(gap.chain.headSeq == 11)
+        // The tree was rebuilt over all 63 remaining events: its root, and what differs.
+        #expect(gap.merkleRoot != nil)
+        #expect(gap.findings.contains { $0.detail.contains("covers 64 events but the ledger has 63") }, "\(gap.findings)")
+        #expect(gap.findings.contains { $0.detail.contains("disagree with the events under them") }, "\(gap.findings)")
+        #expect(!gap.findings.contains { $0.detail.contains("for its Merkle tree") }, "\(gap.findings)")
+
+        let edited = try store(stores, "edited", events: 64)
+        try stores.tamper("UPDATE ledger SET amount = 999 WHERE seq = 5", dropping: ["ledger_no_update"], in: "edited")
+        let altered = try edited.verify()
+        guard case .hashMismatch = altered.chain.firstBreak?.reason, altered.chain.firstBreak?.seq == 5 else {
+            Issue.record("expected a hash mismatch at seq 5, got \(altered.chain)")
+            return
+        }
+        #expect(altered.merkleRoot == nil)
+        #expect(altered.findings.contains {
+            $0.kind == .corrupt && $0.detail.contains("reading the ledger for its Merkle tree failed") && $0.detail.contains("ledger seq 5 was altered")
+        }, "\(altered.findings)")
+        #expect(altered.exitStatus == 3)
+    }
+
     @Test("verify rebuilds the tree: an altered stored node, nodes of removed events and a cut-off ledger under a checkpoint are found",
           arguments: Backend.available)
     func verifyTree(backend: Backend) throws {
