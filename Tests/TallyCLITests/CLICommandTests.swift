@@ -145,7 +145,11 @@ struct CLICommandTests {
         #expect(stats["events"] as? Int == 1)
         #expect(stats["journal_mode"] as? String == "wal")
         #expect((stats["page_size"] as? Int ?? 0) > 0)
-        #expect(expectSuccess(try CLI.run(["stats"], database: db)).contains("sqlite"))
+        #expect(stats["checkpoints"] as? Int == 0)
+        #expect(stats["consumers"] as? Int == 0)
+        let table = expectSuccess(try CLI.run(["stats"], database: db))
+        #expect(table.contains("sqlite"))
+        #expect(table.contains("none signed"), "\(table)")
 
         let checkpoint = try jsonObject(expectSuccess(try CLI.run(["checkpoint", "--truncate", "--json"], database: db)))
         #expect(checkpoint["busy"] as? Bool == false)

@@ -5,6 +5,7 @@ extension Store {
     /// written, no checkpoint is run). Counting scans the tables, so it takes time in
     /// proportion to their size.
     public func statistics() throws(TallyError) -> Store.Statistics {
+        let latestCheckpointSQL = "SELECT size FROM checkpoints ORDER BY id DESC LIMIT 1"
         var statistics = try readTransaction { (db: Connection) throws(TallyError) -> Store.Statistics in
             func integer(_ sql: String) throws(TallyError) -> Int64 { try db.scalarInt(sql) ?? 0 }
             if db.dialect == .postgres {
@@ -16,6 +17,9 @@ extension Store {
                     ledgerHeadSeq: try integer("SELECT last_seq FROM ledger_head WHERE id"),
                     documents: try integer("SELECT count(*) FROM state"),
                     historyRows: try integer("SELECT count(*) FROM state_history"),
+                    checkpoints: try integer("SELECT count(*) FROM checkpoints"),
+                    latestCheckpointSize: try db.scalarInt(latestCheckpointSQL),
+                    consumers: try integer("SELECT count(*) FROM consumers"),
                     databaseBytes: try integer("SELECT pg_database_size(current_database())"), walBytes: 0, walFrames: 0,
                     pageSize: try integer("SELECT current_setting('block_size')::bigint"), pageCount: 0, freelistCount: 0,
                     journalMode: "postgresql", sqliteVersion: try db.scalarText("SELECT version()") ?? "PostgreSQL")
@@ -28,6 +32,9 @@ extension Store {
                 ledgerHeadSeq: try integer("SELECT coalesce(max(seq), 0) FROM ledger"),
                 documents: try integer("SELECT count(*) FROM state"),
                 historyRows: try integer("SELECT count(*) FROM state_history"),
+                checkpoints: try integer("SELECT count(*) FROM checkpoints"),
+                latestCheckpointSize: try db.scalarInt(latestCheckpointSQL),
+                consumers: try integer("SELECT count(*) FROM consumers"),
                 databaseBytes: 0, walBytes: 0, walFrames: 0,
                 pageSize: try integer("PRAGMA page_size"),
                 pageCount: try integer("PRAGMA page_count"),
@@ -63,6 +70,12 @@ extension Store {
         public var documents: Int64
         /// Rows in `state_history` (every version ever written, tombstones included).
         public var historyRows: Int64
+        /// Signed checkpoints stored (``Store/signCheckpoint(with:)``).
+        public var checkpoints: Int64
+        /// The number of events the latest stored checkpoint covers; nil when none was signed.
+        public var latestCheckpointSize: Int64?
+        /// Durable consumers (``Store/consumer(_:stream:kinds:lockTimeout:)``), whatever their position.
+        public var consumers: Int64
         /// Size of the database file in bytes.
         public var databaseBytes: Int64
         /// Size of the `-wal` file in bytes (0 when there is none).
@@ -85,6 +98,7 @@ extension Store {
         enum CodingKeys: String, CodingKey {
             case path, events, streams, documents
             case schemaVersion = "schema_version", ledgerHeadSeq = "ledger_head_seq", historyRows = "history_rows"
+            case checkpoints, latestCheckpointSize = "latest_checkpoint_size", consumers
             case databaseBytes = "database_bytes", walBytes = "wal_bytes", walFrames = "wal_frames"
             case pageSize = "page_size", pageCount = "page_count", freelistCount = "freelist_count"
             case journalMode = "journal_mode", sqliteVersion = "sqlite_version"

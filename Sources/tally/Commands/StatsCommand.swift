@@ -21,6 +21,8 @@ struct StatsCommand: ParsableCommand {
                 ["schema version", "\(stats.schemaVersion)"],
                 ["events", "\(stats.events) in \(Output.count(stats.streams, "stream")), head seq \(stats.ledgerHeadSeq)"],
                 ["documents", "\(stats.documents) (\(Output.count(stats.historyRows, "history row")))"],
+                ["checkpoints", stats.latestCheckpointSize.map { "\(stats.checkpoints) signed, the latest covering \(Output.count($0, "event"))" } ?? "none signed"],
+                ["consumers", "\(stats.consumers)"],
                 ["pages", "\(stats.pageCount) × \(stats.pageSize) bytes, \(stats.freelistCount) free"],
                 ["sqlite", stats.sqliteVersion],
             ]) {

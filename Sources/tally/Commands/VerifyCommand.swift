@@ -5,7 +5,7 @@ import Tally
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the database: integrity, schema, foreign keys, the ledger's hash chain, every state checksum, history.",
+        abstract: "Check the database: integrity, schema, foreign keys, the ledger's hash chain and Merkle tree, every state checksum, history.",
         discussion: """
             Runs PRAGMA integrity_check and foreign_key_check, compares the schema with the one the migrations \
             create (a dropped or changed trigger is corruption), recomputes the ledger's hash chain (and notices a \
