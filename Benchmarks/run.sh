@@ -25,6 +25,9 @@ MAX_LOAD=${TALLY_BENCH_MAX_LOAD:-1.5}
 mkdir -p "$TALLY_BENCH_DATA"
 rm -rf "$RAW"
 mkdir -p "$RAW"
+# W7's finished mirrors (BenchPaths.retire): removed only after the last group, since
+# removing 100,000 files slows the next 100,000 creations on an ext4 without a journal.
+rm -rf "$TALLY_BENCH_DATA/retired"
 
 fstype=$(stat -f -c %T "$TALLY_BENCH_DATA")
 if [ "$fstype" = tmpfs ] || [ "$fstype" = ramfs ]; then
@@ -109,6 +112,7 @@ for run in 0 1 2 3 4 5; do
     [ "$run" -gt 0 ] && printf '%s\t%s\t%s\t%s\n' "$rows" $(( t1 - t0 )) $(( t2 - t0 )) "$(cat "$RAW/cli-rss.txt")" >> "$RAW/cli.tsv"
 done
 rm -f "$out"
+rm -rf "$TALLY_BENCH_DATA/retired"
 
 finished=$(date +%s)
 python3 Tools/report.py --raw "$RAW" --data "$TALLY_BENCH_DATA" --command "$COMMAND" \

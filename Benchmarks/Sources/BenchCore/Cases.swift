@@ -274,8 +274,8 @@ public enum Cases {
             try Fixtures.ensure(s)
             let store = Holder(try TallyPeer.open(Fixtures.stateDatabase(s), synchronous: .normal))
             let directory = BenchPaths.data("w7-mirror")
-            BenchPaths.removeTree(directory)
-            sync()  // the removal's metadata written back before the timed region's syncfs
+            BenchPaths.retire(directory)  // not removed: see `retire`
+            sync()  // what came before written back before the timed region's syncfs
             return Prepared(run: { try store.value!.mirror(to: directory) }, cleanup: {
                 store.value = nil
                 Fixtures.adoptMirror(directory, s)  // W7b's fixture, saving a second 100 s pass
@@ -287,9 +287,9 @@ public enum Cases {
         cases.append(Case(workload: "W7", peer: "raw C", operations: s.documents, iterations: 3, warmup: 0, prepare: {
             let files = try mirrorFiles.get.get()
             let directory = BenchPaths.data("w7-mirror-raw")
-            BenchPaths.removeTree(directory)
+            BenchPaths.retire(directory)
             sync()
-            return Prepared(run: { try files.write(to: directory) }, cleanup: { BenchPaths.removeTree(directory) })
+            return Prepared(run: { try files.write(to: directory) }, cleanup: { BenchPaths.retire(directory) })
         }))
         // … and again over a complete, unchanged mirror: every file read and compared,
         // nothing written — the pass closest to what a reconcile does.
@@ -385,7 +385,7 @@ public enum Fixtures {
                 return
             }
         }
-        BenchPaths.removeTree(directory)
+        BenchPaths.retire(directory)
     }
 
     /// A complete mirror of the state database, for W7b.

@@ -105,6 +105,23 @@ public enum BenchPaths {
         return path
     }
 
+    /// Where W7's finished mirrors wait until `run.sh` removes them after the last group.
+    public static var retiredDirectory: String { data("retired") }
+
+    /// Moves a directory tree out of the way (a rename: it frees and allocates no inode) to
+    /// be removed after the run. W7 writes 100,000 new files per iteration; removing the
+    /// last iteration's 100,000 first made the next one 10× slower on this VM's ext4, which
+    /// has no journal: it then skips any inode freed in the last 60 s (360 s while its
+    /// inode-table block is dirty) and checks each candidate against the inode table on
+    /// the way (`recently_deleted`, `find_inode_bit` and the buffer lookups they make: half
+    /// the kernel samples of a run with one slow iteration).
+    public static func retire(_ path: String) {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        mkdir(retiredDirectory, 0o755)
+        let target = (retiredDirectory as NSString).appendingPathComponent("\((path as NSString).lastPathComponent)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+        if rename(path, target) != 0 { removeTree(path) }
+    }
+
     /// Removes a directory tree (mirrors of 100,000 files): `rm -rf`, much faster than
     /// FileManager on this size.
     public static func removeTree(_ path: String) {
