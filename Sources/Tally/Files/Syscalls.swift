@@ -489,8 +489,15 @@ package enum System {
                 guard let entry = readdir(stream) else {
                     return errno == 0 ? nil : .failure(Errno(errno))
                 }
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                // Each field is read in place, the struct never copied: the record `readdir`
+                // returns is only as long as its name (`d_reclen`), not `sizeof(struct
+                // dirent)`, so a copy of it or of its 256-byte `d_name` reads past the record,
+                // and the last one in glibc's buffer can end just before an unmapped page (a
+                // segfault W7's benchmark hit once, mirroring 100,000 files; AddressSanitizer
+                // reports every such read). `&entry.pointee.d_name` is the field's own address,
+                // as Foundation reads it; `d_type` is a one-byte load.
+                let name = withUnsafePointer(to: &entry.pointee.d_name) { field in
+                    String(cString: UnsafeRawPointer(field).assumingMemoryBound(to: CChar.self))
                 }
                 if name == "." || name == ".." { continue }
                 let kind: FileKind
