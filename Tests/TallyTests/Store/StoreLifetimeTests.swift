@@ -42,7 +42,8 @@ struct StoreLifetimeTests {
         let stores = TestStores(backend)
         let name = "lifetime_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         // Each session of this test's stores carries `name` as its application name.
-        let conninfo = try stores.conninfo("tally") + "&application_name=" + name
+        let schema = try stores.conninfo("tally")
+        let conninfo = schema + (schema.hasPrefix("postgres") ? "&application_name=" : " application_name=") + name
         for _ in 0..<20 {
             let store = try Store(postgres: conninfo)
             try store.write { tx in _ = try tx.ledger.append(stream: "s", kind: "tick", payload: ["n": 1]) }
