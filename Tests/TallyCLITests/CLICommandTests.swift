@@ -150,6 +150,12 @@ struct CLICommandTests {
         let table = expectSuccess(try CLI.run(["stats"], database: db))
         #expect(table.contains("sqlite"))
         #expect(table.contains("none signed"), "\(table)")
+        let key = scratch.file("ledger.key")
+        expectSuccess(try CLI.run(["keygen", key], database: db))
+        expectSuccess(try CLI.run(["checkpoint", "sign", "--key", key, "--output", scratch.file("cp-1.txt")], database: db))
+        let signed = expectSuccess(try CLI.run(["stats"], database: db))
+        #expect(signed.contains("1 signed, the latest covering 1 event"), "\(signed)")
+        #expect(try jsonObject(expectSuccess(try CLI.run(["stats", "--json"], database: db)))["latest_checkpoint_size"] as? Int == 1)
 
         let checkpoint = try jsonObject(expectSuccess(try CLI.run(["checkpoint", "--truncate", "--json"], database: db)))
         #expect(checkpoint["busy"] as? Bool == false)
