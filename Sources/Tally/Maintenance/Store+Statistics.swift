@@ -105,3 +105,29 @@ extension Store {
         }
     }
 }
+
+extension Store.Statistics {
+    /// Decodes statistics as ``Store/statistics()`` encodes them (`tally stats --json`),
+    /// also from versions before the checkpoint and consumer counts: those read as 0 and nil.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        path = try container.decode(String.self, forKey: .path)
+        schemaVersion = try container.decode(Int.self, forKey: .schemaVersion)
+        events = try container.decode(Int64.self, forKey: .events)
+        streams = try container.decode(Int64.self, forKey: .streams)
+        ledgerHeadSeq = try container.decode(Int64.self, forKey: .ledgerHeadSeq)
+        documents = try container.decode(Int64.self, forKey: .documents)
+        historyRows = try container.decode(Int64.self, forKey: .historyRows)
+        checkpoints = try container.decodeIfPresent(Int64.self, forKey: .checkpoints) ?? 0
+        latestCheckpointSize = try container.decodeIfPresent(Int64.self, forKey: .latestCheckpointSize)
+        consumers = try container.decodeIfPresent(Int64.self, forKey: .consumers) ?? 0
+        databaseBytes = try container.decode(Int64.self, forKey: .databaseBytes)
+        walBytes = try container.decode(Int64.self, forKey: .walBytes)
+        walFrames = try container.decode(Int64.self, forKey: .walFrames)
+        pageSize = try container.decode(Int64.self, forKey: .pageSize)
+        pageCount = try container.decode(Int64.self, forKey: .pageCount)
+        freelistCount = try container.decode(Int64.self, forKey: .freelistCount)
+        journalMode = try container.decode(String.self, forKey: .journalMode)
+        sqliteVersion = try container.decode(String.self, forKey: .sqliteVersion)
+    }
+}

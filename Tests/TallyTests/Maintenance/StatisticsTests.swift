@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Tally
 
@@ -30,5 +31,26 @@ struct StatisticsTests {
         #expect(counted.events == 5)
         try store.removeConsumer("audit")
         #expect(try store.statistics().consumers == 1)
+    }
+
+    @Test("statistics round-trip through JSON, and JSON from before the checkpoint and consumer counts still decodes")
+    func codable() throws {
+        let stores = TestStores(.sqlite)
+        let store = try stores.store()
+        try store.ledger.append(stream: "s", kind: "tick", payload: ["n": 1])
+        let statistics = try store.statistics()
+        let encoded = try JSONEncoder().encode(statistics)
+        #expect(try JSONDecoder().decode(Store.Statistics.self, from: encoded) == statistics)
+
+        var older = try #require(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        for key in ["checkpoints", "latest_checkpoint_size", "consumers"] { older[key] = nil }
+        let decoded = try JSONDecoder().decode(Store.Statistics.self, from: try JSONSerialization.data(withJSONObject: older))
+        #expect(decoded.events == 1)
+        #expect(decoded.checkpoints == 0 && decoded.latestCheckpointSize == nil && decoded.consumers == 0)
+        // Anything else missing is still an error, naming the key.
+        older["events"] = nil
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(Store.Statistics.self, from: try JSONSerialization.data(withJSONObject: older))
+        }
     }
 }
