@@ -33,7 +33,7 @@ final class BackgroundCheckpointer: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// Held through each of the thread's checkpoints, so that ``takingTurns(_:)`` waits for
     /// one in flight instead of failing with `SQLITE_BUSY`.
-    private let turn = Locked(())
+    private let turn = PlatformLock()
     private let openConnection: @Sendable () throws(TallyError) -> SQLiteConnection
     private let startThread: PlatformThread.Starter
     private let logger: Logger
@@ -91,7 +91,7 @@ final class BackgroundCheckpointer: Sendable {
             do throws(TallyError) {
                 let open: SQLiteConnection  // (not `??`: its autoclosure throws untyped errors)
                 if let connection { open = connection } else { open = try openConnection(); connection = open }
-                let result = try turn.withLock { (_: inout Void) throws(TallyError) in try open.checkpoint(.passive) }
+                let result = try turn.withLock { () throws(TallyError) in try open.checkpoint(.passive) }
                 schedule.withLock { $0.threadCheckpointed(result) }
             } catch {
                 let opened = connection != nil
@@ -115,7 +115,7 @@ final class BackgroundCheckpointer: Sendable {
     /// Runs `body` (a checkpoint of the caller's) once no background checkpoint is in flight,
     /// and keeps the thread from starting one until it returns.
     func takingTurns<T>(_ body: () throws(TallyError) -> T) throws(TallyError) -> T {
-        try turn.withLock { (_: inout Void) throws(TallyError) in try body() }
+        try turn.withLock { () throws(TallyError) in try body() }
     }
 
     /// Ends the thread, after the checkpoint in flight, and closes its connection. Commits
